@@ -1,0 +1,38 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"strings"
+)
+
+// config holds the settings shared by the subcommands.
+type config struct {
+	Addr    string
+	Data    string
+	BaseURL string
+	MaxBody int64
+}
+
+// flags declares the shared settings on fs, defaulting from AITGW_* variables.
+func (c *config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", env("AITGW_ADDR", "127.0.0.1:8080"), "listen address (AITGW_ADDR)")
+	fs.StringVar(&c.Data, "data", env("AITGW_DATA", "./data"), "data directory (AITGW_DATA)")
+	fs.StringVar(&c.BaseURL, "base-url", env("AITGW_BASE_URL", ""), "public FHIR base URL (AITGW_BASE_URL); default http://<addr>/fhir")
+	fs.Int64Var(&c.MaxBody, "max-body", 16<<20, "largest request body in bytes")
+}
+
+// base returns the FHIR base URL, derived from the address when not set.
+func (c *config) base() string {
+	if c.BaseURL != "" {
+		return strings.TrimRight(c.BaseURL, "/")
+	}
+	return "http://" + c.Addr + "/fhir"
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}

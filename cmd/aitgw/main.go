@@ -1,0 +1,40 @@
+// Command aitgw is the AIT Gateway: a FHIR R4 server for the intrathecal analgesia
+// (AIT) and interventional-radiology pain pathways.
+//
+//	aitgw serve     run the gateway
+//	aitgw bench     drive a gateway and a bare handler over loopback, report ratios
+//
+// Every flag also reads from an AITGW_* environment variable (--base-url from
+// AITGW_BASE_URL…); a flag given on the command line wins.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+// commands maps each subcommand to its entry point; each returns the exit code.
+var commands = map[string]func(args []string) int{
+	"serve": serveCmd,
+	"bench": benchCmd,
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	run, ok := commands[os.Args[1]]
+	if !ok {
+		usage()
+		os.Exit(2)
+	}
+	os.Exit(run(os.Args[2:]))
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: aitgw <command> [flags]\n\ncommands:")
+	for _, c := range []string{"serve", "bench"} {
+		fmt.Fprintln(os.Stderr, "  "+c)
+	}
+}

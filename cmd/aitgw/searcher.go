@@ -1,0 +1,80 @@
+package main
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/fhir/search"
+)
+
+// searcher adapts the search registry to what fhir/rest needs of it.
+type searcher struct{ reg *search.Registry }
+
+func (s *searcher) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
+	return s.reg.Index(typ, body)
+}
+
+func (s *searcher) Match(tx fhir.Tx, typ, query string) ([]string, error) {
+	return s.reg.Match(tx, typ, query)
+}
+
+func (s *searcher) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*rest.SearchResult, []fhir.Issue, error) {
+	query, warnings, ferr := s.reg.ParseQuery(typ, q, strict)
+	if ferr != nil {
+		return nil, nil, ferr
+	}
+	res, err := s.reg.Execute(tx, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &rest.SearchResult{IDs: res.IDs, CountOnly: q.Get("_summary") == "count", TotalMode: q.Get("_total")}, warnings, nil
+}
+
+// Includes runs the query again restricted to the page's matches (by _id), so that
+// each page carries the _include/_revinclude resources of its own matches.
+func (s *searcher) Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record) ([]*fhir.Record, error) {
+	if len(matches) == 0 || !hasIncludes(q) {
+		return nil, nil
+	}
+	ids := make([]string, len(matches))
+	for i, m := range matches {
+		ids[i] = m.ID
+	}
+	page := url.Values{}
+	for k, v := range q {
+		if strings.HasPrefix(k, "_include") || strings.HasPrefix(k, "_revinclude") {
+			page[k] = v
+		}
+	}
+	page.Set("_id", strings.Join(ids, ","))
+	query, _, ferr := s.reg.ParseQuery(typ, page, false)
+	if ferr != nil {
+		return nil, ferr
+	}
+	res, err := s.reg.Execute(tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return res.Included, nil
+}
+
+func hasIncludes(q url.Values) bool {
+	for k := range q {
+		if strings.HasPrefix(k, "_include") || strings.HasPrefix(k, "_revinclude") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *searcher) Render(body []byte, q url.Values) []byte {
+	if m := q.Get("_summary"); m != "" && m != "false" && m != "count" {
+		body = search.Summary(body, m)
+	}
+	if e := q.Get("_elements"); e != "" {
+		body = search.Elements(body, splitComma(e))
+	}
+	return body
+}

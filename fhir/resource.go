@@ -1,0 +1,221 @@
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// MaxDepth bounds the nesting of submitted JSON: deeper documents are refused before
+// anything walks them recursively.
+const MaxDepth = 64
+
+// idPattern is the R4 id datatype: [A-Za-z0-9\-\.]{1,64}.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+// ValidID reports whether id is a valid FHIR logical id.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// Resource is a submitted resource: its type, its id if it has one, and its JSON,
+// compacted but otherwise exactly as sent.
+type Resource struct {
+	Type string
+	ID   string
+	Body []byte
+}
+
+// ParseResource checks that body is one JSON object of a known resource type, no
+// deeper than MaxDepth, and returns it. It never re-marshals the content.
+func ParseResource(body []byte) (*Resource, *Error) {
+	if err := checkJSON(body); err != nil {
+		return nil, err
+	}
+	var head struct {
+		ResourceType json.RawMessage `json:"resourceType"`
+		ID           json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return nil, Errorf(http.StatusBadRequest, "structure", "", "body is not a JSON object: %v", err)
+	}
+	var typ, id string
+	if head.ResourceType == nil || json.Unmarshal(head.ResourceType, &typ) != nil || typ == "" {
+		return nil, Errorf(http.StatusBadRequest, "required", "resourceType", "resourceType is missing or not a string")
+	}
+	if !IsResourceType(typ) {
+		return nil, Errorf(http.StatusBadRequest, "not-supported", "resourceType", "unknown resource type %q", typ)
+	}
+	if head.ID != nil && string(head.ID) != "null" {
+		if json.Unmarshal(head.ID, &id) != nil || !ValidID(id) {
+			return nil, Errorf(http.StatusBadRequest, "value", typ+".id", "id must match [A-Za-z0-9-.]{1,64}")
+		}
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, body); err != nil {
+		return nil, Errorf(http.StatusBadRequest, "structure", "", "malformed JSON: %v", err)
+	}
+	return &Resource{Type: typ, ID: id, Body: buf.Bytes()}, nil
+}
+
+// checkJSON validates syntax and depth with a streaming decoder, so that a hostile
+// document costs linear time and bounded stack.
+func checkJSON(body []byte) *Error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return Errorf(http.StatusBadRequest, "structure", "", "empty body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	depth := 0
+	first := true
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if err.Error() == "EOF" && depth == 0 && !first {
+				return nil
+			}
+			return Errorf(http.StatusBadRequest, "structure", "", "malformed JSON: %v", err)
+		}
+		if first {
+			if d, ok := tok.(json.Delim); !ok || d != '{' {
+				return Errorf(http.StatusBadRequest, "structure", "", "a resource must be a JSON object")
+			}
+			first = false
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				depth++
+				if depth > MaxDepth {
+					return Errorf(http.StatusBadRequest, "too-costly", "", "JSON nested deeper than %d levels", MaxDepth)
+				}
+			default:
+				depth--
+			}
+		}
+		if depth == 0 && !first {
+			if dec.More() {
+				return Errorf(http.StatusBadRequest, "structure", "", "trailing data after the JSON object")
+			}
+			if _, err := dec.Token(); err == nil {
+				return Errorf(http.StatusBadRequest, "structure", "", "trailing data after the JSON object")
+			}
+			return nil
+		}
+	}
+}
+
+// Stamp returns body with id, meta.versionId and meta.lastUpdated set, everything else
+// byte for byte as it was, top-level key order kept. id goes right after resourceType
+// when it was absent, meta after id.
+func Stamp(body []byte, id string, version int64, lastUpdated time.Time) ([]byte, error) {
+	fields, err := objectFields(body)
+	if err != nil {
+		return nil, err
+	}
+	idJSON, _ := json.Marshal(id)
+	meta, err := stampMeta(fields.get("meta"), version, lastUpdated)
+	if err != nil {
+		return nil, err
+	}
+	fields.set("id", idJSON, "resourceType")
+	fields.set("meta", meta, "id")
+	return fields.encode(), nil
+}
+
+// stampMeta sets versionId and lastUpdated in a meta object, keeping its other elements
+// (profile, tag, security, source, extensions) as they were.
+func stampMeta(raw json.RawMessage, version int64, lastUpdated time.Time) (json.RawMessage, error) {
+	var mf *fieldList
+	if raw == nil || string(raw) == "null" {
+		mf = &fieldList{}
+	} else {
+		var err error
+		if mf, err = objectFields(raw); err != nil {
+			return nil, fmt.Errorf("meta: %w", err)
+		}
+	}
+	v, _ := json.Marshal(strconv.FormatInt(version, 10))
+	t, _ := json.Marshal(lastUpdated.UTC().Format(time.RFC3339Nano))
+	mf.set("versionId", v, "")
+	mf.set("lastUpdated", t, "versionId")
+	return mf.encode(), nil
+}
+
+// fieldList is a JSON object as an ordered list of raw members.
+type fieldList struct {
+	keys []string
+	vals []json.RawMessage
+}
+
+func objectFields(body []byte) (*fieldList, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	fl := &fieldList{}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		fl.keys = append(fl.keys, kt.(string))
+		fl.vals = append(fl.vals, v)
+	}
+	return fl, nil
+}
+
+func (f *fieldList) get(k string) json.RawMessage {
+	for i, key := range f.keys {
+		if key == k {
+			return f.vals[i]
+		}
+	}
+	return nil
+}
+
+// set replaces member k, or inserts it after member `after` (at the front when after is
+// absent).
+func (f *fieldList) set(k string, v json.RawMessage, after string) {
+	for i, key := range f.keys {
+		if key == k {
+			f.vals[i] = v
+			return
+		}
+	}
+	pos := 0
+	for i, key := range f.keys {
+		if key == after {
+			pos = i + 1
+		}
+	}
+	f.keys = append(f.keys[:pos], append([]string{k}, f.keys[pos:]...)...)
+	f.vals = append(f.vals[:pos], append([]json.RawMessage{v}, f.vals[pos:]...)...)
+}
+
+func (f *fieldList) encode() []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range f.keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kj, _ := json.Marshal(k)
+		b.Write(kj)
+		b.WriteByte(':')
+		b.Write(f.vals[i])
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}

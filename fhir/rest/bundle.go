@@ -1,0 +1,244 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aitgw/aitgw/fhir"
+)
+
+// Return preferences (Prefer: return=…).
+const (
+	ReturnMinimal          = "minimal"
+	ReturnRepresentation   = "representation"
+	ReturnOperationOutcome = "OperationOutcome"
+)
+
+// incoming is a submitted batch or transaction Bundle; resources stay raw.
+type incoming struct {
+	ResourceType string `json:"resourceType"`
+	Type         string `json:"type"`
+	Entry        []struct {
+		FullURL  string             `json:"fullUrl"`
+		Resource json.RawMessage    `json:"resource"`
+		Request  *fhir.EntryRequest `json:"request"`
+	} `json:"entry"`
+}
+
+// entryOp is one parsed entry.
+type entryOp struct {
+	index   int
+	fullURL string
+	req     *Request
+	res     *fhir.Resource // for POST, PUT
+	warn    *fhir.OperationOutcome
+	// target is "Type/id" once the transaction assigned or resolved it.
+	target string
+	resp   *Response
+	err    error
+}
+
+// Bundle processes a batch or transaction Bundle posted to the base.
+func (s *Service) Bundle(ctx context.Context, body []byte, prefer string) (*Response, error) {
+	if _, perr := fhir.ParseResource(body); perr != nil {
+		return nil, perr
+	}
+	var in incoming
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, badRequest("structure", "Bundle", "cannot read the Bundle: %v", err)
+	}
+	if in.ResourceType != "Bundle" {
+		return nil, badRequest("invalid", "resourceType", "POST to the base takes a Bundle, not a %s", in.ResourceType)
+	}
+	ops := make([]*entryOp, len(in.Entry))
+	for i, e := range in.Entry {
+		op := &entryOp{index: i, fullURL: e.FullURL}
+		ops[i] = op
+		op.err = s.parseEntry(op, e.Request, e.Resource)
+		if op.err != nil && in.Type == "transaction" {
+			return nil, entryError(i, op.err)
+		}
+	}
+	switch in.Type {
+	case "transaction":
+		return s.transaction(ctx, ops, prefer)
+	case "batch":
+		return s.batch(ctx, ops, prefer)
+	default:
+		return nil, badRequest("value", "Bundle.type", "Bundle.type must be batch or transaction, not %q", in.Type)
+	}
+}
+
+func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.RawMessage) error {
+	if r == nil || r.Method == "" || r.URL == "" {
+		return badRequest("required", "request", "every entry needs request.method and request.url")
+	}
+	req, err := s.ParseEntryURL(strings.ToUpper(r.Method), r.URL)
+	if err != nil {
+		return err
+	}
+	req.IfMatch, req.IfNoneExist, req.IfNoneMatch, req.IfModifiedSince = r.IfMatch, r.IfNoneExist, r.IfNoneMatch, r.IfModifiedSince
+	op.req = req
+	switch req.Method {
+	case http.MethodPost, http.MethodPut:
+		if len(resource) == 0 {
+			return badRequest("required", "resource", "a %s entry needs a resource", req.Method)
+		}
+		op.res, op.warn, err = s.accept(req.Type, resource, req.ID)
+		return err
+	case http.MethodPatch:
+		req.Body, err = patchBody(resource)
+		return err
+	}
+	return nil
+}
+
+// patchBody takes a PATCH entry's JSON Patch, carried as a Binary resource.
+func patchBody(resource json.RawMessage) ([]byte, error) {
+	var bin struct {
+		ResourceType string `json:"resourceType"`
+		Data         []byte `json:"data"`
+	}
+	if err := json.Unmarshal(resource, &bin); err != nil || bin.ResourceType != "Binary" || len(bin.Data) == 0 {
+		return nil, badRequest("required", "resource", "a PATCH entry carries its JSON Patch as a Binary resource (data, base64)")
+	}
+	return bin.Data, nil
+}
+
+// entryError places an entry's error in the Bundle: its expressions are rewritten
+// relative to Bundle.entry[i].
+func entryError(i int, err error) error {
+	fe := fhir.AsError(err)
+	if fe.Status >= 500 {
+		return err
+	}
+	prefix := fmt.Sprintf("Bundle.entry[%d]", i)
+	out := &fhir.Error{Status: fe.Status, Outcome: fhir.NewOutcome()}
+	for _, is := range fe.Outcome.Issue {
+		exprs := []string{}
+		for _, e := range is.Expression {
+			exprs = append(exprs, entryExpression(prefix, e))
+		}
+		if len(exprs) == 0 {
+			exprs = []string{prefix}
+		}
+		is.Expression = exprs
+		out.Outcome.Issue = append(out.Outcome.Issue, is)
+	}
+	return out
+}
+
+func entryExpression(prefix, e string) string {
+	switch {
+	case e == "request" || strings.HasPrefix(e, "request."):
+		return prefix + "." + e
+	case e == "resource" || e == "resourceType":
+		return prefix + ".resource"
+	}
+	head, rest, found := strings.Cut(e, ".")
+	if fhir.IsResourceType(head) {
+		if found {
+			return prefix + ".resource." + rest
+		}
+		return prefix + ".resource"
+	}
+	return prefix + ".resource." + e
+}
+
+// entryResponse renders one entry's outcome for the response Bundle.
+func (s *Service) entryResponse(op *entryOp, prefer string) fhir.BundleEntry {
+	if op.err != nil {
+		fe := fhir.AsError(op.err)
+		return fhir.BundleEntry{Response: &fhir.EntryResponse{
+			Status:  statusLine(fe.Status),
+			Outcome: fe.Outcome.JSON(),
+		}}
+	}
+	r := op.resp
+	e := fhir.BundleEntry{Response: &fhir.EntryResponse{Status: statusLine(r.Status), Etag: r.ETag()}}
+	if !r.LastModified.IsZero() {
+		e.Response.LastModified = r.LastModified.Format(time.RFC3339Nano)
+	}
+	if r.Record != nil && op.req.Method != http.MethodGet {
+		e.Response.Location = r.Location
+		e.FullURL = fmt.Sprintf("%s/%s/%s", s.base(), r.Record.Type, r.Record.ID)
+	}
+	switch {
+	case op.req.Method == http.MethodGet:
+		e.Resource = r.Body
+	case prefer == ReturnRepresentation && r.Record != nil:
+		e.Resource = r.Record.Body
+	case prefer == ReturnOperationOutcome || r.Outcome != nil:
+		if r.Outcome != nil {
+			e.Response.Outcome = r.Outcome.JSON()
+		} else if prefer == ReturnOperationOutcome {
+			e.Response.Outcome = fhir.NewOutcome(fhir.Issue{Severity: fhir.SeverityInformation, Code: "informational", Diagnostics: "ok"}).JSON()
+		}
+	}
+	return e
+}
+
+func statusLine(code int) string {
+	return fmt.Sprintf("%d %s", code, http.StatusText(code))
+}
+
+// runGet carries out a GET entry after the writes, through the same code as HTTP.
+func (s *Service) runGet(ctx context.Context, req *Request) (*Response, error) {
+	switch req.Op {
+	case "read":
+		return s.Read(ctx, req)
+	case "vread":
+		return s.VRead(ctx, req)
+	case "search-type":
+		return s.Search(ctx, req)
+	case "history-instance", "history-type", "history-system":
+		return s.History(ctx, req)
+	}
+	return nil, badRequest("not-supported", "request", "unsupported GET in a Bundle")
+}
+
+// batch runs each entry on its own: one failing entry fails alone.
+func (s *Service) batch(ctx context.Context, ops []*entryOp, prefer string) (*Response, error) {
+	b := fhir.NewBundle("batch-response")
+	for _, op := range ops {
+		if op.err == nil {
+			op.resp, op.err = s.runOne(ctx, op)
+		}
+		if op.err != nil && errors.Is(ctx.Err(), context.Canceled) {
+			return nil, ctx.Err()
+		}
+		b.Entry = append(b.Entry, s.entryResponse(op, prefer))
+	}
+	return s.bundleResponse(b, nil), nil
+}
+
+func (s *Service) runOne(ctx context.Context, op *entryOp) (*Response, error) {
+	req := op.req
+	switch req.Method {
+	case http.MethodGet:
+		return s.runGet(ctx, req)
+	case http.MethodPost:
+		return s.update(ctx, func(w *Writer) (*Response, error) { return w.create(op.res, req.IfNoneExist, "") })
+	case http.MethodPut:
+		ifMatch, err := ifMatchVersion(req.IfMatch)
+		if err != nil {
+			return nil, err
+		}
+		return s.update(ctx, func(w *Writer) (*Response, error) {
+			if req.ID == "" {
+				return w.conditionalUpdate(op.res, req.Query.Encode(), ifMatch, "")
+			}
+			return w.updateByID(op.res, req.ID, ifMatch, http.MethodPut)
+		})
+	case http.MethodDelete:
+		return s.Delete(ctx, req)
+	case http.MethodPatch:
+		return s.Patch(ctx, req)
+	}
+	return nil, badRequest("not-supported", "request.method", "method %s", req.Method)
+}

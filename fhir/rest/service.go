@@ -1,0 +1,178 @@
+// Package rest implements the FHIR R4 RESTful interactions (read, vread, create,
+// update, patch, delete, search, history, batch, transaction) over a fhir.Store,
+// stripped of HTTP: server/ turns requests into Requests and Responses into replies,
+// and a transaction Bundle runs the very same code for each of its entries.
+//
+// One file per interaction, after Blaze.
+package rest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aitgw/aitgw/fhir"
+)
+
+// Searcher is what the interactions need of the search engine (fhir/search).
+type Searcher interface {
+	// Index computes the search-index entries of a resource about to be stored.
+	Index(typ string, body []byte) ([]fhir.IndexEntry, error)
+	// Match returns the ids of typ matching a query string (conditional interactions).
+	Match(tx fhir.Tx, typ, query string) ([]string, error)
+	// Search runs a search; warnings report ignored parameters.
+	Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*SearchResult, []fhir.Issue, error)
+	// Includes returns the _include/_revinclude resources of a page of matches.
+	Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record) ([]*fhir.Record, error)
+	// Render applies _summary and _elements to a resource in a result.
+	Render(body []byte, q url.Values) []byte
+}
+
+// SearchResult is a search's matches, in order.
+type SearchResult struct {
+	IDs []string
+	// CountOnly is set for _summary=count.
+	CountOnly bool
+	// TotalMode is the _total asked for: "none", "estimate" or "accurate".
+	TotalMode string
+}
+
+// Validator checks a resource before it is stored (profiles/ implements it). A nil
+// outcome or one without errors lets the write go on; warnings travel back to the
+// client.
+type Validator interface {
+	ValidateWrite(typ string, body []byte) *fhir.OperationOutcome
+}
+
+// WriteHook runs inside the write's store transaction, after a resource version was
+// put, so that what it derives (pathway state, milestones, outbox rows) commits with
+// the write or not at all. It may refuse the write with a *fhir.Error.
+type WriteHook interface {
+	AfterWrite(ctx context.Context, w *Writer, rec *fhir.Record) error
+}
+
+// Service carries out the interactions.
+type Service struct {
+	Store    fhir.Store
+	Engine   Searcher
+	Validate Validator   // optional
+	Hooks    []WriteHook // optional
+	// BaseURL is the server's FHIR base, e.g. http://127.0.0.1:8080/fhir.
+	BaseURL string
+	// PageSize is the default _count; MaxPageSize caps it.
+	PageSize, MaxPageSize int
+	// Now is the clock (tests may stub it).
+	Now func() time.Time
+}
+
+// Request is one interaction, as parsed from HTTP or from a Bundle entry.
+type Request struct {
+	Method  string // GET, POST, PUT, PATCH, DELETE
+	Type    string // empty for system-level interactions
+	ID      string
+	Version string // for vread
+	// Query holds search parameters, or the criteria of a conditional interaction.
+	Query url.Values
+	Body  []byte
+	// IfMatch, IfNoneExist, IfNoneMatch and IfModifiedSince are the HTTP headers (or the
+	// Bundle entry's request elements).
+	IfMatch, IfNoneExist, IfNoneMatch, IfModifiedSince string
+	// Strict is Prefer: handling=strict.
+	Strict bool
+	// Op is the interaction's name once routed: read, vread, search-type, history-…
+	Op string
+}
+
+// Response is an interaction's result.
+type Response struct {
+	Status       int
+	Location     string
+	VersionID    int64
+	LastModified time.Time
+	// Body is the resource, Bundle or OperationOutcome to return (nil for none).
+	Body []byte
+	// Record is the version written or read, when there is one.
+	Record *fhir.Record
+	// Outcome holds warnings or information to pass on (Prefer: return=OperationOutcome).
+	Outcome *fhir.OperationOutcome
+}
+
+// ETag renders the response's weak ETag, or "".
+func (r *Response) ETag() string {
+	if r.VersionID == 0 {
+		return ""
+	}
+	return fmt.Sprintf(`W/"%d"`, r.VersionID)
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) base() string { return strings.TrimRight(s.BaseURL, "/") }
+
+// NewID returns a fresh logical id (a random UUID, valid as a FHIR id).
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// ParseETag reads a version from an If-Match value: W/"3", "3" or 3.
+func ParseETag(v string) (int64, bool) {
+	v = strings.TrimSpace(v)
+	v = strings.TrimPrefix(v, "W/")
+	v = strings.Trim(v, `"`)
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n > 0
+}
+
+// recordResponse answers with a stored version.
+func recordResponse(status int, rec *fhir.Record) *Response {
+	return &Response{
+		Status: status, Record: rec, Body: rec.Body, VersionID: rec.Version,
+		LastModified: rec.LastUpdated,
+		Location:     fmt.Sprintf("%s/%s/_history/%d", rec.Type, rec.ID, rec.Version),
+	}
+}
+
+func badRequest(code, expr, format string, args ...any) *fhir.Error {
+	return fhir.Errorf(http.StatusBadRequest, code, expr, format, args...)
+}
+
+// update runs fn in a store write transaction and returns fn's response.
+func (s *Service) update(ctx context.Context, fn func(w *Writer) (*Response, error)) (*Response, error) {
+	var resp *Response
+	err := s.Store.Update(ctx, func(tx fhir.Tx) error {
+		var err error
+		resp, err = fn(&Writer{s: s, tx: tx, ctx: ctx, now: s.now()})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// view runs fn on a read snapshot.
+func (s *Service) view(ctx context.Context, fn func(tx fhir.Tx) (*Response, error)) (*Response, error) {
+	var resp *Response
+	err := s.Store.View(ctx, func(tx fhir.Tx) error {
+		var err error
+		resp, err = fn(tx)
+		return err
+	})
+	return resp, err
+}

@@ -1,0 +1,220 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+
+	"github.com/aitgw/aitgw/fhir"
+)
+
+// processing order of a transaction (FHIR R4 §3.1.0.11.2): deletes, creates,
+// updates and patches, then reads.
+var transactionOrder = []string{http.MethodDelete, http.MethodPost, http.MethodPut, http.MethodPatch}
+
+// transaction runs all entries in one store transaction: all succeed or nothing is
+// written. urn:uuid and other fullUrls, and conditional references
+// (Patient?identifier=…), are resolved everywhere in the Bundle first.
+func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string) (*Response, error) {
+	if err := checkDistinctTargets(ops); err != nil {
+		return nil, err
+	}
+	patches := map[int]jsonpatch.Patch{}
+	for _, op := range ops {
+		if op.req.Method == http.MethodPatch {
+			p, err := jsonpatch.DecodePatch(op.req.Body)
+			if err != nil {
+				return nil, entryError(op.index, badRequest("structure", "resource", "not a JSON Patch document: %v", err))
+			}
+			patches[op.index] = p
+		}
+	}
+	_, err := s.update(ctx, func(w *Writer) (*Response, error) {
+		for _, op := range ops {
+			op.resp, op.target = nil, ""
+		}
+		refs, err := w.assignTargets(ops)
+		if err != nil {
+			return nil, err
+		}
+		for _, method := range transactionOrder {
+			for _, op := range ops {
+				if op.req.Method != method {
+					continue
+				}
+				if op.resp, err = w.runEntry(op, refs, patches[op.index]); err != nil {
+					return nil, entryError(op.index, err)
+				}
+			}
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, op := range ops {
+		if op.req.Method == http.MethodGet {
+			if op.resp, err = s.runGet(ctx, op.req); err != nil {
+				return nil, entryError(op.index, err)
+			}
+		}
+	}
+	b := fhir.NewBundle("transaction-response")
+	for _, op := range ops {
+		b.Entry = append(b.Entry, s.entryResponse(op, prefer))
+	}
+	return s.bundleResponse(b, nil), nil
+}
+
+// checkDistinctTargets refuses two entries on the same resource, as the specification
+// requires.
+func checkDistinctTargets(ops []*entryOp) error {
+	seen := map[string]int{}
+	for _, op := range ops {
+		r := op.req
+		if r.Method == http.MethodGet || r.ID == "" {
+			continue
+		}
+		k := r.Type + "/" + r.ID
+		if j, ok := seen[k]; ok {
+			return entryError(op.index, badRequest("invalid", "request.url", "entries %d and %d both act on %s", j, op.index, k))
+		}
+		seen[k] = op.index
+	}
+	return nil
+}
+
+// assignTargets gives each create its id (or the match of its ifNoneExist), resolves
+// conditional updates, and returns the map from every fullUrl to its Type/id.
+func (w *Writer) assignTargets(ops []*entryOp) (map[string]string, error) {
+	refs := map[string]string{}
+	for _, op := range ops {
+		r := op.req
+		switch {
+		case r.Method == http.MethodPost:
+			id := ""
+			if r.IfNoneExist != "" {
+				ids, err := w.Match(r.Type, r.IfNoneExist)
+				if err != nil {
+					return nil, entryError(op.index, err)
+				}
+				if len(ids) > 1 {
+					return nil, entryError(op.index, fhir.Errorf(http.StatusPreconditionFailed, "duplicate", "request.ifNoneExist", "ifNoneExist matches %d %s resources", len(ids), r.Type))
+				}
+				if len(ids) == 1 {
+					id = ids[0]
+					cur, err := w.tx.Current(r.Type, id)
+					if err != nil {
+						return nil, err
+					}
+					op.resp = recordResponse(http.StatusOK, cur)
+				}
+			}
+			if id == "" {
+				id = NewID()
+			}
+			op.target = r.Type + "/" + id
+		case r.Method == http.MethodPut && r.ID == "":
+			ids, err := w.Match(r.Type, r.Query.Encode())
+			if err != nil {
+				return nil, entryError(op.index, err)
+			}
+			switch {
+			case len(ids) > 1:
+				return nil, entryError(op.index, fhir.Errorf(http.StatusPreconditionFailed, "multiple-matches", "request.url", "conditional update criteria match %d %s resources", len(ids), r.Type))
+			case len(ids) == 1:
+				op.target = r.Type + "/" + ids[0]
+			case op.res.ID != "":
+				op.target = r.Type + "/" + op.res.ID
+			default:
+				op.target = r.Type + "/" + NewID()
+			}
+		case r.ID != "":
+			op.target = r.Type + "/" + r.ID
+		}
+		if op.fullURL != "" && op.target != "" {
+			refs[op.fullURL] = op.target
+		}
+	}
+	return refs, nil
+}
+
+// runEntry carries out one write entry inside the transaction.
+func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.Patch) (*Response, error) {
+	r := op.req
+	typ, id, _ := strings.Cut(op.target, "/")
+	switch r.Method {
+	case http.MethodDelete:
+		ifMatch, err := ifMatchVersion(r.IfMatch)
+		if err != nil {
+			return nil, err
+		}
+		return w.delete(r.Type, r.ID, r.Query.Encode(), ifMatch)
+	case http.MethodPatch:
+		ifMatch, err := ifMatchVersion(r.IfMatch)
+		if err != nil {
+			return nil, err
+		}
+		resp, _, err := w.patch(r.Type, r.ID, r.Query.Encode(), patch, ifMatch)
+		return resp, err
+	}
+	if op.resp != nil { // ifNoneExist matched: nothing to write
+		return op.resp, nil
+	}
+	body, err := w.resolveReferences(op.res.Body, refs)
+	if err != nil {
+		return nil, err
+	}
+	res := &fhir.Resource{Type: typ, ID: id, Body: body}
+	switch r.Method {
+	case http.MethodPost:
+		rec, _, err := w.Put(typ, id, body, http.MethodPost, 0)
+		if err != nil {
+			return nil, err
+		}
+		return recordResponse(http.StatusCreated, rec), nil
+	default: // PUT, by id or resolved condition
+		ifMatch, err := ifMatchVersion(r.IfMatch)
+		if err != nil {
+			return nil, err
+		}
+		return w.updateByID(res, id, ifMatch, http.MethodPut)
+	}
+}
+
+// resolveReferences rewrites references to other entries' fullUrls, and conditional
+// references, to the ids they resolved to.
+func (w *Writer) resolveReferences(body []byte, refs map[string]string) ([]byte, error) {
+	var failure error
+	out, err := fhir.RewriteReferences(body, func(ref string) (string, bool) {
+		if t, ok := refs[ref]; ok {
+			return t, true
+		}
+		typ, query, isCond := strings.Cut(ref, "?")
+		if !isCond || !fhir.IsResourceType(typ) {
+			return "", false
+		}
+		ids, err := w.Match(typ, query)
+		switch {
+		case err != nil:
+			failure = err
+		case len(ids) == 1:
+			return typ + "/" + ids[0], true
+		case len(ids) == 0:
+			failure = fhir.Errorf(http.StatusPreconditionFailed, "not-found", "", "conditional reference %s matches no resource", ref)
+		default:
+			failure = fhir.Errorf(http.StatusPreconditionFailed, "multiple-matches", "", "conditional reference %s matches %d resources", ref, len(ids))
+		}
+		return "", false
+	})
+	if failure != nil {
+		return nil, failure
+	}
+	if err != nil {
+		return nil, badRequest("structure", "", "cannot read resource: %v", err)
+	}
+	return out, nil
+}
+

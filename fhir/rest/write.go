@@ -1,0 +1,109 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/aitgw/aitgw/fhir"
+)
+
+// Writer writes resource versions inside one store transaction: it stamps id and
+// meta, computes the index entries and runs the write hooks, so that every path that
+// writes (a single interaction, a transaction entry, a hook's own derived resources)
+// writes the same way.
+type Writer struct {
+	s   *Service
+	tx  fhir.Tx
+	ctx context.Context
+	now time.Time
+	// depth guards against hooks that keep triggering each other.
+	depth int
+}
+
+// Tx is the transaction the writer writes in.
+func (w *Writer) Tx() fhir.Tx { return w.tx }
+
+// Now is the time stamped on every version of this transaction.
+func (w *Writer) Now() time.Time { return w.now }
+
+// Put stores body as the next version of typ/id. ifMatch, when non-zero, must equal
+// the current version (412 otherwise). method is recorded in history.
+func (w *Writer) Put(typ, id string, body []byte, method string, ifMatch int64) (*fhir.Record, bool, error) {
+	cur, err := w.tx.Current(typ, id)
+	var version int64 = 1
+	created := true
+	switch {
+	case err == nil:
+		version = cur.Version + 1
+		created = cur.Deleted
+	case errors.Is(err, fhir.ErrNotFound):
+	default:
+		return nil, false, err
+	}
+	if ifMatch != 0 && (cur == nil || cur.Version != ifMatch || cur.Deleted) {
+		return nil, false, fhir.Errorf(http.StatusPreconditionFailed, "conflict", "", "If-Match version %d is not the current version of %s/%s", ifMatch, typ, id)
+	}
+	stamped, err := fhir.Stamp(body, id, version, w.now)
+	if err != nil {
+		return nil, false, badRequest("structure", "", "cannot read resource: %v", err)
+	}
+	index, err := w.s.Engine.Index(typ, stamped)
+	if err != nil {
+		return nil, false, err
+	}
+	rec := &fhir.Record{Type: typ, ID: id, Version: version, LastUpdated: w.now, Method: method, Body: stamped}
+	if err := w.tx.Put(rec, index); err != nil {
+		return nil, false, err
+	}
+	if err := w.runHooks(rec); err != nil {
+		return nil, false, err
+	}
+	return rec, created, nil
+}
+
+// Delete writes a tombstone for typ/id. It reports false when there was nothing to
+// delete (absent, or already deleted).
+func (w *Writer) Delete(typ, id string) (*fhir.Record, bool, error) {
+	cur, err := w.tx.Current(typ, id)
+	if errors.Is(err, fhir.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if cur.Deleted {
+		return cur, false, nil
+	}
+	rec := &fhir.Record{Type: typ, ID: id, Version: cur.Version + 1, LastUpdated: w.now, Method: http.MethodDelete, Deleted: true}
+	if err := w.tx.Put(rec, nil); err != nil {
+		return nil, false, err
+	}
+	if err := w.runHooks(rec); err != nil {
+		return nil, false, err
+	}
+	return rec, true, nil
+}
+
+func (w *Writer) runHooks(rec *fhir.Record) error {
+	if len(w.s.Hooks) == 0 {
+		return nil
+	}
+	if w.depth > 4 {
+		return fhir.Errorf(http.StatusInternalServerError, "exception", "", "write hooks nested too deep")
+	}
+	w.depth++
+	defer func() { w.depth-- }()
+	for _, h := range w.s.Hooks {
+		if err := h.AfterWrite(w.ctx, w, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Match returns the ids matching a conditional query inside this transaction.
+func (w *Writer) Match(typ, query string) ([]string, error) {
+	return w.s.Engine.Match(w.tx, typ, query)
+}
