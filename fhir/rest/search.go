@@ -18,10 +18,10 @@ const auxSearchSets = "searchset"
 // frozenSet is a search's matches pinned to the versions they had, so that paging
 // through them stays correct while others write.
 type frozenSet struct {
-	Type    string     `json:"type"`
-	Query   string     `json:"query"`
+	Type    string      `json:"type"`
+	Query   string      `json:"query"`
 	Matches []versionID `json:"matches"`
-	Created time.Time  `json:"created"`
+	Created time.Time   `json:"created"`
 }
 
 type versionID struct {

@@ -217,4 +217,3 @@ func (w *Writer) resolveReferences(body []byte, refs map[string]string) ([]byte,
 	}
 	return out, nil
 }
-
