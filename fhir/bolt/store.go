@@ -1,0 +1,176 @@
+// Package bolt is the embedded default fhir.Store: one bbolt file per gateway, fsynced
+// on every commit, with concurrent writers coalesced into shared commits so that
+// throughput does not collapse to one fsync per request.
+//
+// Layout (all buckets at the root of the file):
+//
+//	meta   "format" → "aitgw-bolt/1"
+//	cur    type 0 id               → version (8B BE) + flags (1B): the current version
+//	ver    type 0 id 0 version(8B) → encoded record (see codec.go)
+//	hist   time(8B) seq(8B)        → type 0 id 0 version(8B): system history
+//	thist  type 0 time(8B) seq(8B) → id 0 version(8B): type history
+//	idx    type 0 param 0 esc(key) 0 1 id → nil: search index, in key byte order
+//	ridx   type 0 id               → the resource's entries, to replace them on update
+//	count  type                    → live resources (8B BE)
+//	aux    ns 0 key                → value
+//
+// Types, ids, parameter names and aux namespaces never contain NUL (Put refuses them),
+// so NUL separates them unambiguously; index keys are arbitrary bytes and are escaped
+// (0x00 → 0x00 0xFF, terminated by 0x00 0x01), which keeps byte order.
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
+
+	"github.com/aitgw/aitgw/fhir"
+)
+
+// format names the on-disk layout; Open refuses files written in another one.
+const format = "aitgw-bolt/1"
+
+var (
+	bucketMeta  = []byte("meta")
+	bucketCur   = []byte("cur")
+	bucketVer   = []byte("ver")
+	bucketHist  = []byte("hist")
+	bucketTHist = []byte("thist")
+	bucketIdx   = []byte("idx")
+	bucketRIdx  = []byte("ridx")
+	bucketCount = []byte("count")
+	bucketAux   = []byte("aux")
+	allBuckets  = [][]byte{bucketMeta, bucketCur, bucketVer, bucketHist, bucketTHist, bucketIdx, bucketRIdx, bucketCount, bucketAux}
+)
+
+// Store is a fhir.Store kept in one bbolt file.
+type Store struct {
+	db      *bbolt.DB
+	batched bool
+}
+
+var _ fhir.Store = (*Store)(nil)
+
+// config collects the Options.
+type config struct {
+	lockTimeout   time.Duration
+	maxBatchDelay time.Duration
+	maxBatchSize  int
+	batched       bool
+}
+
+// Option tunes Open.
+type Option func(*config)
+
+// WithLockTimeout bounds how long Open waits for the file lock held by another process
+// (default 2 s).
+func WithLockTimeout(d time.Duration) Option { return func(c *config) { c.lockTimeout = d } }
+
+// WithMaxBatchDelay bounds how long a write waits for others to share its commit
+// (default 2 ms). Longer delays give fewer fsyncs under load but slower lone writes.
+func WithMaxBatchDelay(d time.Duration) Option { return func(c *config) { c.maxBatchDelay = d } }
+
+// WithMaxBatchSize bounds how many Updates share one commit (default 256).
+func WithMaxBatchSize(n int) Option { return func(c *config) { c.maxBatchSize = n } }
+
+// WithoutBatching gives every Update its own commit and fsync; for comparison in
+// benchmarks, and for callers whose fn must run exactly once.
+func WithoutBatching() Option { return func(c *config) { c.batched = false } }
+
+// Open opens or creates the store file at path (e.g. <data>/aitgw.db), creating its
+// directory. The file is locked for the lifetime of the Store: a second process gets
+// an error naming the lock after the lock timeout.
+func Open(path string, opts ...Option) (*Store, error) {
+	cfg := config{lockTimeout: 2 * time.Second, maxBatchDelay: 2 * time.Millisecond, maxBatchSize: 256, batched: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("bolt: create data directory: %w", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:      cfg.lockTimeout,
+		FreelistType: bbolt.FreelistMapType, // faster allocation once the file is large
+	})
+	if errors.Is(err, bberrors.ErrTimeout) {
+		return nil, fmt.Errorf("bolt: %s is locked by another process (waited %s): %w", path, cfg.lockTimeout, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	db.MaxBatchDelay = cfg.maxBatchDelay
+	db.MaxBatchSize = cfg.maxBatchSize
+	if err := db.Update(initLayout); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("bolt: %s: %w", path, err)
+	}
+	return &Store{db: db, batched: cfg.batched}, nil
+}
+
+// initLayout creates the buckets of a new file and checks the format of an old one.
+func initLayout(tx *bbolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	switch got := meta.Get([]byte("format")); {
+	case got == nil:
+		return meta.Put([]byte("format"), []byte(format))
+	case string(got) != format:
+		return fmt.Errorf("file format %q, this gateway reads %q", got, format)
+	}
+	return nil
+}
+
+// View runs fn on a read-only snapshot.
+func (s *Store) View(ctx context.Context, fn func(fhir.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(btx *bbolt.Tx) error { return run(fn, btx) })
+}
+
+// Update runs fn in a read-write transaction. Concurrent Updates share a commit (one
+// fsync) unless WithoutBatching was given; bbolt then runs fn again, alone, for a
+// caller whose fn failed, so that its error rolls back only its own work.
+func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	body := func(btx *bbolt.Tx) error {
+		// Checked again here: the caller may give up while its write waits for a batch.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return run(fn, btx)
+	}
+	if s.batched {
+		return s.db.Batch(body)
+	}
+	return s.db.Update(body)
+}
+
+// run calls fn on btx, turning a panic into an error so that bbolt rolls back and the
+// gateway keeps serving.
+func run(fn func(fhir.Tx) error, btx *bbolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("bolt: transaction function panicked: %v", p)
+		}
+	}()
+	return fn(&tx{btx: btx})
+}
+
+// Close releases the file and its lock. Closing twice is harmless.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the file the store is kept in.
+func (s *Store) Path() string { return s.db.Path() }

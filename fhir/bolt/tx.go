@@ -1,0 +1,346 @@
+package bolt
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/aitgw/aitgw/fhir"
+)
+
+// errReadOnly is returned by writes in a View.
+var errReadOnly = errors.New("bolt: write in a read-only transaction")
+
+// tx is a fhir.Tx over one bbolt transaction.
+type tx struct {
+	btx *bbolt.Tx
+}
+
+func (t *tx) bucket(name []byte) *bbolt.Bucket { return t.btx.Bucket(name) }
+
+// Current returns the latest version of typ/id, tombstone included.
+func (t *tx) Current(typ, id string) (*fhir.Record, error) {
+	v := t.bucket(bucketCur).Get(resKey(typ, id))
+	if v == nil {
+		return nil, fhir.ErrNotFound
+	}
+	version, _, err := parseCur(v)
+	if err != nil {
+		return nil, err
+	}
+	return t.Version(typ, id, version)
+}
+
+// Version returns one version of typ/id.
+func (t *tx) Version(typ, id string, version int64) (*fhir.Record, error) {
+	if version < 1 {
+		return nil, fhir.ErrNotFound
+	}
+	v := t.bucket(bucketVer).Get(verKey(typ, id, version))
+	if v == nil {
+		return nil, fhir.ErrNotFound
+	}
+	return decodeRecord(typ, id, version, v)
+}
+
+// History walks versions newest first: by version for one resource, by time (then
+// commit order) for a type or the system.
+func (t *tx) History(f fhir.HistoryFilter, fn func(*fhir.Record) bool) error {
+	if f.ID != "" {
+		return t.instanceHistory(f, fn)
+	}
+	bucket, prefix := bucketHist, []byte(nil)
+	if f.Type != "" {
+		bucket, prefix = bucketTHist, append([]byte(f.Type), 0)
+	}
+	c := t.bucket(bucket).Cursor()
+	var k, v []byte
+	if f.At.IsZero() {
+		k, v = lastWithPrefix(c, prefix)
+	} else {
+		k, v = before(c, append(bytes.Clone(prefix), timeKey(f.At)...))
+	}
+	since := timeKey(f.Since)
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if len(k) < len(prefix)+16 {
+			return errCorrupt
+		}
+		if !f.Since.IsZero() && bytes.Compare(k[len(prefix):len(prefix)+8], since) < 0 {
+			return nil
+		}
+		ref := v
+		if f.Type != "" { // thist rows hold id 0 version; put the type back
+			ref = append(append([]byte(f.Type), 0), v...)
+		}
+		typ, id, version, err := parseVerKey(ref)
+		if err != nil {
+			return err
+		}
+		r, err := t.Version(typ, id, version)
+		if err != nil {
+			return fmt.Errorf("bolt: history points at missing %s/%s version %d: %w", typ, id, version, err)
+		}
+		if !fn(r) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// instanceHistory walks the versions of one resource, newest first.
+func (t *tx) instanceHistory(f fhir.HistoryFilter, fn func(*fhir.Record) bool) error {
+	prefix := append(resKey(f.Type, f.ID), 0)
+	c := t.bucket(bucketVer).Cursor()
+	for k, v := lastWithPrefix(c, prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if len(k) != len(prefix)+8 {
+			return errCorrupt
+		}
+		r, err := decodeRecord(f.Type, f.ID, int64(binary.BigEndian.Uint64(k[len(prefix):])), v)
+		if err != nil {
+			return err
+		}
+		// Versions are usually in time order, but a clock step back must not hide any.
+		if (!f.Since.IsZero() && r.LastUpdated.Before(f.Since)) || (!f.At.IsZero() && !r.LastUpdated.Before(f.At)) {
+			continue
+		}
+		if !fn(r) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// lastWithPrefix positions c on the last key starting with prefix (or the last key).
+func lastWithPrefix(c *bbolt.Cursor, prefix []byte) ([]byte, []byte) {
+	end := prefixEnd(prefix)
+	if end == nil {
+		return c.Last()
+	}
+	return before(c, end)
+}
+
+// before positions c on the last key lower than bound.
+func before(c *bbolt.Cursor, bound []byte) ([]byte, []byte) {
+	if k, _ := c.Seek(bound); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+// Put stores rec as the next version of its resource and replaces its index entries.
+func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
+	if !t.btx.Writable() {
+		return errReadOnly
+	}
+	if rec == nil {
+		return errors.New("bolt: Put of a nil record")
+	}
+	if err := checkName("resource type", rec.Type); err != nil {
+		return err
+	}
+	if err := checkName("resource id", rec.ID); err != nil {
+		return err
+	}
+	entries, err := normalize(index)
+	if err != nil {
+		return err
+	}
+	if rec.Deleted {
+		entries = nil // a tombstone is found by no search
+	}
+	rk := resKey(rec.Type, rec.ID)
+	cur := t.bucket(bucketCur)
+	var prev int64
+	prevLive := false
+	if v := cur.Get(rk); v != nil {
+		version, deleted, err := parseCur(v)
+		if err != nil {
+			return err
+		}
+		prev, prevLive = version, !deleted
+	}
+	if rec.Version != prev+1 {
+		return fmt.Errorf("%w: %s/%s version %d cannot follow version %d", fhir.ErrConflict, rec.Type, rec.ID, rec.Version, prev)
+	}
+	if err := t.bucket(bucketVer).Put(verKey(rec.Type, rec.ID, rec.Version), encodeRecord(rec)); err != nil {
+		return err
+	}
+	if err := cur.Put(rk, curValue(rec.Version, rec.Deleted)); err != nil {
+		return err
+	}
+	if err := t.appendHistory(rec); err != nil {
+		return err
+	}
+	if err := t.addCount(rec.Type, prevLive, !rec.Deleted); err != nil {
+		return err
+	}
+	return t.replaceIndex(rec.Type, rec.ID, entries)
+}
+
+// normalize checks index entries and returns them sorted by (param, key), without
+// duplicates, in fresh memory.
+func normalize(index []fhir.IndexEntry) ([]fhir.IndexEntry, error) {
+	out := make([]fhir.IndexEntry, 0, len(index))
+	for _, e := range index {
+		if err := checkName("search parameter name", e.Param); err != nil {
+			return nil, err
+		}
+		out = append(out, fhir.IndexEntry{Param: e.Param, Key: bytes.Clone(e.Key)})
+	}
+	slices.SortFunc(out, compareEntries)
+	return slices.CompactFunc(out, func(a, b fhir.IndexEntry) bool { return compareEntries(a, b) == 0 }), nil
+}
+
+func compareEntries(a, b fhir.IndexEntry) int {
+	return cmp.Or(cmp.Compare(a.Param, b.Param), bytes.Compare(a.Key, b.Key))
+}
+
+// appendHistory adds rec to the system and type history, ordered by time then by a
+// sequence number that only grows, so that equal timestamps keep commit order.
+func (t *tx) appendHistory(rec *fhir.Record) error {
+	hist := t.bucket(bucketHist)
+	seq, err := hist.NextSequence()
+	if err != nil {
+		return err
+	}
+	at := binary.BigEndian.AppendUint64(timeKey(rec.LastUpdated), seq)
+	if err := hist.Put(at, histRef(rec.Type, rec.ID, rec.Version)); err != nil {
+		return err
+	}
+	tk := append(append([]byte(rec.Type), 0), at...)
+	tv := binary.BigEndian.AppendUint64(append([]byte(rec.ID), 0), uint64(rec.Version))
+	return t.bucket(bucketTHist).Put(tk, tv)
+}
+
+// addCount keeps the live count of typ in step with a resource going from wasLive to
+// isLive.
+func (t *tx) addCount(typ string, wasLive, isLive bool) error {
+	if wasLive == isLive {
+		return nil
+	}
+	b := t.bucket(bucketCount)
+	n := t.count(typ)
+	if isLive {
+		n++
+	} else if n > 0 {
+		n--
+	}
+	return b.Put([]byte(typ), binary.BigEndian.AppendUint64(nil, n))
+}
+
+func (t *tx) count(typ string) uint64 {
+	v := t.bucket(bucketCount).Get([]byte(typ))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// replaceIndex removes the resource's previous index rows and writes entries.
+func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
+	idx, ridx := t.bucket(bucketIdx), t.bucket(bucketRIdx)
+	rk := resKey(typ, id)
+	if old := ridx.Get(rk); old != nil {
+		prev, err := decodeEntries(old) // copies: the rows are deleted below
+		if err != nil {
+			return err
+		}
+		for _, e := range prev {
+			if err := idx.Delete(idxKey(typ, e.Param, e.Key, id)); err != nil {
+				return err
+			}
+		}
+	}
+	if len(entries) == 0 {
+		return ridx.Delete(rk)
+	}
+	for _, e := range entries {
+		if err := idx.Put(idxKey(typ, e.Param, e.Key, id), nil); err != nil {
+			return err
+		}
+	}
+	return ridx.Put(rk, encodeEntries(entries))
+}
+
+// ScanIndex walks the index rows of param on typ with from <= key < to, in key order.
+func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, id string) bool) error {
+	prefix := idxPrefix(typ, param)
+	c := t.bucket(bucketIdx).Cursor()
+	for k, _ := c.Seek(escKey(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		key, id, err := parseIdxTail(k[len(prefix):])
+		if err != nil {
+			return err
+		}
+		if to != nil && bytes.Compare(key, to) >= 0 {
+			return nil
+		}
+		if !fn(key, id) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Index returns the current index entries of typ/id, sorted by (param, key).
+func (t *tx) Index(typ, id string) ([]fhir.IndexEntry, error) {
+	v := t.bucket(bucketRIdx).Get(resKey(typ, id))
+	if v == nil {
+		return nil, nil
+	}
+	return decodeEntries(v)
+}
+
+// ScanType walks the live resources of typ in id order.
+func (t *tx) ScanType(typ string, fn func(*fhir.Record) bool) error {
+	prefix := append([]byte(typ), 0)
+	c := t.bucket(bucketCur).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		version, deleted, err := parseCur(v)
+		if err != nil {
+			return err
+		}
+		if deleted {
+			continue
+		}
+		r, err := t.Version(typ, string(k[len(prefix):]), version)
+		if err != nil {
+			return err
+		}
+		if !fn(r) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Count returns the number of live resources of typ.
+func (t *tx) Count(typ string) (int, error) { return int(t.count(typ)), nil }
+
+// GetAux returns a copy of the value of key in ns, nil when there is none.
+func (t *tx) GetAux(ns, key string) ([]byte, error) {
+	k := join(ns, key)
+	gk, v := t.bucket(bucketAux).Cursor().Seek(k)
+	if !bytes.Equal(gk, k) {
+		return nil, nil
+	}
+	return append([]byte{}, v...), nil
+}
+
+// PutAux sets (or, with a nil value, deletes) key in ns.
+func (t *tx) PutAux(ns, key string, value []byte) error {
+	if !t.btx.Writable() {
+		return errReadOnly
+	}
+	if bytes.IndexByte([]byte(ns), 0) >= 0 {
+		return errors.New("bolt: aux namespace contains NUL")
+	}
+	if value == nil {
+		return t.bucket(bucketAux).Delete(join(ns, key))
+	}
+	return t.bucket(bucketAux).Put(join(ns, key), bytes.Clone(value))
+}
