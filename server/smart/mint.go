@@ -1,0 +1,74 @@
+package smart
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// OperatorClientID is the client_id of tokens minted by MintToken (for the audit
+// trail: these come from the host's operator, not from a registered client).
+const OperatorClientID = "aitgw-operator"
+
+// MintToken signs an access token for the operator of the host with the built-in key
+// under dataDir (it reads the private key: whoever can run it owns the gateway). ttl
+// is capped at MaxTokenTTL; scope may hold any scopes, e.g. "system/*.cruds".
+func MintToken(dataDir string, cfg Config, scope string, ttl time.Duration) (string, error) {
+	cfg.BuiltIn, cfg.DataDir = true, dataDir
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return "", err
+	}
+	if _, _, err := ParseScopes(scope); err != nil {
+		return "", err
+	}
+	if ttl <= 0 || ttl > MaxTokenTTL {
+		return "", fmt.Errorf("smart: token lifetime must be in (0, %s]", MaxTokenTTL)
+	}
+	ks, err := OpenKeyset(dataDir)
+	if err != nil {
+		return "", err
+	}
+	return signAccess(ks, cfg, tokenContext{ClientID: OperatorClientID, Scope: scope}, ttl, time.Now())
+}
+
+// LaunchContext is what an EHR hands an app it launches.
+type LaunchContext struct {
+	Patient   string    `json:"patient,omitempty"`
+	Encounter string    `json:"encounter,omitempty"`
+	FHIRUser  string    `json:"fhirUser,omitempty"`
+	Expires   time.Time `json:"expires"`
+}
+
+// MintLaunch stores an EHR launch context and returns the opaque "launch" value to
+// pass to the app (with iss = BaseURL). It is usable once, within LaunchTTL.
+func (s *AuthServer) MintLaunch(ctx context.Context, lc LaunchContext) (string, error) {
+	lc.Expires = s.now().Add(LaunchTTL)
+	b, _ := json.Marshal(lc)
+	id := randomToken(24)
+	if err := s.kv.Put(ctx, nsLaunch, id, b); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// consumeLaunch returns and deletes a launch context; nil when unknown or expired.
+func (s *AuthServer) consumeLaunch(c *gin.Context, id string) (*LaunchContext, error) {
+	ctx := c.Request.Context()
+	b, err := s.kv.Get(ctx, nsLaunch, id)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	if first, err := s.kv.PutNew(ctx, nsCodeUsed, "launch\x00"+id, []byte{1}); err != nil || !first {
+		return nil, err
+	}
+	_ = s.kv.Put(ctx, nsLaunch, id, nil)
+	var lc LaunchContext
+	if err := json.Unmarshal(b, &lc); err != nil || s.now().After(lc.Expires) {
+		return nil, err
+	}
+	return &lc, nil
+}
