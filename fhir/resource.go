@@ -219,3 +219,20 @@ func (f *fieldList) encode() []byte {
 	b.WriteByte('}')
 	return b.Bytes()
 }
+
+// Head returns the resource reduced to resourceType, id and meta: what the server
+// stamps, for indexing the parameters that read it.
+func Head(body []byte) ([]byte, error) {
+	fl, err := objectFields(body)
+	if err != nil {
+		return nil, err
+	}
+	head := &fieldList{}
+	for _, k := range []string{"resourceType", "id", "meta"} {
+		if v := fl.get(k); v != nil {
+			head.keys = append(head.keys, k)
+			head.vals = append(head.vals, v)
+		}
+	}
+	return head.encode(), nil
+}

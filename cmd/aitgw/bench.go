@@ -1,4 +1,65 @@
 package main
 
-// benchCmd is wired to conformance/bench once it lands.
-func benchCmd(args []string) int { return 2 }
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aitgw/aitgw/conformance/bench"
+)
+
+// benchCmd starts a gateway in process on a fresh data directory, drives it and a
+// bare gin handler serving the same bytes over loopback, and prints the figures as
+// ratios against that baseline.
+func benchCmd(args []string) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	dur := fs.Duration("duration", 5*time.Second, "measured time per scenario")
+	conc := fs.Int("concurrency", 16, "concurrent clients")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	dir, err := os.MkdirTemp("", "aitgw-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	report, err := bench.Run(context.Background(), bench.Options{
+		Gateway:     func() (string, func(), error) { return startInProcess(dir) },
+		Duration:    *dur,
+		Concurrency: *conc,
+		Logf:        func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	fmt.Print(report.Markdown())
+	for _, m := range report.Misses() {
+		fmt.Println("target missed:", m)
+	}
+	return 0
+}
+
+// startInProcess serves a gateway on a free loopback port.
+func startInProcess(dir string) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	cfg := &config{Addr: ln.Addr().String(), Data: dir, MaxBody: 16 << 20}
+	gw, err := openGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		ln.Close()
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: gw.handler}
+	go srv.Serve(ln)
+	return cfg.base(), func() { srv.Close(); gw.Close() }, nil
+}

@@ -41,6 +41,8 @@ type entryOp struct {
 	target string
 	resp   *Response
 	err    error
+	// newID is the id a create (or an unmatched conditional update) will get.
+	newID string
 }
 
 // Bundle processes a batch or transaction Bundle posted to the base.
@@ -223,13 +225,13 @@ func (s *Service) runOne(ctx context.Context, op *entryOp) (*Response, error) {
 	case http.MethodGet:
 		return s.runGet(ctx, req)
 	case http.MethodPost:
-		return s.update(ctx, func(w *Writer) (*Response, error) { return w.create(op.res, req.IfNoneExist, "") })
+		return s.update(ctx, s.preIndex(preItem{op.res.Type, op.res.Body}), func(w *Writer) (*Response, error) { return w.create(op.res, req.IfNoneExist, "") })
 	case http.MethodPut:
 		ifMatch, err := ifMatchVersion(req.IfMatch)
 		if err != nil {
 			return nil, err
 		}
-		return s.update(ctx, func(w *Writer) (*Response, error) {
+		return s.update(ctx, s.preIndex(preItem{op.res.Type, op.res.Body}), func(w *Writer) (*Response, error) {
 			if req.ID == "" {
 				return w.conditionalUpdate(op.res, req.Query.Encode(), ifMatch, "")
 			}

@@ -15,7 +15,7 @@ func (s *Service) Create(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.update(ctx, func(w *Writer) (*Response, error) {
+	resp, err := s.update(ctx, s.preIndex(preItem{res.Type, res.Body}), func(w *Writer) (*Response, error) {
 		return w.create(res, req.IfNoneExist, "")
 	})
 	return withWarnings(resp, warn), err

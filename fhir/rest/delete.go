@@ -15,7 +15,7 @@ func (s *Service) Delete(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.update(ctx, func(w *Writer) (*Response, error) {
+	return s.update(ctx, nil, func(w *Writer) (*Response, error) {
 		return w.delete(req.Type, req.ID, req.Query.Encode(), ifMatch)
 	})
 }

@@ -26,7 +26,7 @@ func (s *Service) Patch(ctx context.Context, req *Request) (*Response, error) {
 	// The patch is applied inside the transaction (it needs the current version), so
 	// validation of the result happens there too; it is pure and has no outside effect.
 	var warn *fhir.OperationOutcome
-	resp, err := s.update(ctx, func(w *Writer) (*Response, error) {
+	resp, err := s.update(ctx, nil, func(w *Writer) (*Response, error) {
 		var r *Response
 		var err error
 		r, warn, err = w.patch(req.Type, req.ID, req.Query.Encode(), patch, ifMatch)

@@ -20,8 +20,10 @@ const base = "http://gw.test/fhir"
 // engine adapts the real search registry, as cmd/aitgw does.
 type engine struct{ reg *search.Registry }
 
-func (e engine) Index(typ string, body []byte) ([]fhir.IndexEntry, error) { return e.reg.Index(typ, body) }
-func (e engine) Match(tx fhir.Tx, typ, q string) ([]string, error)      { return e.reg.Match(tx, typ, q) }
+func (e engine) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
+	return e.reg.Index(typ, body)
+}
+func (e engine) Match(tx fhir.Tx, typ, q string) ([]string, error) { return e.reg.Match(tx, typ, q) }
 func (e engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*rest.SearchResult, []fhir.Issue, error) {
 	query, warn, ferr := e.reg.ParseQuery(typ, q, strict)
 	if ferr != nil {
@@ -119,7 +121,6 @@ func TestCreateReadVReadUpdateDelete(t *testing.T) {
 		t.Fatalf("history %s", h.Body)
 	}
 }
-
 
 func TestUpdateChecksTypeAndID(t *testing.T) {
 	s := newService(t)

@@ -58,7 +58,7 @@ func (s *Service) ParseEntryURL(method, raw string) (*Request, error) {
 		req.Op = "search-type"
 	case len(seg) == 2:
 		if !fhir.ValidID(seg[1]) {
-			return nil, badRequest("value", "", "%q is not a valid id", seg[1])
+			return nil, badRequest("value", req.Type+".id", "%q is not a valid id: [A-Za-z0-9-.]{1,64}", seg[1])
 		}
 		req.ID = seg[1]
 		switch method {

@@ -153,11 +153,12 @@ func badRequest(code, expr, format string, args ...any) *fhir.Error {
 }
 
 // update runs fn in a store write transaction and returns fn's response.
-func (s *Service) update(ctx context.Context, fn func(w *Writer) (*Response, error)) (*Response, error) {
+// pre holds index entries computed beforehand (preIndex), or nil.
+func (s *Service) update(ctx context.Context, pre map[string][]fhir.IndexEntry, fn func(w *Writer) (*Response, error)) (*Response, error) {
 	var resp *Response
 	err := s.Store.Update(ctx, func(tx fhir.Tx) error {
 		var err error
-		resp, err = fn(&Writer{s: s, tx: tx, ctx: ctx, now: s.now()})
+		resp, err = fn(&Writer{s: s, tx: tx, ctx: ctx, now: s.now(), pre: pre})
 		return err
 	})
 	if err != nil {

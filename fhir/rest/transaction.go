@@ -31,7 +31,10 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 			patches[op.index] = p
 		}
 	}
-	_, err := s.update(ctx, func(w *Writer) (*Response, error) {
+	for _, op := range ops {
+		op.newID = NewID() // stable across re-runs of the transaction function
+	}
+	_, err := s.update(ctx, s.preIndexTransaction(ctx, ops), func(w *Writer) (*Response, error) {
 		for _, op := range ops {
 			op.resp, op.target = nil, ""
 		}
@@ -113,7 +116,7 @@ func (w *Writer) assignTargets(ops []*entryOp) (map[string]string, error) {
 				}
 			}
 			if id == "" {
-				id = NewID()
+				id = op.newID
 			}
 			op.target = r.Type + "/" + id
 		case r.Method == http.MethodPut && r.ID == "":
@@ -129,7 +132,7 @@ func (w *Writer) assignTargets(ops []*entryOp) (map[string]string, error) {
 			case op.res.ID != "":
 				op.target = r.Type + "/" + op.res.ID
 			default:
-				op.target = r.Type + "/" + NewID()
+				op.target = r.Type + "/" + op.newID
 			}
 		case r.ID != "":
 			op.target = r.Type + "/" + r.ID
@@ -216,4 +219,31 @@ func (w *Writer) resolveReferences(body []byte, refs map[string]string) ([]byte,
 		return nil, badRequest("structure", "", "cannot read resource: %v", err)
 	}
 	return out, nil
+}
+
+// preIndexTransaction resolves the entries on a snapshot, as the transaction will
+// most likely resolve them, and indexes the resulting bodies ahead of it. Inside the
+// transaction everything is resolved again; only identical bodies reuse the entries.
+func (s *Service) preIndexTransaction(ctx context.Context, ops []*entryOp) map[string][]fhir.IndexEntry {
+	var items []preItem
+	_ = s.Store.View(ctx, func(tx fhir.Tx) error {
+		w := &Writer{s: s, tx: tx, ctx: ctx}
+		refs, err := w.assignTargets(ops)
+		if err != nil {
+			return err
+		}
+		for _, op := range ops {
+			if op.res == nil || op.resp != nil {
+				continue
+			}
+			if body, err := w.resolveReferences(op.res.Body, refs); err == nil {
+				items = append(items, preItem{op.res.Type, body})
+			}
+		}
+		return nil
+	})
+	for _, op := range ops {
+		op.resp, op.target = nil, ""
+	}
+	return s.preIndex(items...)
 }

@@ -20,7 +20,7 @@ func (s *Service) Update(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.update(ctx, func(w *Writer) (*Response, error) {
+	resp, err := s.update(ctx, s.preIndex(preItem{res.Type, res.Body}), func(w *Writer) (*Response, error) {
 		if req.ID == "" {
 			return w.conditionalUpdate(res, req.Query.Encode(), ifMatch, "")
 		}

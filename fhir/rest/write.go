@@ -20,6 +20,67 @@ type Writer struct {
 	now time.Time
 	// depth guards against hooks that keep triggering each other.
 	depth int
+	// pre holds index entries computed before the transaction (see prepare), by
+	// type and exact body.
+	pre map[string][]fhir.IndexEntry
+}
+
+// stampParams are the search parameters that read what the server stamps (id and
+// meta): they are indexed from the stamped resource inside the transaction, the rest
+// from the content, which may be indexed before it.
+var stampParams = map[string]bool{"_id": true, "_lastUpdated": true, "_profile": true, "_tag": true, "_security": true, "_source": true}
+
+// preIndex computes the content index entries of resources about to be written,
+// outside the store transaction: FHIRPath evaluation is the costliest part of a
+// write, and inside the transaction it would run under the store's write lock, one
+// request after another. A body that changes inside the transaction (a reference
+// resolved differently) simply misses and is indexed there.
+func (s *Service) preIndex(items ...preItem) map[string][]fhir.IndexEntry {
+	pre := map[string][]fhir.IndexEntry{}
+	for _, it := range items {
+		if e, err := s.Engine.Index(it.typ, it.body); err == nil {
+			pre[it.typ+"\x00"+string(it.body)] = e
+		}
+	}
+	return pre
+}
+
+// preItem is one resource to pre-index.
+type preItem struct {
+	typ  string
+	body []byte
+}
+
+// index returns the index entries of a version: content entries (pre-computed when
+// possible) and the entries of the stamped id and meta.
+func (w *Writer) index(typ string, body, stamped []byte) ([]fhir.IndexEntry, error) {
+	content, ok := w.pre[typ+"\x00"+string(body)]
+	if !ok {
+		var err error
+		if content, err = w.s.Engine.Index(typ, body); err != nil {
+			return nil, err
+		}
+	}
+	head, err := fhir.Head(stamped)
+	if err != nil {
+		return nil, err
+	}
+	stamp, err := w.s.Engine.Index(typ, head)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fhir.IndexEntry, 0, len(content)+len(stamp))
+	for _, e := range content {
+		if !stampParams[e.Param] {
+			out = append(out, e)
+		}
+	}
+	for _, e := range stamp {
+		if stampParams[e.Param] {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // Tx is the transaction the writer writes in.
@@ -49,7 +110,7 @@ func (w *Writer) Put(typ, id string, body []byte, method string, ifMatch int64) 
 	if err != nil {
 		return nil, false, badRequest("structure", "", "cannot read resource: %v", err)
 	}
-	index, err := w.s.Engine.Index(typ, stamped)
+	index, err := w.index(typ, body, stamped)
 	if err != nil {
 		return nil, false, err
 	}

@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// fhirKitVersion is the real client the walk-through runs with (issue #2).
+const fhirKitVersion = "2.0.3"
+
+// installFhirKit installs fhir-kit-client into the test cache ($AITGW_CACHE or
+// testdata/cache/) with npm, unless already there, and returns the path of its ESM
+// entry point.
+func installFhirKit(t *testing.T) string {
+	t.Helper()
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := os.Getenv("AITGW_CACHE")
+	if cache == "" {
+		cache = filepath.Join(root, "testdata", "cache")
+	}
+	prefix := filepath.Join(cache, "fhir-kit-client-"+fhirKitVersion)
+	entry := filepath.Join(prefix, "node_modules", "fhir-kit-client", "dist", "index.js")
+	if _, err := os.Stat(entry); err == nil {
+		return entry
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "install", "--prefix", prefix, "--no-audit", "--no-fund",
+		"--no-save", "fhir-kit-client@"+fhirKitVersion)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm install fhir-kit-client@%s: %v\n%s", fhirKitVersion, err, out)
+	}
+	if _, err := os.Stat(entry); err != nil {
+		t.Fatalf("npm install did not produce %s", entry)
+	}
+	return entry
+}
+
+// TestFhirKitClientWalkthrough runs testdata/clients/fhirkit-walkthrough.mjs, which
+// drives the gateway with fhir-kit-client: read, vread, create, update, conditional
+// update, patch, delete, search with paging, history, batch, transaction. The script
+// asserts each step and exits non-zero on the first failure.
+func TestFhirKitClientWalkthrough(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is required for the real-client test (Node 20 is on every dev and CI machine)")
+	}
+	entry := installFhirKit(t)
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "testdata", "clients", "fhirkit-walkthrough.mjs"), g.BaseURL)
+	cmd.Env = append(os.Environ(), "FHIRKIT_MODULE="+entry)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("fhir-kit-client walk-through failed: %v", err)
+	}
+}
