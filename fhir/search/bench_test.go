@@ -1,0 +1,36 @@
+package search
+
+import "testing"
+
+var benchPatient = []byte(`{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","lastUpdated":"2024-05-01T08:00:00Z"},
+ "active":true,"gender":"female","birthDate":"1950-03-12",
+ "identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.8","value":"1500312345678"},{"system":"urn:ipp","value":"IPP1"}],
+ "name":[{"use":"official","family":"Dupont","given":["Hélène","Marie"]}],
+ "telecom":[{"system":"phone","value":"0600000000"}],"address":[{"line":["1 rue de la Paix"],"city":"Lyon","postalCode":"69003","country":"FR"}],
+ "generalPractitioner":[{"reference":"Practitioner/dr1"}],"managingOrganization":{"reference":"Organization/org1"}}`)
+
+var benchObservation = []byte(`{"resourceType":"Observation","id":"o1","meta":{"versionId":"1","lastUpdated":"2024-05-01T08:00:00Z"},
+ "status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"survey"}]}],
+ "code":{"coding":[{"system":"http://loinc.org","code":"72514-3","display":"Pain severity"}]},
+ "subject":{"reference":"Patient/p1"},"encounter":{"reference":"Encounter/e1"},"effectiveDateTime":"2024-03-10T10:00:00Z",
+ "performer":[{"reference":"Practitioner/dr1"}],"valueQuantity":{"value":7,"system":"http://unitsofmeasure.org","code":"{score}"}}`)
+
+func benchIndex(b *testing.B, typ string, body []byte) {
+	r := newTestRegistry(b)
+	if _, err := r.Index(typ, body); err != nil { // compile outside the timing
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := r.Index(typ, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIndexPatient measures the index extraction of one create.
+func BenchmarkIndexPatient(b *testing.B) { benchIndex(b, "Patient", benchPatient) }
+
+// BenchmarkIndexObservation measures the index extraction of one create.
+func BenchmarkIndexObservation(b *testing.B) { benchIndex(b, "Observation", benchObservation) }

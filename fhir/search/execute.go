@@ -1,0 +1,274 @@
+package search
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/aitgw/aitgw/fhir"
+)
+
+// Result is the outcome of a search: the matching ids in result order, their count,
+// and the resources brought in by _include and _revinclude.
+type Result struct {
+	// IDs are the matches, ordered by the query's _sort keys and then by id; without
+	// _sort, by id (stable and cheap: the store scans ids in order). Paging is done by
+	// the caller on this slice.
+	IDs   []string
+	Total int
+	// Included holds the _include/_revinclude resources, deduplicated and never one
+	// of the matches.
+	Included []*fhir.Record
+}
+
+// maxIterate bounds :iterate rounds, so that a reference cycle ends.
+const maxIterate = 4
+
+// idSet is a set of resource ids.
+type idSet map[string]struct{}
+
+// Execute runs q on tx.
+func (r *Registry) Execute(tx fhir.Tx, q *Query) (*Result, error) {
+	var ids idSet
+	for _, c := range q.Clauses {
+		m, err := r.clauseIDs(tx, q.Type, c)
+		if err != nil {
+			return nil, err
+		}
+		if ids == nil {
+			ids = m
+		} else {
+			for id := range ids {
+				if _, ok := m[id]; !ok {
+					delete(ids, id)
+				}
+			}
+		}
+		if len(ids) == 0 {
+			break
+		}
+	}
+	if ids == nil {
+		all, err := allIDs(tx, q.Type)
+		if err != nil {
+			return nil, err
+		}
+		ids = all
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	if err := r.sortIDs(tx, q, list); err != nil {
+		return nil, err
+	}
+	res := &Result{IDs: list, Total: len(list)}
+	if len(q.Include)+len(q.RevInclude) > 0 && q.Summary != "count" {
+		inc, err := r.includes(tx, q, list)
+		if err != nil {
+			return nil, err
+		}
+		res.Included = inc
+	}
+	return res, nil
+}
+
+// Match returns the ids of typ matching rawQuery (the part after '?'), for
+// conditional create, update, delete and conditional references. It is strict:
+// an unknown parameter must not widen a conditional delete to everything, and a query
+// without criteria is refused for the same reason.
+func (r *Registry) Match(tx fhir.Tx, typ string, rawQuery string) ([]string, error) {
+	v, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "", "malformed search criteria: %v", err)
+	}
+	q, _, ferr := r.ParseQuery(typ, v, true)
+	if ferr != nil {
+		return nil, ferr
+	}
+	if len(q.Clauses) == 0 {
+		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "", "conditional operation on %s without search criteria", typ)
+	}
+	res, err := r.Execute(tx, q)
+	if err != nil {
+		return nil, err
+	}
+	return res.IDs, nil
+}
+
+// allIDs returns the ids of every current resource of typ.
+func allIDs(tx fhir.Tx, typ string) (idSet, error) {
+	ids := idSet{}
+	err := tx.ScanType(typ, func(rec *fhir.Record) bool {
+		ids[rec.ID] = struct{}{}
+		return true
+	})
+	return ids, err
+}
+
+// scanIDs returns the ids with a key of param in any of scans.
+func scanIDs(tx fhir.Tx, typ, param string, scans []scan, into idSet) error {
+	for _, s := range scans {
+		err := tx.ScanIndex(typ, param, s.from, s.to, func(k []byte, id string) bool {
+			if s.keep == nil || s.keep(k) {
+				into[id] = struct{}{}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clauseIDs returns the ids of typ matching one clause.
+func (r *Registry) clauseIDs(tx fhir.Tx, typ string, c *Clause) (idSet, error) {
+	switch {
+	case c.Has != nil:
+		return r.hasIDs(tx, typ, c.Has)
+	case c.Chain != nil:
+		ids := idSet{}
+		for _, ct := range c.Chain {
+			targets, err := r.clauseIDs(tx, ct.Type, ct.Clause)
+			if err != nil {
+				return nil, err
+			}
+			for tid := range targets {
+				if err := scanIDs(tx, typ, c.Param.Code, []scan{exactScan(key(tagRef, ct.Type+"/"+tid))}, ids); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return ids, nil
+	case c.Missing != nil:
+		have := idSet{}
+		if err := scanIDs(tx, typ, c.Param.Code, []scan{{}}, have); err != nil {
+			return nil, err
+		}
+		if !*c.Missing {
+			return have, nil
+		}
+		return complement(tx, typ, have)
+	}
+	ids := idSet{}
+	for _, v := range c.Values {
+		if err := scanIDs(tx, typ, c.Param.Code, v.scans, ids); err != nil {
+			return nil, err
+		}
+	}
+	if c.Modifier == "not" {
+		return complement(tx, typ, ids)
+	}
+	return ids, nil
+}
+
+// complement returns the ids of typ not in ids.
+func complement(tx fhir.Tx, typ string, ids idSet) (idSet, error) {
+	all, err := allIDs(tx, typ)
+	if err != nil {
+		return nil, err
+	}
+	for id := range ids {
+		delete(all, id)
+	}
+	return all, nil
+}
+
+// hasIDs answers _has: the ids of typ referenced, through h.Param, by resources of
+// h.Type matching h.Clause.
+func (r *Registry) hasIDs(tx fhir.Tx, typ string, h *HasClause) (idSet, error) {
+	sources, err := r.clauseIDs(tx, h.Type, h.Clause)
+	if err != nil {
+		return nil, err
+	}
+	ids := idSet{}
+	for sid := range sources {
+		entries, err := tx.Index(h.Type, sid)
+		if err != nil && !errors.Is(err, fhir.ErrNotFound) {
+			return nil, err
+		}
+		for _, e := range entries {
+			if e.Param != h.Param.Code || len(e.Key) < 2 || e.Key[0] != tagRef {
+				continue
+			}
+			if t, id, ok := strings.Cut(string(e.Key[1:len(e.Key)-1]), "/"); ok && t == typ && !strings.Contains(id, "/") {
+				ids[id] = struct{}{}
+			}
+		}
+	}
+	return ids, nil
+}
+
+// sortIDs orders ids by q.Sort, then by id. Resources without a value for a key sort
+// after those with one, whatever the direction.
+func (r *Registry) sortIDs(tx fhir.Tx, q *Query, ids []string) error {
+	sort.Strings(ids)
+	if len(q.Sort) == 0 {
+		return nil
+	}
+	vals := make(map[string][][]byte, len(ids))
+	for _, id := range ids {
+		entries, err := tx.Index(q.Type, id)
+		if err != nil && !errors.Is(err, fhir.ErrNotFound) {
+			return err
+		}
+		row := make([][]byte, len(q.Sort))
+		for i, sk := range q.Sort {
+			if sk.Param == nil {
+				row[i] = []byte(id)
+				continue
+			}
+			row[i] = sortValue(sk, entries)
+		}
+		vals[id] = row
+	}
+	sort.SliceStable(ids, func(a, b int) bool {
+		va, vb := vals[ids[a]], vals[ids[b]]
+		for i, sk := range q.Sort {
+			x, y := va[i], vb[i]
+			switch {
+			case x == nil && y == nil:
+				continue
+			case x == nil:
+				return false
+			case y == nil:
+				return true
+			}
+			c := bytes.Compare(x, y)
+			if c == 0 {
+				continue
+			}
+			return (c < 0) != sk.Descending
+		}
+		return false
+	})
+	return nil
+}
+
+// sortTags is the key form a parameter type sorts by (ascending; dates sort by their
+// end when descending).
+var sortTags = map[string]byte{"string": tagPrefix, "token": tagCode, "reference": tagRef,
+	"uri": tagURI, "date": tagLow, "number": tagNumber, "quantity": tagQty}
+
+// sortValue is the smallest (ascending) or largest (descending) key of the sort form
+// of sk among entries, nil when the resource has none.
+func sortValue(sk SortKey, entries []fhir.IndexEntry) []byte {
+	tag := sortTags[sk.Param.Type]
+	if sk.Param.Type == "date" && sk.Descending {
+		tag = tagHigh
+	}
+	var best []byte
+	for _, e := range entries {
+		if e.Param != sk.Code || len(e.Key) == 0 || e.Key[0] != tag {
+			continue
+		}
+		if best == nil || (bytes.Compare(e.Key, best) < 0) != sk.Descending {
+			best = e.Key
+		}
+	}
+	return best
+}

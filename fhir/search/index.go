@@ -1,0 +1,378 @@
+package search
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/buger/jsonparser"
+	"github.com/gofhir/fhirpath/eval"
+	"github.com/gofhir/fhirpath/types"
+)
+
+// Index evaluates every search parameter of typ on body (the resource JSON as it will
+// be stored, id and meta already stamped) and returns one entry per distinct value
+// form, keyed as documented in keys.go. The JSON is wrapped once and every expression
+// is evaluated on that same lazily-parsed value. An expression that fails to evaluate
+// is an error: silently missing index rows would make searches lie.
+func (r *Registry) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
+	ctx := newEvalContext(body)
+	present := topLevel(body)
+	var out []fhir.IndexEntry
+	seen := map[string]bool{}
+	for _, p := range r.indexed(typ) {
+		expr, err := p.compiled()
+		if err != nil {
+			return nil, err
+		}
+		vals, err := p.evaluate(ctx, expr, present)
+		if err != nil {
+			return nil, fmt.Errorf("search parameter %s.%s: %w", typ, p.Code, err)
+		}
+		if len(vals) == 0 {
+			continue
+		}
+		var keys [][]byte
+		if p.Type == "composite" {
+			keys, err = r.compositeKeys(p, vals)
+			if err != nil {
+				return nil, fmt.Errorf("search parameter %s.%s: %w", typ, p.Code, err)
+			}
+		} else {
+			for _, v := range vals {
+				keys = valueKeys(p.Type, v, keys)
+			}
+		}
+		for _, k := range keys {
+			id := p.Code + "\x00" + string(k)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			out = append(out, fhir.IndexEntry{Param: p.Code, Key: k})
+		}
+	}
+	return out, nil
+}
+
+// newEvalContext wraps body for evaluation, with the type-only resolver.
+func newEvalContext(body []byte) *eval.Context {
+	ctx := eval.NewContext(body)
+	ctx.SetResolver(typeResolver{})
+	if m := theModel(); m != nil {
+		ctx.SetModel(m)
+	}
+	return ctx
+}
+
+// valueKeys appends the keys of one value of a parameter of type ptype.
+func valueKeys(ptype string, v types.Value, keys [][]byte) [][]byte {
+	switch ptype {
+	case "token":
+		return tokenKeys(v, keys)
+	case "string":
+		return stringKeys(v, keys)
+	case "reference":
+		return referenceKeys(v, keys)
+	case "uri":
+		if s := primitive(v); s != "" {
+			keys = append(keys, key(tagURI, s))
+		}
+		return keys
+	case "date":
+		if lo, hi, ok := interval(v); ok {
+			keys = append(keys, intervalKeys(lo, hi)...)
+		}
+		return keys
+	case "number":
+		if f, err := strconv.ParseFloat(primitive(v), 64); err == nil {
+			keys = append(keys, appendFloat([]byte{tagNumber}, f))
+		}
+		return keys
+	case "quantity":
+		return quantityKeys(v, keys)
+	}
+	return keys
+}
+
+// primitive returns the text of a primitive value, "" for objects.
+func primitive(v types.Value) string {
+	switch x := v.(type) {
+	case types.String:
+		return x.Value()
+	case *types.ObjectValue:
+		return ""
+	case nil:
+		return ""
+	}
+	return v.String()
+}
+
+// field reads a string member of a JSON object.
+func field(data []byte, path ...string) string {
+	s, err := jsonparser.GetString(data, path...)
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// eachString calls fn for every string of the array (or single string) at path.
+func eachString(data []byte, fn func(string), path ...string) {
+	v, t, _, err := jsonparser.Get(data, path...)
+	if err != nil {
+		return
+	}
+	switch t {
+	case jsonparser.String:
+		if s, err := jsonparser.ParseString(v); err == nil {
+			fn(s)
+		}
+	case jsonparser.Array:
+		jsonparser.ArrayEach(v, func(e []byte, et jsonparser.ValueType, _ int, _ error) {
+			if et == jsonparser.String {
+				if s, err := jsonparser.ParseString(e); err == nil {
+					fn(s)
+				}
+			}
+		})
+	}
+}
+
+// contactSystems are the ContactPoint.system codes: a ContactPoint is searched by its
+// value alone, unlike an Identifier whose system is a URI.
+var contactSystems = map[string]bool{"phone": true, "fax": true, "email": true, "pager": true,
+	"url": true, "sms": true, "other": true}
+
+// tokenKeys indexes Coding, CodeableConcept, Identifier, ContactPoint and primitive
+// codes (code, boolean, string, id, uri).
+func tokenKeys(v types.Value, keys [][]byte) [][]byte {
+	o, ok := v.(*types.ObjectValue)
+	if !ok {
+		if s := primitive(v); s != "" {
+			keys = append(keys, key(tagCode, s), key(tagNoSys, s))
+		}
+		return keys
+	}
+	data := o.Data()
+	coding := func(c []byte) {
+		sys, code := field(c, "system"), field(c, "code")
+		if code != "" {
+			keys = append(keys, key(tagCode, code), key(tagSysCode, sys, code))
+			if sys == "" {
+				keys = append(keys, key(tagNoSys, code))
+			}
+		}
+		if d := field(c, "display"); d != "" {
+			keys = append(keys, key(tagText, normalize(d)))
+		}
+	}
+	if arr, t, _, err := jsonparser.Get(data, "coding"); err == nil && t == jsonparser.Array {
+		jsonparser.ArrayEach(arr, func(c []byte, ct jsonparser.ValueType, _ int, _ error) {
+			if ct == jsonparser.Object {
+				coding(c)
+			}
+		})
+		if txt := field(data, "text"); txt != "" {
+			keys = append(keys, key(tagText, normalize(txt)))
+		}
+		return keys
+	}
+	if value := field(data, "value"); value != "" { // Identifier or ContactPoint
+		sys := field(data, "system")
+		if contactSystems[sys] {
+			return append(keys, key(tagCode, value), key(tagNoSys, value))
+		}
+		keys = append(keys, key(tagCode, value), key(tagSysCode, sys, value))
+		if sys == "" {
+			keys = append(keys, key(tagNoSys, value))
+		}
+		if txt := field(data, "type", "text"); txt != "" {
+			keys = append(keys, key(tagText, normalize(txt)))
+		}
+		return keys
+	}
+	coding(data)
+	return keys
+}
+
+// skippedStringFields are the members of HumanName/Address that are not text to
+// search (use, type are codes; period is a date).
+var skippedStringFields = map[string]bool{"use": true, "type": true, "id": true}
+
+// stringKeys indexes a plain string, or every text member of HumanName and Address
+// (family, given, prefix, suffix, text, line, city, district, state, postalCode,
+// country).
+func stringKeys(v types.Value, keys [][]byte) [][]byte {
+	add := func(s string) {
+		if s = strings.TrimSpace(s); s != "" {
+			keys = append(keys, key(tagPrefix, normalize(s)), key(tagExact, s))
+		}
+	}
+	o, ok := v.(*types.ObjectValue)
+	if !ok {
+		add(primitive(v))
+		return keys
+	}
+	jsonparser.ObjectEach(o.Data(), func(k, val []byte, t jsonparser.ValueType, _ int) error {
+		if skippedStringFields[string(k)] {
+			return nil
+		}
+		switch t {
+		case jsonparser.String:
+			if s, err := jsonparser.ParseString(val); err == nil {
+				add(s)
+			}
+		case jsonparser.Array:
+			eachString(val, add)
+		}
+		return nil
+	})
+	return keys
+}
+
+// referenceKeys indexes a Reference (literal reference and logical identifier) or a
+// canonical/uri used as a reference.
+func referenceKeys(v types.Value, keys [][]byte) [][]byte {
+	ref := primitive(v)
+	if o, ok := v.(*types.ObjectValue); ok {
+		ref = field(o.Data(), "reference")
+		if val := field(o.Data(), "identifier", "value"); val != "" {
+			keys = append(keys, key(tagRefIdent, field(o.Data(), "identifier", "system"), val))
+		}
+	}
+	if ref == "" || strings.HasPrefix(ref, "#") {
+		return keys
+	}
+	if i := strings.Index(ref, "/_history/"); i >= 0 && !strings.Contains(ref, "://") {
+		ref = ref[:i]
+	}
+	keys = append(keys, key(tagRef, ref))
+	if i := strings.IndexByte(ref, '|'); i >= 0 { // canonical with version
+		keys = append(keys, key(tagRef, ref[:i]))
+	}
+	if parts := strings.Split(ref, "/"); len(parts) == 2 && fhir.IsResourceType(parts[0]) {
+		keys = append(keys, key(tagRefID, parts[1]))
+	}
+	return keys
+}
+
+// interval returns the time interval of a date, dateTime, instant, Period or Timing.
+func interval(v types.Value) (lo, hi int64, ok bool) {
+	o, isObj := v.(*types.ObjectValue)
+	if !isObj {
+		return parseFHIRTime(primitive(v))
+	}
+	data := o.Data()
+	start, end := field(data, "start"), field(data, "end")
+	if start != "" || end != "" { // Period
+		lo, hi = minInstant, maxInstant
+		if l, _, ok := parseFHIRTime(start); ok {
+			lo = l
+		}
+		if _, h, ok := parseFHIRTime(end); ok {
+			hi = h
+		}
+		return lo, hi, start != "" || end != ""
+	}
+	// Timing: from the first to the last event, or its bounds.
+	lo, hi = maxInstant, minInstant
+	eachString(data, func(s string) {
+		if l, h, ok2 := parseFHIRTime(s); ok2 {
+			lo, hi, ok = min(lo, l), max(hi, h), true
+		}
+	}, "event")
+	if bs, be := field(data, "repeat", "boundsPeriod", "start"), field(data, "repeat", "boundsPeriod", "end"); bs != "" || be != "" {
+		l, _, okS := parseFHIRTime(bs)
+		_, h, okE := parseFHIRTime(be)
+		if !okS {
+			l = minInstant
+		}
+		if !okE {
+			h = maxInstant
+		}
+		lo, hi, ok = min(lo, l), max(hi, h), true
+	}
+	return lo, hi, ok
+}
+
+// quantityKeys indexes a Quantity (value with its system|code and its unit), or a
+// bare number.
+func quantityKeys(v types.Value, keys [][]byte) [][]byte {
+	o, ok := v.(*types.ObjectValue)
+	if !ok {
+		if q, isQ := v.(types.Quantity); isQ {
+			f, _ := q.Value().Float64()
+			return append(keys, appendFloat([]byte{tagQty}, f), appendFloat(key(tagQtyCode, q.Unit()), f))
+		}
+		return keys
+	}
+	data := o.Data()
+	raw, t, _, err := jsonparser.Get(data, "value")
+	if err != nil || t != jsonparser.Number {
+		return keys
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		return keys
+	}
+	keys = append(keys, appendFloat([]byte{tagQty}, f))
+	sys, code, unit := field(data, "system"), field(data, "code"), field(data, "unit")
+	if code != "" {
+		keys = append(keys, appendFloat(key(tagQtySysCode, sys, code), f), appendFloat(key(tagQtyCode, code), f))
+	}
+	if unit != "" && unit != code {
+		keys = append(keys, appendFloat(key(tagQtyCode, unit), f))
+	}
+	return keys
+}
+
+// compositeKeys indexes a two-component composite parameter (code-value-quantity,
+// code-value-concept, component-code-value-quantity…): for each value of the
+// composite expression, every exact token key of the first component joined to every
+// key of the second.
+func (r *Registry) compositeKeys(p *Param, vals types.Collection) ([][]byte, error) {
+	if len(p.Components) != 2 {
+		return nil, nil // three-part composites are not indexed
+	}
+	first, second := r.byCanonical(p.Components[0].Definition), r.byCanonical(p.Components[1].Definition)
+	if first == nil || second == nil || first.Type != "token" {
+		return nil, nil
+	}
+	var keys [][]byte
+	for _, item := range vals {
+		o, ok := item.(*types.ObjectValue)
+		if !ok {
+			continue
+		}
+		ctx := newEvalContext(o.Data())
+		present := topLevel(o.Data())
+		c1, err := p.Components[0].evaluate(ctx, present)
+		if err != nil {
+			return nil, err
+		}
+		c2, err := p.Components[1].evaluate(ctx, present)
+		if err != nil {
+			return nil, err
+		}
+		var k1, k2 [][]byte
+		for _, v := range c1 {
+			for _, k := range tokenKeys(v, nil) {
+				if k[0] == tagCode || k[0] == tagSysCode {
+					k1 = append(k1, k)
+				}
+			}
+		}
+		for _, v := range c2 {
+			k2 = valueKeys(second.Type, v, k2)
+		}
+		for _, a := range k1 {
+			for _, b := range k2 {
+				k := append(append([]byte{tagComposite}, a...), b...)
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys, nil
+}

@@ -1,0 +1,259 @@
+package mapping
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/mapping/rules"
+)
+
+// IntakeOptions configures Intake.
+type IntakeOptions struct {
+	// Received is when the gateway received the referral: the pathway's referral
+	// date and, when the dossier is complete, the start of the RCP's 15 days (000 §VI).
+	Received time.Time
+}
+
+// IntakeResult is the rewritten referral and what the mapping found.
+type IntakeResult struct {
+	// Bundle is the transaction to commit: profiles assigned, normalised values added,
+	// dossier linked, entries conditional on identifiers, pathway CarePlan appended.
+	Bundle []byte
+	// Issues reports what could not be mapped (kept as sent) and what was derived.
+	Issues  []fhir.Issue
+	Dossier Dossier
+	// OME is the daily oral morphine equivalent of the referral's medication review
+	// (000 §IX.1.a), the basis of the indication (000 §IV).
+	OME        OMEResult
+	Pathway    Pathway
+	Milestones []Milestone
+}
+
+// Intake maps a referral transaction Bundle to the AIT dossier (000 §V). Submitted
+// values are never changed: the mapping only adds (profiles, extensions, identifiers
+// derived for resources sent without one, references, the CarePlan). Resources it does
+// not recognise are kept as sent and reported.
+func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
+	if _, ferr := fhir.ParseResource(bundle); ferr != nil {
+		return nil, ferr
+	}
+	b, err := decodeObject(bundle)
+	if err != nil || str(b, "resourceType") != "Bundle" || str(b, "type") != "transaction" {
+		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "Bundle.type", "a referral is a transaction Bundle (000 §V.2)")
+	}
+	if opts.Received.IsZero() {
+		opts.Received = time.Now().UTC()
+	}
+	res := &IntakeResult{}
+	raw := arr(b, "entry")
+	entries := objs(b, "entry")
+	if len(entries) != len(raw) {
+		res.Issues = append(res.Issues, issue(fhir.SeverityWarning, "structure", "Bundle.entry", "entries that are not JSON objects are kept as sent"))
+	}
+	var referral object
+	var referralURL string
+	var linked []string
+	for i, e := range entries {
+		r := obj(e, "resource")
+		where := fmt.Sprintf("Bundle.entry[%d]", i)
+		if r == nil {
+			res.Issues = append(res.Issues, issue(fhir.SeverityWarning, "structure", where, "entry without a resource kept as sent"))
+			continue
+		}
+		original, _ := json.Marshal(r)
+		if str(e, "fullUrl") == "" {
+			e["fullUrl"] = "urn:uuid:" + uuidFrom(original)
+		}
+		rec, known := recognise(r)
+		if !known {
+			res.Issues = append(res.Issues, issue(fhir.SeverityWarning, "not-supported", where+".resource",
+				fmt.Sprintf("%s not recognised by its codes as part of an AIT referral: kept as sent, not mapped (000 §V.2)", str(r, "resourceType"))))
+		} else {
+			addProfile(r, rec.Profile)
+			if rec.Lab != nil {
+				res.Issues = append(res.Issues, addNormalised(r, *rec.Lab, where)...)
+			}
+			if rec.Element != "" {
+				res.Dossier.Evidence = append(res.Dossier.Evidence, evidenceOf(r, rec, str(e, "fullUrl")))
+				linked = append(linked, str(e, "fullUrl"))
+			}
+			if str(r, "resourceType") == "ServiceRequest" && referral == nil {
+				referral, referralURL = r, str(e, "fullUrl")
+				res.Dossier.ReferralDate, _ = parseDate(str(r, "authoredOn"))
+			}
+		}
+		res.Issues = append(res.Issues, makeConditional(e, r, original, where)...)
+	}
+	if referral == nil {
+		return nil, fhir.Errorf(http.StatusUnprocessableEntity, "required", "Bundle.entry.resource.ofType(ServiceRequest)",
+			"a referral needs its ServiceRequest (000 §V.2)")
+	}
+	linkDossier(referral, linked)
+	res.OME = OME(statementsOf(entries))
+	subject := ""
+	if s := obj(referral, "subject"); s != nil {
+		subject = str(s, "reference")
+	}
+	res.Pathway = NewPathway(KindAIT, subject, referralURL, careplanIdentifier(referral, referralURL))
+	res.Pathway, res.Milestones, err = Apply(res.Pathway, Event{Fact: rules.FactReferral, At: opts.Received})
+	if err != nil {
+		return nil, err
+	}
+	if missing := CheckDossier(res.Dossier, opts.Received); len(missing) > 0 {
+		m, _ := rules.MilestoneByCode(rules.MilestoneDossierIncomplete)
+		res.Milestones = append(res.Milestones, milestone(m, opts.Received, rules.FactDossierComplete,
+			fmt.Sprintf("%d dossier elements missing, stale or out of range", len(missing)), false))
+	} else {
+		var ms []Milestone
+		res.Pathway, ms, err = Apply(res.Pathway, Event{Fact: rules.FactDossierComplete, At: opts.Received})
+		if err != nil {
+			return nil, err
+		}
+		res.Milestones = append(res.Milestones, ms...)
+	}
+	cp, _ := decodeObject(CarePlanJSON(res.Pathway))
+	raw = append(raw, map[string]any{
+		"fullUrl":  "urn:uuid:" + uuidFrom([]byte("careplan|"+res.Pathway.Identifier)),
+		"resource": cp,
+		"request": map[string]any{"method": "POST", "url": "CarePlan",
+			"ifNoneExist": "identifier=" + url.QueryEscape(IdentifierCarePlan) + "|" + url.QueryEscape(res.Pathway.Identifier)},
+	})
+	b["entry"] = raw
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
+		return nil, fhir.AsError(err)
+	}
+	res.Bundle = bytes.TrimSpace(buf.Bytes())
+	return res, nil
+}
+
+func issue(sev, code, expr, msg string) fhir.Issue {
+	return fhir.Issue{Severity: sev, Code: code, Diagnostics: msg, Expression: []string{expr}}
+}
+
+// uuidFrom derives a stable UUID (version 8, RFC 9562) from content, so that the same
+// referral always gets the same generated fullUrls and identifiers.
+func uuidFrom(content []byte) string {
+	h := sha256.Sum256(content)
+	h[6] = h[6]&0x0f | 0x80
+	h[8] = h[8]&0x3f | 0x80
+	x := hex.EncodeToString(h[:16])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// addProfile appends profile to meta.profile unless present; the other meta elements
+// and the profiles already claimed (FR Core…) stay.
+func addProfile(r object, profile string) {
+	if _, present := r["meta"]; !present {
+		r["meta"] = object{}
+	}
+	meta := obj(r, "meta")
+	if meta == nil {
+		return // malformed meta: kept as sent
+	}
+	for _, p := range arr(meta, "profile") {
+		if p == profile {
+			return
+		}
+	}
+	appendTo(meta, "profile", profile)
+}
+
+// addNormalised adds the value in the lab's canonical unit as an extension; the
+// submitted valueQuantity is left as it is.
+func addNormalised(r object, lab rules.Lab, where string) []fhir.Issue {
+	q, ok := quantityOf(obj(r, "valueQuantity"))
+	if !ok {
+		return []fhir.Issue{issue(fhir.SeverityWarning, "value", where+".resource.value",
+			fmt.Sprintf("%s has no numeric valueQuantity: kept as sent (%s)", lab.Display, lab.Section))}
+	}
+	n, err := Normalise(lab, q)
+	if err != nil {
+		return []fhir.Issue{issue(fhir.SeverityWarning, "value", where+".resource.valueQuantity.code", err.Error()+": kept as sent")}
+	}
+	appendTo(r, "extension", map[string]any{"url": ExtNormalisedValue, "valueQuantity": map[string]any{
+		"value": formatNumber(n.Value), "unit": n.Unit, "system": SystemUCUM, "code": n.Unit}})
+	return nil
+}
+
+// makeConditional makes a POST entry conditional on the resource's identifier
+// (ifNoneExist), deriving an intake identifier from the content when it has none, so
+// that the same referral posted twice creates nothing twice.
+func makeConditional(e, r object, original []byte, where string) []fhir.Issue {
+	if _, present := e["request"]; present && obj(e, "request") == nil {
+		return []fhir.Issue{issue(fhir.SeverityWarning, "structure", where+".request", "request is not an object: kept as sent, not made conditional")}
+	}
+	req := obj(e, "request")
+	if req == nil {
+		req = object{"method": "POST", "url": str(r, "resourceType")}
+		e["request"] = req
+	}
+	if str(req, "method") != "POST" || str(req, "ifNoneExist") != "" {
+		return nil // PUT, conditional already, or other: as the sender meant it
+	}
+	system, value := "", ""
+	for _, id := range objs(r, "identifier") {
+		if str(id, "system") != "" && str(id, "value") != "" {
+			system, value = str(id, "system"), str(id, "value")
+			break
+		}
+	}
+	var issues []fhir.Issue
+	if value == "" {
+		system, value = IdentifierIntake, uuidFrom(original)
+		if !appendTo(r, "identifier", map[string]any{"system": system, "value": value}) {
+			return []fhir.Issue{issue(fhir.SeverityWarning, "structure", where+".resource.identifier",
+				"identifier is not an array: the entry cannot be made conditional and is kept as sent")}
+		}
+		issues = append(issues, issue(fhir.SeverityInformation, "informational", where+".resource.identifier",
+			"no identifier sent: the gateway derived one from the content so that a repeated referral creates nothing twice"))
+	}
+	req["ifNoneExist"] = "identifier=" + url.QueryEscape(system) + "|" + url.QueryEscape(value)
+	return issues
+}
+
+// linkDossier adds the dossier elements to ServiceRequest.supportingInfo unless
+// already referenced.
+func linkDossier(sr object, refs []string) {
+	have := map[string]bool{}
+	for _, s := range objs(sr, "supportingInfo") {
+		have[str(s, "reference")] = true
+	}
+	for _, ref := range refs {
+		if !have[ref] {
+			appendTo(sr, "supportingInfo", map[string]any{"reference": ref})
+			have[ref] = true
+		}
+	}
+}
+
+// careplanIdentifier derives the pathway CarePlan's identifier from the referral's.
+func careplanIdentifier(sr object, fullURL string) string {
+	for _, id := range objs(sr, "identifier") {
+		if str(id, "value") != "" {
+			return uuidFrom([]byte(str(id, "system") + "|" + str(id, "value")))
+		}
+	}
+	return uuidFrom([]byte(fullURL))
+}
+
+// statementsOf returns the MedicationStatements of the entries.
+func statementsOf(entries []object) [][]byte {
+	var out [][]byte
+	for _, e := range entries {
+		if r := obj(e, "resource"); str(r, "resourceType") == "MedicationStatement" {
+			b, _ := json.Marshal(r)
+			out = append(out, b)
+		}
+	}
+	return out
+}

@@ -1,0 +1,82 @@
+package mapping
+
+import (
+	"github.com/aitgw/aitgw/mapping/rules"
+)
+
+// recognition says what a submitted resource is for the AIT dossier.
+type recognition struct {
+	Profile string
+	// Element is the dossier element key (rules.DossierElements) or "".
+	Element string
+	// Lab is set for laboratory Observations.
+	Lab *rules.Lab
+}
+
+// profileByElementKind is the profile of clinical dossier elements by their key.
+var profileByElement = map[string]string{
+	"performance-status": ProfilePerformance,
+	"life-expectancy":    ProfileLifeExpectancy,
+	"pain-assessment":    ProfilePain,
+}
+
+// recognise tells what a resource is by its type and codes. ok is false when the
+// resource is none of the things an AIT referral is made of.
+func recognise(m object) (recognition, bool) {
+	switch str(m, "resourceType") {
+	case "Patient":
+		return recognition{Profile: ProfilePatient}, true
+	case "Practitioner", "PractitionerRole":
+		return recognition{Profile: ProfilePractitioner}, true
+	case "ServiceRequest":
+		return recognition{Profile: ProfileReferral}, true
+	case "Condition":
+		return recognition{Profile: ProfileCondition}, true
+	case "MedicationStatement":
+		return recognition{Profile: ProfileMedicationReview, Element: "medication-review"}, true
+	case "Observation":
+		code := obj(m, "code")
+		for _, c := range codings(code) {
+			if c.System != SystemLOINC {
+				continue
+			}
+			if lab, ok := rules.LabByLOINC(c.Code); ok {
+				return recognition{Profile: ProfileLab, Element: lab.Key, Lab: &lab}, true
+			}
+		}
+		if el, ok := elementByCode(code, rules.KindClinical, rules.KindDocument); ok {
+			p := profileByElement[el]
+			if p == "" {
+				p = ProfileDocument
+			}
+			return recognition{Profile: p, Element: el}, true
+		}
+	case "DiagnosticReport":
+		if el, ok := elementByCode(obj(m, "code"), rules.KindImaging); ok {
+			return recognition{Profile: ProfileImagingReport, Element: el}, true
+		}
+	case "ImagingStudy":
+		for _, pc := range objs(m, "procedureCode") {
+			if el, ok := elementByCode(pc, rules.KindImaging); ok {
+				return recognition{Profile: ProfileImagingStudy, Element: el}, true
+			}
+		}
+	case "DocumentReference":
+		if el, ok := elementByCode(obj(m, "type"), rules.KindDocument, rules.KindClinical); ok {
+			return recognition{Profile: ProfileDocument, Element: el}, true
+		}
+	}
+	return recognition{}, false
+}
+
+// elementByCode finds the dossier element of one of kinds whose codes cc holds.
+func elementByCode(cc object, kinds ...rules.ElementKind) (string, bool) {
+	for _, el := range rules.DossierElements {
+		for _, k := range kinds {
+			if el.Kind == k && hasCoding(cc, resolveCodes(el.Codes)) {
+				return el.Key, true
+			}
+		}
+	}
+	return "", false
+}

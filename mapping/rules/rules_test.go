@@ -1,0 +1,30 @@
+package rules
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSpanCalendarArithmetic(t *testing.T) {
+	d := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		s    Span
+		want time.Time
+		text string
+	}{
+		{Span{Months: 1}, time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC), "1 month"},
+		{Span{Days: 42}, time.Date(2026, 1, 19, 9, 0, 0, 0, time.UTC), "6 weeks"},
+		{Span{Hours: 48}, time.Date(2026, 2, 28, 9, 0, 0, 0, time.UTC), "48 h"},
+		{Span{Days: 15}, time.Date(2026, 2, 15, 9, 0, 0, 0, time.UTC), "15 days"},
+	} {
+		if got := tc.s.SubFrom(d); !got.Equal(tc.want) || tc.s.String() != tc.text || !tc.s.AddTo(got).Equal(d) {
+			t.Errorf("%+v: %s %q", tc.s, got, tc.s.String())
+		}
+	}
+}
+
+func TestDefaultConfigIsTheReferentialThreshold(t *testing.T) {
+	if DefaultConfig().OMEThreshold != 300 || OMEThreshold001.Value != 200 {
+		t.Errorf("thresholds: %v %v", DefaultConfig(), OMEThreshold001)
+	}
+}
