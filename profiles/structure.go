@@ -1,0 +1,243 @@
+package profiles
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gofhir/fhirpath"
+)
+
+// structureDef is a StructureDefinition of the package compiled for checking: its
+// differential, in order, with every FHIRPath invariant compiled once.
+type structureDef struct {
+	url, name, typ string
+	root           *elementRule
+	elements       []*elementRule
+	byID           map[string]*elementRule
+}
+
+// elementRule is one ElementDefinition of a differential.
+type elementRule struct {
+	id, path  string
+	segs      []pathSeg // after the root type name
+	min       int
+	max       int // -1: unbounded
+	hasMin    bool
+	hasMax    bool
+	types     []typeRef
+	fixed     any // decoded fixed[x], nil if none
+	pattern   any // decoded pattern[x], nil if none
+	valueSet  string
+	slicing   *slicing
+	seed      string // seed section of a clinical rule, e.g. "000 §IX"
+	short     string
+	invariant []*invariant
+}
+
+// pathSeg is one step of an element path: the element name and, if the id names one,
+// the slice; slicedBy/slice are the elements that define the slicing and the slice.
+type pathSeg struct {
+	name     string
+	slice    string
+	slicedBy *elementRule
+	sliceDef *elementRule
+}
+
+type typeRef struct {
+	code           string
+	profiles       []string
+	targetProfiles []string
+}
+
+type slicing struct {
+	discType, discPath, rules string
+}
+
+// invariant is an ElementDefinition.constraint with its compiled FHIRPath.
+type invariant struct {
+	key, severity, human, expression, seed string
+	expr                                   *fhirpath.Expression
+	// usesRegex: gofhir v1.4.0's regex cache writes entry.lastUsed under a read lock
+	// (funcs/regex.go:61), a data race; such invariants are evaluated one at a time.
+	usesRegex bool
+}
+
+type rawElement struct {
+	ID        string          `json:"id"`
+	Path      string          `json:"path"`
+	SliceName string          `json:"sliceName"`
+	Short     string          `json:"short"`
+	Min       *int            `json:"min"`
+	Max       string          `json:"max"`
+	Extension []rawExtension  `json:"extension"`
+	Type      []rawType       `json:"type"`
+	Binding   *rawBinding     `json:"binding"`
+	Slicing   *rawSlicing     `json:"slicing"`
+	Const     []rawConstraint `json:"constraint"`
+}
+
+type rawExtension struct {
+	URL         string `json:"url"`
+	ValueString string `json:"valueString"`
+}
+
+type rawType struct {
+	Code          string   `json:"code"`
+	Profile       []string `json:"profile"`
+	TargetProfile []string `json:"targetProfile"`
+}
+
+type rawBinding struct {
+	Strength string `json:"strength"`
+	ValueSet string `json:"valueSet"`
+}
+
+type rawSlicing struct {
+	Discriminator []struct{ Type, Path string } `json:"discriminator"`
+	Rules         string                        `json:"rules"`
+}
+
+type rawConstraint struct {
+	Key        string         `json:"key"`
+	Severity   string         `json:"severity"`
+	Human      string         `json:"human"`
+	Expression string         `json:"expression"`
+	Extension  []rawExtension `json:"extension"`
+}
+
+// compileStructure compiles a StructureDefinition; seedExt is the URL of the
+// extension that carries a rule's seed section.
+func compileStructure(body []byte, seedExt string) (*structureDef, error) {
+	var sd struct {
+		URL, Name, Type string
+		Differential    struct {
+			Element []json.RawMessage `json:"element"`
+		}
+	}
+	if err := json.Unmarshal(body, &sd); err != nil {
+		return nil, err
+	}
+	d := &structureDef{url: sd.URL, name: sd.Name, typ: sd.Type, byID: map[string]*elementRule{}}
+	for i, rawEl := range sd.Differential.Element {
+		var re rawElement
+		if err := json.Unmarshal(rawEl, &re); err != nil {
+			return nil, fmt.Errorf("%s element %d: %w", sd.Name, i, err)
+		}
+		r, err := compileElement(re, rawEl, seedExt)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", sd.Name, re.ID, err)
+		}
+		d.byID[r.id] = r
+		if i == 0 {
+			if r.path != sd.Type {
+				return nil, fmt.Errorf("%s: first element %s is not the root %s", sd.Name, r.path, sd.Type)
+			}
+			d.root = r
+			continue
+		}
+		d.elements = append(d.elements, r)
+	}
+	if d.root == nil {
+		return nil, fmt.Errorf("%s: empty differential", sd.Name)
+	}
+	// Link each sliced step to the elements that define its slicing and its slice.
+	for _, r := range d.elements {
+		ids := strings.Split(r.id, ".")
+		for i := range r.segs {
+			if r.segs[i].slice == "" {
+				continue
+			}
+			sliceID := strings.Join(ids[:i+2], ".")
+			base := strings.Join(ids[:i+1], ".") + "." + r.segs[i].name
+			r.segs[i].sliceDef = d.byID[sliceID]
+			r.segs[i].slicedBy = d.byID[base]
+			if r.segs[i].sliceDef == nil || r.segs[i].slicedBy == nil || r.segs[i].slicedBy.slicing == nil {
+				return nil, fmt.Errorf("%s: slice %s has no slicing on %s", sd.Name, sliceID, base)
+			}
+		}
+	}
+	return d, nil
+}
+
+func compileElement(re rawElement, raw json.RawMessage, seedExt string) (*elementRule, error) {
+	r := &elementRule{id: re.ID, path: re.Path, short: re.Short, max: -1}
+	if r.id == "" {
+		r.id = re.Path
+	}
+	for _, part := range strings.Split(r.id, ".")[1:] {
+		name, slice, _ := strings.Cut(part, ":")
+		r.segs = append(r.segs, pathSeg{name: name, slice: slice})
+	}
+	if re.Min != nil {
+		r.min, r.hasMin = *re.Min, true
+	}
+	if re.Max != "" {
+		r.hasMax = true
+		if re.Max != "*" {
+			n, err := strconv.Atoi(re.Max)
+			if err != nil {
+				return nil, fmt.Errorf("max %q", re.Max)
+			}
+			r.max = n
+		}
+	}
+	r.seed = seedOf(re.Extension, seedExt)
+	for _, t := range re.Type {
+		r.types = append(r.types, typeRef{code: t.Code, profiles: t.Profile, targetProfiles: t.TargetProfile})
+	}
+	if re.Binding != nil && re.Binding.Strength == "required" {
+		r.valueSet = re.Binding.ValueSet
+	}
+	if re.Slicing != nil && len(re.Slicing.Discriminator) == 1 {
+		r.slicing = &slicing{discType: re.Slicing.Discriminator[0].Type, discPath: re.Slicing.Discriminator[0].Path, rules: re.Slicing.Rules}
+	} else if re.Slicing != nil {
+		return nil, fmt.Errorf("only one discriminator is supported")
+	}
+	// fixed[x] and pattern[x]: the key names the type; the value is what matters.
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, err
+	}
+	for k, v := range all {
+		switch {
+		case strings.HasPrefix(k, "fixed"):
+			r.fixed = decodeJSON(v)
+		case strings.HasPrefix(k, "pattern"):
+			r.pattern = decodeJSON(v)
+		}
+	}
+	for _, c := range re.Const {
+		expr, err := fhirpath.Compile(c.Expression)
+		if err != nil {
+			return nil, fmt.Errorf("invariant %s: %w", c.Key, err)
+		}
+		r.invariant = append(r.invariant, &invariant{key: c.Key, severity: c.Severity, human: c.Human,
+			expression: c.Expression, seed: seedOf(c.Extension, seedExt), expr: expr,
+			usesRegex: strings.Contains(c.Expression, "atches(")})
+	}
+	return r, nil
+}
+
+func seedOf(exts []rawExtension, seedExt string) string {
+	for _, e := range exts {
+		if e.URL == seedExt {
+			return e.ValueString
+		}
+	}
+	return ""
+}
+
+// decodeJSON decodes with json.Number so that 21.6 stays 21.6 and large integers
+// stay exact.
+func decodeJSON(b []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	return v
+}
