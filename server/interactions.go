@@ -62,6 +62,6 @@ func (s *Server) history(c *gin.Context) {
 
 // bundle handles POST [base]: a batch or transaction Bundle.
 func (s *Server) bundle(c *gin.Context) {
-	resp, err := s.svc.Bundle(c.Request.Context(), currentRequest(c).Body, preference(c.Request, "return"))
+	resp, err := s.svc.Bundle(c.Request.Context(), currentRequest(c), preference(c.Request, "return"))
 	s.reply(c, resp, err)
 }

@@ -104,7 +104,7 @@ func (s *Server) routeOperation(c *gin.Context, req *rest.Request, seg []string)
 		req.Type = seg[0]
 		if len(seg) == 3 {
 			if !fhir.ValidID(seg[1]) {
-				return nil, fhir.Errorf(http.StatusBadRequest, "value", "", "%q is not a valid id", seg[1])
+				return nil, fhir.Errorf(http.StatusBadRequest, "value", req.Type+".id", "%q is not a valid id: [A-Za-z0-9-.]{1,64}", seg[1])
 			}
 			req.ID = seg[1]
 		}

@@ -35,7 +35,9 @@ type Server struct {
 	ops     *Operations
 	handler map[string]gin.HandlerFunc
 	// Guard, when set, runs before every interaction (authorization: server/smart).
-	guards  []gin.HandlerFunc
+	guards []gin.HandlerFunc
+	// extra are non-FHIR endpoints under the base (".well-known/smart-configuration").
+	extra   map[string]gin.HandlerFunc
 	caps    Capabilities
 	capJSON []byte
 	capMu   sync.Mutex
@@ -85,9 +87,27 @@ func (s *Server) Operations() *Operations { return s.ops }
 // interaction's name is in the context under "fhir.op".
 func (s *Server) Use(g gin.HandlerFunc) { s.guards = append(s.guards, g) }
 
+// Mount serves h for GET on a path below the FHIR base that is not a FHIR
+// interaction, such as ".well-known/smart-configuration".
+func (s *Server) Mount(path string, h gin.HandlerFunc) {
+	if s.extra == nil {
+		s.extra = map[string]gin.HandlerFunc{}
+	}
+	s.extra[strings.Trim(path, "/")] = h
+}
+
+// serveExtra answers the mounted endpoints before FHIR routing.
+func (s *Server) serveExtra(c *gin.Context) {
+	p := strings.Trim(strings.TrimPrefix(c.Request.URL.Path, "/fhir"), "/")
+	if h, ok := s.extra[p]; ok && (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead) {
+		h(c)
+		c.Abort()
+	}
+}
+
 // Handler finalises the routes and returns the http.Handler.
 func (s *Server) Handler() http.Handler {
-	chain := append([]gin.HandlerFunc{s.negotiate, s.route}, s.guards...)
+	chain := append([]gin.HandlerFunc{s.serveExtra, s.negotiate, s.route}, s.guards...)
 	chain = append(chain, s.dispatch)
 	s.engine.Any("/fhir", chain...)
 	s.engine.Any("/fhir/*path", chain...)

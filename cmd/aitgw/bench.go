@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aitgw/aitgw/conformance/bench"
+	"github.com/aitgw/aitgw/server/smart"
 )
 
 // benchCmd starts a gateway in process on a fresh data directory, drives it and a
@@ -31,7 +32,7 @@ func benchCmd(args []string) int {
 	}
 	defer os.RemoveAll(dir)
 	report, err := bench.Run(context.Background(), bench.Options{
-		Gateway:     func() (string, func(), error) { return startInProcess(dir) },
+		Gateway:     func() (bench.Target, error) { return startInProcess(dir) },
 		Duration:    *dur,
 		Concurrency: *conc,
 		Logf:        func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
@@ -47,19 +48,25 @@ func benchCmd(args []string) int {
 	return 0
 }
 
-// startInProcess serves a gateway on a free loopback port.
-func startInProcess(dir string) (string, func(), error) {
+// startInProcess serves a gateway on a free loopback port, with an operator token.
+func startInProcess(dir string) (bench.Target, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return bench.Target{}, err
 	}
 	cfg := &config{Addr: ln.Addr().String(), Data: dir, MaxBody: 16 << 20}
 	gw, err := openGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		ln.Close()
-		return "", nil, err
+		return bench.Target{}, err
+	}
+	tok, err := smart.MintToken(dir, cfg.smart(), "system/*.cruds", time.Hour)
+	if err != nil {
+		ln.Close()
+		gw.Close()
+		return bench.Target{}, err
 	}
 	srv := &http.Server{Handler: gw.handler}
 	go srv.Serve(ln)
-	return cfg.base(), func() { srv.Close(); gw.Close() }, nil
+	return bench.Target{BaseURL: cfg.base(), Token: tok, Stop: func() { srv.Close(); gw.Close() }}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"os"
 	"strings"
+
+	"github.com/aitgw/aitgw/server/smart"
 )
 
 // config holds the settings shared by the subcommands.
@@ -12,6 +14,10 @@ type config struct {
 	Data    string
 	BaseURL string
 	MaxBody int64
+	// ExternalIssuer and JWKSURL trust an external identity provider's tokens.
+	ExternalIssuer, JWKSURL string
+	// NoBuiltInAuth turns the embedded authorization server off (with an external one).
+	NoBuiltInAuth bool
 }
 
 // flags declares the shared settings on fs, defaulting from AITGW_* variables.
@@ -20,6 +26,15 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Data, "data", env("AITGW_DATA", "./data"), "data directory (AITGW_DATA)")
 	fs.StringVar(&c.BaseURL, "base-url", env("AITGW_BASE_URL", ""), "public FHIR base URL (AITGW_BASE_URL); default http://<addr>/fhir")
 	fs.Int64Var(&c.MaxBody, "max-body", 16<<20, "largest request body in bytes")
+	fs.StringVar(&c.ExternalIssuer, "issuer", env("AITGW_ISSUER", ""), "external OAuth issuer whose tokens are trusted (AITGW_ISSUER)")
+	fs.StringVar(&c.JWKSURL, "jwks-url", env("AITGW_JWKS_URL", ""), "JWKS URL of the external issuer (AITGW_JWKS_URL)")
+	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
+}
+
+// smart returns the SMART configuration.
+func (c *config) smart() smart.Config {
+	return smart.Config{BaseURL: c.base(), DataDir: c.Data, BuiltIn: !c.NoBuiltInAuth,
+		ExternalIssuer: c.ExternalIssuer, JWKSURL: c.JWKSURL}
 }
 
 // base returns the FHIR base URL, derived from the address when not set.

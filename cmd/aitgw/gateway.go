@@ -12,6 +12,7 @@ import (
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/fhir/search"
 	"github.com/aitgw/aitgw/server"
+	"github.com/aitgw/aitgw/server/smart"
 )
 
 // version is the gateway's software version, set at build time with -ldflags.
@@ -21,6 +22,7 @@ var version = "0.1.0-dev"
 type gateway struct {
 	store   *bolt.Store
 	handler http.Handler
+	audit   *smart.AuditLog
 }
 
 // openGateway wires a gateway on the data directory of cfg.
@@ -40,6 +42,11 @@ func openGateway(cfg *config, logger *slog.Logger) (*gateway, error) {
 	reg.SetBase(cfg.base())
 	svc := &rest.Service{Store: store, Engine: &searcher{reg}, BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
 	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger}, svc)
+	audit, security, err := wireSmart(cfg, srv, svc, store, logger)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	srv.SetCapabilities(server.Capabilities{
 		Software: "AIT Gateway", Version: version,
 		SearchParams: func(typ string) []conformance.SearchParam {
@@ -49,9 +56,13 @@ func openGateway(cfg *config, logger *slog.Logger) (*gateway, error) {
 			}
 			return out
 		},
+		Security: security,
 	})
-	return &gateway{store: store, handler: srv.Handler()}, nil
+	return &gateway{store: store, handler: srv.Handler(), audit: audit}, nil
 }
 
-// Close releases the store.
-func (g *gateway) Close() error { return g.store.Close() }
+// Close flushes the audit trail and releases the store.
+func (g *gateway) Close() error {
+	g.audit.Close()
+	return g.store.Close()
+}

@@ -3,6 +3,9 @@
 //
 //	aitgw serve     run the gateway
 //	aitgw bench     drive a gateway and a bare handler over loopback, report ratios
+//	aitgw token     mint a short-lived access token for the operator (--scope)
+//	aitgw keys      rotate the signing keys
+//	aitgw clients   register SMART clients
 //
 // Every flag also reads from an AITGW_* environment variable (--base-url from
 // AITGW_BASE_URL…); a flag given on the command line wins.
@@ -15,8 +18,11 @@ import (
 
 // commands maps each subcommand to its entry point; each returns the exit code.
 var commands = map[string]func(args []string) int{
-	"serve": serveCmd,
-	"bench": benchCmd,
+	"serve":   serveCmd,
+	"bench":   benchCmd,
+	"token":   tokenCmd,
+	"keys":    keysCmd,
+	"clients": clientsCmd,
 }
 
 func main() {
@@ -34,7 +40,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: aitgw <command> [flags]\n\ncommands:")
-	for _, c := range []string{"serve", "bench"} {
+	for _, c := range []string{"serve", "bench", "token", "keys", "clients"} {
 		fmt.Fprintln(os.Stderr, "  "+c)
 	}
 }

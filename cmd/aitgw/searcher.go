@@ -16,6 +16,10 @@ func (s *searcher) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
 	return s.reg.Index(typ, body)
 }
 
+func (s *searcher) IndexOnly(typ string, body []byte, codes map[string]bool) ([]fhir.IndexEntry, error) {
+	return s.reg.IndexOnly(typ, body, codes)
+}
+
 func (s *searcher) Match(tx fhir.Tx, typ, query string) ([]string, error) {
 	return s.reg.Match(tx, typ, query)
 }

@@ -30,15 +30,13 @@ const (
 type Options struct {
 	// Gateway starts (or points at) the gateway under test and returns its FHIR base
 	// URL (e.g. http://127.0.0.1:8080/fhir) and a function that stops it.
-	Gateway func() (baseURL string, stop func(), err error)
+	Gateway func() (Target, error)
 	// Duration of each measured scenario (default 5s).
 	Duration time.Duration
 	// Warmup before each scenario, not measured (default Duration/5, at most 1s).
 	Warmup time.Duration
 	// Concurrency is the number of client workers (default 16).
 	Concurrency int
-	// Token, when set, is sent as "Authorization: Bearer <Token>".
-	Token string
 	// Logf, when set, receives progress lines (never resource content).
 	Logf func(format string, args ...any)
 }
@@ -92,20 +90,27 @@ type Report struct {
 	GoVersion string
 }
 
+// Target is a started gateway: its FHIR base, an access token it accepts (sent as
+// "Authorization: Bearer"), and how to stop it.
+type Target struct {
+	BaseURL, Token string
+	Stop           func()
+}
+
 // Run measures the bare handler and the gateway. The gateway is started once and
 // stopped before Run returns.
 func Run(ctx context.Context, opt Options) (*Report, error) {
 	if err := opt.defaults(); err != nil {
 		return nil, err
 	}
-	base, stop, err := opt.Gateway()
+	target, err := opt.Gateway()
 	if err != nil {
 		return nil, fmt.Errorf("bench: start gateway: %w", err)
 	}
-	if stop != nil {
-		defer stop()
+	if target.Stop != nil {
+		defer target.Stop()
 	}
-	d := newDriver(strings.TrimSuffix(base, "/"), opt)
+	d := newDriver(strings.TrimSuffix(target.BaseURL, "/"), target.Token, opt)
 	defer d.close()
 
 	seed, err := d.seedPatient(ctx)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,7 +64,9 @@ func TestRunAgainstFakeGateway(t *testing.T) {
 	stopped := false
 	start := time.Now()
 	r, err := Run(context.Background(), Options{
-		Gateway:     func() (string, func(), error) { return srv.URL + "/fhir", func() { stopped = true }, nil },
+		Gateway: func() (Target, error) {
+			return Target{BaseURL: srv.URL + "/fhir", Stop: func() { stopped = true }}, nil
+		},
 		Duration:    200 * time.Millisecond,
 		Concurrency: 4,
 	})
@@ -112,7 +113,7 @@ func TestRunFailsOnWrongAnswers(t *testing.T) {
 	}))
 	defer srv.Close()
 	_, err := Run(context.Background(), Options{
-		Gateway:  func() (string, func(), error) { return srv.URL + "/fhir", nil, nil },
+		Gateway:  func() (Target, error) { return Target{BaseURL: srv.URL + "/fhir"}, nil },
 		Duration: 100 * time.Millisecond,
 	})
 	if err == nil || !strings.Contains(err.Error(), "every request failed") {
@@ -132,7 +133,6 @@ func TestRunAgainstGateway(t *testing.T) {
 		Gateway:     processGateway(t, bin),
 		Duration:    time.Second,
 		Concurrency: 8,
-		Token:       os.Getenv(e2e.TokenEnv),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -146,13 +146,13 @@ func TestRunAgainstGateway(t *testing.T) {
 }
 
 // processGateway starts the built binary on a fresh data directory.
-func processGateway(tb testing.TB, bin string) func() (string, func(), error) {
-	return func() (string, func(), error) {
+func processGateway(tb testing.TB, bin string) func() (Target, error) {
+	return func() (Target, error) {
 		g, err := e2e.Start(context.Background(), bin, tb.TempDir())
 		if err != nil {
-			return "", nil, err
+			return Target{}, err
 		}
-		return g.BaseURL, g.Stop, nil
+		return Target{BaseURL: g.BaseURL, Token: g.Token, Stop: g.Stop}, nil
 	}
 }
 
@@ -166,7 +166,7 @@ func BenchmarkGateway(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		r, err := Run(context.Background(), Options{Gateway: processGateway(b, bin), Token: os.Getenv(e2e.TokenEnv)})
+		r, err := Run(context.Background(), Options{Gateway: processGateway(b, bin)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -20,12 +20,13 @@ type op func(ctx context.Context, w, i int) error
 type driver struct {
 	base   string
 	opt    Options
+	token  string
 	client *http.Client
 	run    string        // unique per run, keeps identifiers distinct
 	seq    atomic.Uint64 // distinct urn:uuid per transaction
 }
 
-func newDriver(base string, opt Options) *driver {
+func newDriver(base, token string, opt Options) *driver {
 	tr := &http.Transport{
 		MaxIdleConns:        opt.Concurrency * 2,
 		MaxIdleConnsPerHost: opt.Concurrency * 2,
@@ -35,6 +36,7 @@ func newDriver(base string, opt Options) *driver {
 	return &driver{
 		base:   base,
 		opt:    opt,
+		token:  token,
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		run:    fmt.Sprintf("%x", time.Now().UnixNano()),
 	}
@@ -56,8 +58,8 @@ func (d *driver) do(ctx context.Context, method, url string, body []byte) (int, 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
-	if d.opt.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+d.opt.Token)
+	if d.token != "" {
+		req.Header.Set("Authorization", "Bearer "+d.token)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {

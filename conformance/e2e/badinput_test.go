@@ -108,7 +108,7 @@ var badCases = []badCase{
 // never a 5xx, and afterwards a server that still answers and holds nothing.
 func TestBadInput(t *testing.T) {
 	g := startGateway(t)
-	c := NewClient(g.BaseURL)
+	c := g.Client()
 	for _, tc := range badCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var body io.Reader

@@ -21,6 +21,8 @@ type Client struct {
 	Base string
 	// HTTP is the underlying client.
 	HTTP *http.Client
+	// Token, when set, is sent as "Authorization: Bearer <Token>".
+	Token string
 }
 
 // NewClient returns a client for base with a generous timeout and keep-alive.
@@ -64,7 +66,7 @@ func (c *Client) DoReader(method, path string, body io.Reader, header map[string
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	setAuth(req)
+	setAuth(req, c.Token)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, err

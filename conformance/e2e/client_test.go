@@ -61,7 +61,7 @@ func TestFhirKitClientWalkthrough(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "testdata", "clients", "fhirkit-walkthrough.mjs"), g.BaseURL)
-	cmd.Env = append(os.Environ(), "FHIRKIT_MODULE="+entry)
+	cmd.Env = append(os.Environ(), "FHIRKIT_MODULE="+entry, TokenEnv+"="+g.Token)
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {

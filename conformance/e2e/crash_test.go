@@ -108,7 +108,7 @@ func TestCrashSafety(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewClient(g.BaseURL)
+	c := g.Client()
 	c.HTTP.Timeout = 10 * time.Second
 	l := &crashLedger{versions: map[string]map[string]string{}, idents: map[string]string{}, txLinks: map[string]string{}}
 
@@ -141,7 +141,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatalf("restart on the same data dir after SIGKILL: %v", err)
 	}
 	defer g2.Stop()
-	c = NewClient(g2.BaseURL)
+	c = g2.Client()
 	checkCrashLedger(t, c, l)
 	t.Logf("crash safety: %d acknowledged versions of %d resources checked, %d acknowledged transactions, %d unanswered transactions all-or-nothing, %d refused transactions absent",
 		l.acked.Load(), len(l.versions), len(l.txLinks), len(l.unansweredTx), len(l.rejectedTx))

@@ -46,7 +46,7 @@ func TestFidelityOfficialExamples(t *testing.T) {
 		t.Fatalf("only %d examples found in %s", len(examples), dir)
 	}
 	g := startGateway(t)
-	c := NewClient(g.BaseURL)
+	c := g.Client()
 
 	results := make([]fidelityResult, len(examples))
 	var wg sync.WaitGroup

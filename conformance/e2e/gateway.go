@@ -80,6 +80,9 @@ type Gateway struct {
 	BaseURL string
 	// DataDir is the --data directory, kept across restarts.
 	DataDir string
+	// Token is an operator access token (system/*.cruds) the gateway accepts, minted
+	// with "aitgw token" from the keys under DataDir.
+	Token string
 
 	bin  string
 	cmd  *exec.Cmd
@@ -132,13 +135,19 @@ func startOnce(ctx context.Context, bin, dataDir string) (*Gateway, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		req, _ := http.NewRequest(http.MethodGet, base+"/metadata", nil)
-		setAuth(req)
+		setAuth(req, "")
 		resp, err := client.Do(req)
 		if err != nil {
 			continue
 		}
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
+			tok, err := exec.Command(bin, "token", "--data", dataDir, "--base-url", base, "--scope", "system/*.cruds", "--ttl", "2h").Output()
+			if err != nil {
+				g.Kill()
+				return nil, fmt.Errorf("aitgw token: %w", err)
+			}
+			g.Token = strings.TrimSpace(string(tok))
 			return g, nil
 		}
 	}
@@ -176,6 +185,13 @@ func (g *Gateway) Exited() bool {
 	}
 }
 
+// Client returns a client of this gateway carrying its token.
+func (g *Gateway) Client() *Client {
+	c := NewClient(g.BaseURL)
+	c.Token = g.Token
+	return c
+}
+
 // Logs returns the tail of what the process wrote to stdout and stderr.
 func (g *Gateway) Logs() string { return g.logs.String() }
 
@@ -189,8 +205,12 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// setAuth adds the bearer token from TokenEnv, if any.
-func setAuth(req *http.Request) {
+// setAuth adds the bearer token: the client's own, else the one from TokenEnv.
+func setAuth(req *http.Request, token string) {
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+		return
+	}
 	if tok := strings.TrimSpace(os.Getenv(TokenEnv)); tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}

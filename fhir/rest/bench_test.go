@@ -3,6 +3,8 @@ package rest_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/aitgw/aitgw/fhir/rest"
 )
 
 // BenchmarkTransaction posts a small referral-like transaction (Patient + Observation
@@ -16,7 +18,7 @@ func BenchmarkTransaction(b *testing.B) {
 	b.SetParallelism(8) // 16 clients on 2 cores, as aitgw bench drives it
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := s.Bundle(ctx, body, ""); err != nil {
+			if _, err := s.Bundle(ctx, &rest.Request{Body: body}, ""); err != nil {
 				b.Fatal(err)
 			}
 		}

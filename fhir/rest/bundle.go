@@ -46,7 +46,9 @@ type entryOp struct {
 }
 
 // Bundle processes a batch or transaction Bundle posted to the base.
-func (s *Service) Bundle(ctx context.Context, body []byte, prefer string) (*Response, error) {
+// req.Body is the Bundle; req.Access applies to every entry.
+func (s *Service) Bundle(ctx context.Context, req *Request, prefer string) (*Response, error) {
+	body := req.Body
 	if _, perr := fhir.ParseResource(body); perr != nil {
 		return nil, perr
 	}
@@ -61,7 +63,7 @@ func (s *Service) Bundle(ctx context.Context, body []byte, prefer string) (*Resp
 	for i, e := range in.Entry {
 		op := &entryOp{index: i, fullURL: e.FullURL}
 		ops[i] = op
-		op.err = s.parseEntry(op, e.Request, e.Resource)
+		op.err = s.parseEntry(op, e.Request, e.Resource, req.Access)
 		if op.err != nil && in.Type == "transaction" {
 			return nil, entryError(i, op.err)
 		}
@@ -76,7 +78,7 @@ func (s *Service) Bundle(ctx context.Context, body []byte, prefer string) (*Resp
 	}
 }
 
-func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.RawMessage) error {
+func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.RawMessage, access Access) error {
 	if r == nil || r.Method == "" || r.URL == "" {
 		return badRequest("required", "request", "every entry needs request.method and request.url")
 	}
@@ -85,7 +87,11 @@ func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.Ra
 		return err
 	}
 	req.IfMatch, req.IfNoneExist, req.IfNoneMatch, req.IfModifiedSince = r.IfMatch, r.IfNoneExist, r.IfNoneMatch, r.IfModifiedSince
+	req.Access = access
 	op.req = req
+	if err := guard(access, strings.TrimPrefix(req.Op, "conditional-"), req.Type); err != nil {
+		return err
+	}
 	switch req.Method {
 	case http.MethodPost, http.MethodPut:
 		if len(resource) == 0 {
@@ -225,17 +231,28 @@ func (s *Service) runOne(ctx context.Context, op *entryOp) (*Response, error) {
 	case http.MethodGet:
 		return s.runGet(ctx, req)
 	case http.MethodPost:
-		return s.update(ctx, s.preIndex(preItem{op.res.Type, op.res.Body}), func(w *Writer) (*Response, error) { return w.create(op.res, req.IfNoneExist, "") })
+		if err := guard(req.Access, "create", req.Type); err != nil {
+			return nil, err
+		}
+		return s.update(ctx, s.preIndex(preItem{op.res.Type, op.res.Body}), func(w *Writer) (*Response, error) {
+			return w.written(req.Access, "create")(w.create(op.res, req.IfNoneExist, ""))
+		})
 	case http.MethodPut:
+		if err := guard(req.Access, "update", req.Type); err != nil {
+			return nil, err
+		}
 		ifMatch, err := ifMatchVersion(req.IfMatch)
 		if err != nil {
 			return nil, err
 		}
 		return s.update(ctx, s.preIndex(preItem{op.res.Type, op.res.Body}), func(w *Writer) (*Response, error) {
 			if req.ID == "" {
-				return w.conditionalUpdate(op.res, req.Query.Encode(), ifMatch, "")
+				return w.written(req.Access, "update")(w.conditionalUpdate(req.Access, op.res, req.Query.Encode(), ifMatch, ""))
 			}
-			return w.updateByID(op.res, req.ID, ifMatch, http.MethodPut)
+			if err := w.preexisting(req.Access, "update", req.Type, req.ID); err != nil {
+				return nil, err
+			}
+			return w.written(req.Access, "update")(w.updateByID(op.res, req.ID, ifMatch, http.MethodPut))
 		})
 	case http.MethodDelete:
 		return s.Delete(ctx, req)

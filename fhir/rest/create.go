@@ -11,12 +11,15 @@ import (
 // ignored, as the specification says). With If-None-Exist it is conditional: one
 // match answers 200 with that resource and creates nothing; several are a 412.
 func (s *Service) Create(ctx context.Context, req *Request) (*Response, error) {
+	if err := guard(req.Access, "create", req.Type); err != nil {
+		return nil, err
+	}
 	res, warn, err := s.accept(req.Type, req.Body, "")
 	if err != nil {
 		return nil, err
 	}
 	resp, err := s.update(ctx, s.preIndex(preItem{res.Type, res.Body}), func(w *Writer) (*Response, error) {
-		return w.create(res, req.IfNoneExist, "")
+		return w.written(req.Access, "create")(w.create(res, req.IfNoneExist, ""))
 	})
 	return withWarnings(resp, warn), err
 }
@@ -95,4 +98,33 @@ func withWarnings(resp *Response, warn *fhir.OperationOutcome) *Response {
 		resp.Outcome = warn
 	}
 	return resp
+}
+
+// Record stores resources the server generates itself (audit events, notifications)
+// in one transaction, under new ids. Each is checked like a client's submission first:
+// generated resources get no more trust than received ones.
+func (s *Service) Record(ctx context.Context, typ string, bodies [][]byte) error {
+	var items []preItem
+	res := make([]*fhir.Resource, len(bodies))
+	for i, b := range bodies {
+		r, _, err := s.accept(typ, b, "")
+		if err != nil {
+			return entryError(i, err)
+		}
+		res[i] = r
+		items = append(items, preItem{r.Type, r.Body})
+	}
+	ids := make([]string, len(res))
+	for i := range ids {
+		ids[i] = NewID()
+	}
+	_, err := s.update(ctx, s.preIndex(items...), func(w *Writer) (*Response, error) {
+		for i, r := range res {
+			if _, _, err := w.Put(r.Type, ids[i], r.Body, http.MethodPost, 0); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+	return err
 }

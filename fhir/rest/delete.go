@@ -15,12 +15,15 @@ func (s *Service) Delete(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := guard(req.Access, "delete", req.Type); err != nil {
+		return nil, err
+	}
 	return s.update(ctx, nil, func(w *Writer) (*Response, error) {
-		return w.delete(req.Type, req.ID, req.Query.Encode(), ifMatch)
+		return w.delete(req.Access, req.Type, req.ID, req.Query.Encode(), ifMatch)
 	})
 }
 
-func (w *Writer) delete(typ, id, criteria string, ifMatch int64) (*Response, error) {
+func (w *Writer) delete(a Access, typ, id, criteria string, ifMatch int64) (*Response, error) {
 	if id == "" {
 		if criteria == "" {
 			return nil, badRequest("required", "", "a conditional delete needs search criteria")
@@ -37,6 +40,9 @@ func (w *Writer) delete(typ, id, criteria string, ifMatch int64) (*Response, err
 		default:
 			return nil, fhir.Errorf(http.StatusPreconditionFailed, "multiple-matches", "", "conditional delete criteria match %d %s resources", len(ids), typ)
 		}
+	}
+	if err := w.preexisting(a, "delete", typ, id); err != nil {
+		return nil, err
 	}
 	if ifMatch != 0 {
 		cur, err := w.tx.Current(typ, id)

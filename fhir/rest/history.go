@@ -46,16 +46,43 @@ func (s *Service) History(ctx context.Context, req *Request) (*Response, error) 
 			}
 		}
 	}
+	interaction := "history-system"
+	switch {
+	case req.ID != "":
+		interaction = "history-instance"
+	case req.Type != "":
+		interaction = "history-type"
+	}
+	if req.Type != "" {
+		if err := guard(req.Access, interaction, req.Type); err != nil {
+			return nil, err
+		}
+	}
 	b := fhir.NewBundle("history")
 	more := false
 	_, err = s.view(ctx, func(tx fhir.Tx) (*Response, error) {
+		vis := s.visibility(req.Access, tx, interaction)
 		if req.ID != "" {
+			if err := vis.mustSee(req.Type, req.ID); err != nil {
+				return nil, err
+			}
 			if _, err := tx.Current(req.Type, req.ID); err != nil {
 				return nil, notFound(err, req.Type, req.ID)
 			}
 		}
 		i := 0
+		var visErr error
 		err := tx.History(f, func(rec *fhir.Record) bool {
+			if req.Access != nil && req.ID == "" {
+				ok, err := vis.sees(rec.Type, rec.ID)
+				if err != nil {
+					visErr = err
+					return false
+				}
+				if !ok {
+					return true // outside the grant: not part of this client's history
+				}
+			}
 			if i >= offset+count {
 				more = true
 				return false
@@ -66,6 +93,9 @@ func (s *Service) History(ctx context.Context, req *Request) (*Response, error) 
 			i++
 			return true
 		})
+		if visErr != nil {
+			return nil, visErr
+		}
 		return nil, err
 	})
 	if err != nil {

@@ -15,6 +15,9 @@ import (
 // resource: same type, same id. Members the patch does not touch keep their order and
 // bytes.
 func (s *Service) Patch(ctx context.Context, req *Request) (*Response, error) {
+	if err := guard(req.Access, "patch", req.Type); err != nil {
+		return nil, err
+	}
 	patch, err := jsonpatch.DecodePatch(req.Body)
 	if err != nil {
 		return nil, badRequest("structure", "", "not a JSON Patch document: %v", err)
@@ -29,13 +32,13 @@ func (s *Service) Patch(ctx context.Context, req *Request) (*Response, error) {
 	resp, err := s.update(ctx, nil, func(w *Writer) (*Response, error) {
 		var r *Response
 		var err error
-		r, warn, err = w.patch(req.Type, req.ID, req.Query.Encode(), patch, ifMatch)
-		return r, err
+		r, warn, err = w.patch(req.Access, req.Type, req.ID, req.Query.Encode(), patch, ifMatch)
+		return w.written(req.Access, "patch")(r, err)
 	})
 	return withWarnings(resp, warn), err
 }
 
-func (w *Writer) patch(typ, id, criteria string, patch jsonpatch.Patch, ifMatch int64) (*Response, *fhir.OperationOutcome, error) {
+func (w *Writer) patch(a Access, typ, id, criteria string, patch jsonpatch.Patch, ifMatch int64) (*Response, *fhir.OperationOutcome, error) {
 	if id == "" {
 		ids, err := w.Match(typ, criteria)
 		if err != nil {
@@ -45,6 +48,9 @@ func (w *Writer) patch(typ, id, criteria string, patch jsonpatch.Patch, ifMatch 
 			return nil, nil, fhir.Errorf(http.StatusPreconditionFailed, "multiple-matches", "", "conditional patch criteria match %d %s resources", len(ids), typ)
 		}
 		id = ids[0]
+	}
+	if err := w.preexisting(a, "patch", typ, id); err != nil {
+		return nil, nil, err
 	}
 	cur, err := w.tx.Current(typ, id)
 	if err != nil {

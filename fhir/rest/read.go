@@ -13,7 +13,13 @@ import (
 // Read returns the current version of Type/ID: 404 when it never existed, 410 when
 // deleted, 304 when If-None-Match or If-Modified-Since say the client has it.
 func (s *Service) Read(ctx context.Context, req *Request) (*Response, error) {
+	if err := guard(req.Access, "read", req.Type); err != nil {
+		return nil, err
+	}
 	return s.view(ctx, func(tx fhir.Tx) (*Response, error) {
+		if err := s.visibility(req.Access, tx, "read").mustSee(req.Type, req.ID); err != nil {
+			return nil, err
+		}
 		rec, err := tx.Current(req.Type, req.ID)
 		if err != nil {
 			return nil, notFound(err, req.Type, req.ID)
@@ -34,7 +40,13 @@ func (s *Service) VRead(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil || v < 1 {
 		return nil, fhir.Errorf(http.StatusNotFound, "not-found", "", "no version %q of %s/%s", req.Version, req.Type, req.ID)
 	}
+	if err := guard(req.Access, "vread", req.Type); err != nil {
+		return nil, err
+	}
 	return s.view(ctx, func(tx fhir.Tx) (*Response, error) {
+		if err := s.visibility(req.Access, tx, "vread").mustSee(req.Type, req.ID); err != nil {
+			return nil, err
+		}
 		rec, err := tx.Version(req.Type, req.ID, v)
 		if err != nil {
 			if errors.Is(err, fhir.ErrNotFound) {

@@ -23,6 +23,9 @@ type engine struct{ reg *search.Registry }
 func (e engine) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
 	return e.reg.Index(typ, body)
 }
+func (e engine) IndexOnly(typ string, body []byte, c map[string]bool) ([]fhir.IndexEntry, error) {
+	return e.reg.IndexOnly(typ, body, c)
+}
 func (e engine) Match(tx fhir.Tx, typ, q string) ([]string, error) { return e.reg.Match(tx, typ, q) }
 func (e engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*rest.SearchResult, []fhir.Issue, error) {
 	query, warn, ferr := e.reg.ParseQuery(typ, q, strict)
@@ -178,7 +181,7 @@ const txBundle = `{"resourceType":"Bundle","type":"transaction","entry":[
 
 func TestTransactionResolvesReferencesAndIsIdempotent(t *testing.T) {
 	s := newService(t)
-	resp := expect(t, http.StatusOK)(s.Bundle(ctx, []byte(strings.Replace(txBundle, "LAST", "", 1)), ""))
+	resp := expect(t, http.StatusOK)(s.Bundle(ctx, &rest.Request{Body: []byte(strings.Replace(txBundle, "LAST", "", 1))}, ""))
 	var b fhir.Bundle
 	json.Unmarshal(resp.Body, &b)
 	if len(b.Entry) != 2 || b.Entry[0].Response.Status != "201 Created" {
@@ -191,7 +194,7 @@ func TestTransactionResolvesReferencesAndIsIdempotent(t *testing.T) {
 		t.Fatalf("reference not resolved: %s", obs.Body)
 	}
 	// the same referral again: the patient is matched, not created twice
-	resp = expect(t, http.StatusOK)(s.Bundle(ctx, []byte(strings.Replace(txBundle, "LAST", "", 1)), ""))
+	resp = expect(t, http.StatusOK)(s.Bundle(ctx, &rest.Request{Body: []byte(strings.Replace(txBundle, "LAST", "", 1))}, ""))
 	json.Unmarshal(resp.Body, &b)
 	if b.Entry[0].Response.Status != "200 OK" || !strings.HasPrefix(b.Entry[0].Response.Location, "Patient/"+pid+"/") {
 		t.Fatalf("second post: %s", resp.Body)
@@ -201,7 +204,7 @@ func TestTransactionResolvesReferencesAndIsIdempotent(t *testing.T) {
 func TestTransactionIsAtomic(t *testing.T) {
 	s := newService(t)
 	bad := `,{"resource":{"resourceType":"Patient","id":"x"},"request":{"method":"PUT","url":"Patient/x","ifMatch":"W/\"5\""}}`
-	_, err := s.Bundle(ctx, []byte(strings.Replace(txBundle, "LAST", bad, 1)), "")
+	_, err := s.Bundle(ctx, &rest.Request{Body: []byte(strings.Replace(txBundle, "LAST", bad, 1))}, "")
 	fe := mustFail(t, err, http.StatusPreconditionFailed, "conflict")
 	if got := fe.Outcome.Issue[0].Expression[0]; got != "Bundle.entry[2]" {
 		t.Fatalf("expression %q", got)
@@ -226,7 +229,7 @@ func TestBatchEntriesFailAlone(t *testing.T) {
 	 {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
 	 {"request":{"method":"GET","url":"Patient/missing"}},
 	 {"resource":{"resourceType":"Observation"},"request":{"method":"POST","url":"Patient"}}]}`
-	resp := expect(t, http.StatusOK)(s.Bundle(ctx, []byte(body), ""))
+	resp := expect(t, http.StatusOK)(s.Bundle(ctx, &rest.Request{Body: []byte(body)}, ""))
 	var b fhir.Bundle
 	json.Unmarshal(resp.Body, &b)
 	got := []string{b.Entry[0].Response.Status, b.Entry[1].Response.Status, b.Entry[2].Response.Status}

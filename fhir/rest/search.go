@@ -36,10 +36,16 @@ func (s *Service) Search(ctx context.Context, req *Request) (*Response, error) {
 		result   *SearchResult
 		warnings []fhir.Issue
 	)
+	if err := guard(req.Access, "search-type", req.Type); err != nil {
+		return nil, err
+	}
 	_, err := s.view(ctx, func(tx fhir.Tx) (*Response, error) {
 		var err error
 		result, warnings, err = s.Engine.Search(tx, req.Type, req.Query, req.Strict)
-		if err != nil || result.CountOnly {
+		if err != nil {
+			return nil, err
+		}
+		if result.IDs, err = s.visibility(req.Access, tx, "search-type").filter(req.Type, result.IDs); err != nil || result.CountOnly {
 			return nil, err
 		}
 		set = frozenSet{Type: req.Type, Query: req.Query.Encode(), Created: s.now()}
@@ -74,7 +80,7 @@ func (s *Service) Search(ctx context.Context, req *Request) (*Response, error) {
 			return nil, err
 		}
 	}
-	return s.page(ctx, &set, token, 0, count, result.TotalMode, req.Query, warnings)
+	return s.page(ctx, req.Access, &set, token, 0, count, result.TotalMode, req.Query, warnings)
 }
 
 // Page answers a further page of a frozen search: GET [base]?_getpages=token&_offset=n.
@@ -100,11 +106,14 @@ func (s *Service) Page(ctx context.Context, req *Request) (*Response, error) {
 		return nil, err
 	}
 	q, _ := url.ParseQuery(set.Query)
-	return s.page(ctx, &set, token, offset, count, q.Get("_total"), q, nil)
+	if err := guard(req.Access, "search-type", set.Type); err != nil {
+		return nil, err
+	}
+	return s.page(ctx, req.Access, &set, token, offset, count, q.Get("_total"), q, nil)
 }
 
 // page renders matches[offset:offset+count] of a frozen set, with their includes.
-func (s *Service) page(ctx context.Context, set *frozenSet, token string, offset, count int, totalMode string, q url.Values, warnings []fhir.Issue) (*Response, error) {
+func (s *Service) page(ctx context.Context, access Access, set *frozenSet, token string, offset, count int, totalMode string, q url.Values, warnings []fhir.Issue) (*Response, error) {
 	end := min(offset+count, len(set.Matches))
 	if offset > len(set.Matches) {
 		offset = len(set.Matches)
@@ -116,7 +125,14 @@ func (s *Service) page(ctx context.Context, set *frozenSet, token string, offset
 	}
 	_, err := s.view(ctx, func(tx fhir.Tx) (*Response, error) {
 		var recs []*fhir.Record
+		vis := s.visibility(access, tx, "search-type")
 		for _, m := range set.Matches[offset:end] {
+			if ok, err := vis.sees(set.Type, m.ID); err != nil || !ok {
+				if err != nil {
+					return nil, err
+				}
+				continue // a page token used by another client sees only what it may
+			}
 			rec, err := tx.Version(set.Type, m.ID, m.Version)
 			if err != nil {
 				return nil, err
@@ -126,6 +142,9 @@ func (s *Service) page(ctx context.Context, set *frozenSet, token string, offset
 		}
 		incs, err := s.Engine.Includes(tx, set.Type, q, recs)
 		if err != nil {
+			return nil, err
+		}
+		if incs, err = s.visibility(access, tx, "read").filterRecords(incs); err != nil {
 			return nil, err
 		}
 		for _, rec := range incs {

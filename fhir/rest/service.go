@@ -24,6 +24,8 @@ import (
 type Searcher interface {
 	// Index computes the search-index entries of a resource about to be stored.
 	Index(typ string, body []byte) ([]fhir.IndexEntry, error)
+	// IndexOnly is Index restricted to some parameters.
+	IndexOnly(typ string, body []byte, codes map[string]bool) ([]fhir.IndexEntry, error)
 	// Match returns the ids of typ matching a query string (conditional interactions).
 	Match(tx fhir.Tx, typ, query string) ([]string, error)
 	// Search runs a search; warnings report ignored parameters.
@@ -87,6 +89,8 @@ type Request struct {
 	Strict bool
 	// Op is the interaction's name once routed: read, vread, search-type, history-…
 	Op string
+	// Access confines the request to the client's grant; nil for the server itself.
+	Access Access
 }
 
 // Response is an interaction's result.

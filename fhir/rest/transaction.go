@@ -154,14 +154,14 @@ func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.P
 		if err != nil {
 			return nil, err
 		}
-		return w.delete(r.Type, r.ID, r.Query.Encode(), ifMatch)
+		return w.delete(r.Access, r.Type, r.ID, r.Query.Encode(), ifMatch)
 	case http.MethodPatch:
 		ifMatch, err := ifMatchVersion(r.IfMatch)
 		if err != nil {
 			return nil, err
 		}
-		resp, _, err := w.patch(r.Type, r.ID, r.Query.Encode(), patch, ifMatch)
-		return resp, err
+		resp, _, err := w.patch(r.Access, r.Type, r.ID, r.Query.Encode(), patch, ifMatch)
+		return w.written(r.Access, "patch")(resp, err)
 	}
 	if op.resp != nil { // ifNoneExist matched: nothing to write
 		return op.resp, nil
@@ -177,13 +177,16 @@ func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.P
 		if err != nil {
 			return nil, err
 		}
-		return recordResponse(http.StatusCreated, rec), nil
+		return w.written(r.Access, "create")(recordResponse(http.StatusCreated, rec), nil)
 	default: // PUT, by id or resolved condition
 		ifMatch, err := ifMatchVersion(r.IfMatch)
 		if err != nil {
 			return nil, err
 		}
-		return w.updateByID(res, id, ifMatch, http.MethodPut)
+		if err := w.preexisting(r.Access, "update", typ, id); err != nil {
+			return nil, err
+		}
+		return w.written(r.Access, "update")(w.updateByID(res, id, ifMatch, http.MethodPut))
 	}
 }
 

@@ -12,6 +12,9 @@ import (
 // With Query set and no ID it is a conditional update: no match creates, one match
 // updates it, several are a 412.
 func (s *Service) Update(ctx context.Context, req *Request) (*Response, error) {
+	if err := guard(req.Access, "update", req.Type); err != nil {
+		return nil, err
+	}
 	res, warn, err := s.accept(req.Type, req.Body, req.ID)
 	if err != nil {
 		return nil, err
@@ -21,10 +24,13 @@ func (s *Service) Update(ctx context.Context, req *Request) (*Response, error) {
 		return nil, err
 	}
 	resp, err := s.update(ctx, s.preIndex(preItem{res.Type, res.Body}), func(w *Writer) (*Response, error) {
-		if req.ID == "" {
-			return w.conditionalUpdate(res, req.Query.Encode(), ifMatch, "")
+		if req.ID != "" {
+			if err := w.preexisting(req.Access, "update", req.Type, req.ID); err != nil {
+				return nil, err
+			}
+			return w.written(req.Access, "update")(w.updateByID(res, req.ID, ifMatch, http.MethodPut))
 		}
-		return w.updateByID(res, req.ID, ifMatch, http.MethodPut)
+		return w.written(req.Access, "update")(w.conditionalUpdate(req.Access, res, req.Query.Encode(), ifMatch, ""))
 	})
 	return withWarnings(resp, warn), err
 }
@@ -42,7 +48,7 @@ func (w *Writer) updateByID(res *fhir.Resource, id string, ifMatch int64, method
 
 // conditionalUpdate resolves criteria to at most one resource. newID is the id to use
 // when nothing matches (a transaction may have assigned it already).
-func (w *Writer) conditionalUpdate(res *fhir.Resource, criteria string, ifMatch int64, newID string) (*Response, error) {
+func (w *Writer) conditionalUpdate(a Access, res *fhir.Resource, criteria string, ifMatch int64, newID string) (*Response, error) {
 	if criteria == "" {
 		return nil, badRequest("required", "", "a conditional update needs search criteria")
 	}
@@ -67,6 +73,9 @@ func (w *Writer) conditionalUpdate(res *fhir.Resource, criteria string, ifMatch 
 	case 1:
 		if res.ID != "" && res.ID != ids[0] {
 			return nil, badRequest("invalid", res.Type+".id", "id %q differs from the resource the criteria match (%s)", res.ID, ids[0])
+		}
+		if err := w.preexisting(a, "update", res.Type, ids[0]); err != nil {
+			return nil, err
 		}
 		return w.updateByID(res, ids[0], ifMatch, http.MethodPut)
 	default:

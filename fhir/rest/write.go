@@ -65,7 +65,7 @@ func (w *Writer) index(typ string, body, stamped []byte) ([]fhir.IndexEntry, err
 	if err != nil {
 		return nil, err
 	}
-	stamp, err := w.s.Engine.Index(typ, head)
+	stamp, err := w.s.Engine.IndexOnly(typ, head, stampParams)
 	if err != nil {
 		return nil, err
 	}

@@ -17,11 +17,21 @@ import (
 // is evaluated on that same lazily-parsed value. An expression that fails to evaluate
 // is an error: silently missing index rows would make searches lie.
 func (r *Registry) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
+	return r.IndexOnly(typ, body, nil)
+}
+
+// IndexOnly is Index restricted to the parameters named in codes (all when nil): the
+// server indexes the parameters that read what it stamps (_id, _lastUpdated) inside
+// the write transaction, and everything else before it.
+func (r *Registry) IndexOnly(typ string, body []byte, codes map[string]bool) ([]fhir.IndexEntry, error) {
 	ctx := newEvalContext(body)
 	present := topLevel(body)
 	var out []fhir.IndexEntry
 	seen := map[string]bool{}
 	for _, p := range r.indexed(typ) {
+		if codes != nil && !codes[p.Code] {
+			continue
+		}
 		expr, err := p.compiled()
 		if err != nil {
 			return nil, err

@@ -72,11 +72,11 @@ func NewAuthServer(cfg Config, kv KV, keys *Keyset, patients PatientDirectory) (
 		now: time.Now, jwksCache: map[string]*remoteJWKS{}}, nil
 }
 
-// Register mounts the discovery documents and the /auth endpoints on r (the root
-// router, not the /fhir group).
+// Register mounts the root discovery document and the /auth endpoints on r (the root
+// router). The FHIR server serves Discovery under its base itself, since the base
+// path belongs to its router.
 func (s *AuthServer) Register(r gin.IRouter) {
 	r.GET("/.well-known/smart-configuration", s.discovery)
-	r.GET(s.cfg.basePath()+"/.well-known/smart-configuration", s.discovery)
 	r.GET("/auth/authorize", s.authorize)
 	r.POST("/auth/authorize", s.authorizeSubmit)
 	r.POST("/auth/token", s.token)
@@ -92,6 +92,9 @@ var capabilities = []string{
 	"permission-offline", "permission-online", "permission-patient", "permission-user",
 	"permission-v1", "permission-v2", "sso-openid-connect",
 }
+
+// Discovery serves /.well-known/smart-configuration.
+func (s *AuthServer) Discovery() gin.HandlerFunc { return s.discovery }
 
 func (s *AuthServer) discovery(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=300")

@@ -52,6 +52,7 @@ func newEnv(t testing.TB) *testEnv {
 	r.Use(e.ver.Middleware())
 	e.auth.Register(r)
 	fh := r.Group("/fhir")
+	fh.GET("/.well-known/smart-configuration", e.auth.Discovery())
 	fh.GET("/metadata", func(c *gin.Context) {
 		c.Data(200, "application/fhir+json", []byte(`{"resourceType":"CapabilityStatement"}`))
 	})

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/server"
+	"github.com/aitgw/aitgw/server/smart"
+)
+
+// wireSmart puts SMART on FHIR in front of every FHIR interaction: token
+// verification, scope and compartment enforcement (through rest.Access), the built-in
+// authorization server, and the audit trail. It returns the audit log and the
+// CapabilityStatement's rest.security element.
+func wireSmart(cfg *config, srv *server.Server, svc *rest.Service, store fhir.Store, logger *slog.Logger) (*smart.AuditLog, []byte, error) {
+	sc := cfg.smart()
+	var keys *smart.Keyset
+	if sc.BuiltIn {
+		var err error
+		if keys, err = smart.OpenKeyset(cfg.Data); err != nil {
+			return nil, nil, err
+		}
+	}
+	verifier, err := smart.NewVerifier(sc, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	audit := smart.NewAuditLog(svc, "aitgw "+cfg.Addr, logger)
+	engine := srv.Engine()
+	engine.Use(audit.Middleware(basePath(cfg.base())), verifier.Middleware())
+	if sc.BuiltIn {
+		as, err := smart.NewAuthServer(sc, smart.StoreKV{Store: store}, keys, smart.StoreDirectory{Store: store})
+		if err != nil {
+			audit.Close()
+			return nil, nil, err
+		}
+		as.Register(engine)
+		srv.Mount(".well-known/smart-configuration", as.Discovery())
+	}
+	srv.Use(func(c *gin.Context) {
+		if g := smart.GrantFrom(c); g != nil {
+			server.RequestFrom(c).Access = g.Access()
+		}
+	})
+	return audit, securityElement(cfg.base()), nil
+}
+
+// securityElement declares SMART in the CapabilityStatement, with the OAuth URIs
+// extension that older clients read instead of the discovery document.
+func securityElement(base string) []byte {
+	origin := base
+	if u, err := url.Parse(base); err == nil {
+		origin = u.Scheme + "://" + u.Host
+	}
+	sec := map[string]any{
+		"cors": true,
+		"service": []any{map[string]any{"coding": []any{map[string]string{
+			"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
+		"extension": []any{map[string]any{
+			"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+			"extension": []any{
+				map[string]string{"url": "authorize", "valueUri": origin + "/auth/authorize"},
+				map[string]string{"url": "token", "valueUri": origin + "/auth/token"},
+				map[string]string{"url": "register", "valueUri": origin + "/auth/register"},
+			},
+		}},
+	}
+	b, _ := json.Marshal(sec)
+	return b
+}
+
+// basePath is the path part of the FHIR base URL (/fhir).
+func basePath(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "/fhir"
+	}
+	return strings.TrimRight(u.Path, "/")
+}

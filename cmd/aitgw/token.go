@@ -1,0 +1,50 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aitgw/aitgw/server/smart"
+)
+
+// tokenCmd mints a short-lived access token for the operator of the host, signed
+// with the gateway's own key under --data: for scripts and checks.
+func tokenCmd(args []string) int {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	var cfg config
+	cfg.flags(fs)
+	scope := fs.String("scope", "system/*.cruds", "scopes of the token")
+	ttl := fs.Duration("ttl", 15*time.Minute, "lifetime (at most 24h)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	tok, err := smart.MintToken(cfg.Data, cfg.smart(), *scope, *ttl)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "token:", err)
+		return 1
+	}
+	fmt.Println(tok)
+	return 0
+}
+
+// keysCmd manages the signing keys: "aitgw keys rotate".
+func keysCmd(args []string) int {
+	if len(args) == 0 || args[0] != "rotate" {
+		fmt.Fprintln(os.Stderr, "usage: aitgw keys rotate [--data DIR]")
+		return 2
+	}
+	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+	var cfg config
+	cfg.flags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if err := smart.RotateKeys(cfg.Data); err != nil {
+		fmt.Fprintln(os.Stderr, "keys:", err)
+		return 1
+	}
+	fmt.Println("signing keys rotated; the previous ones verify tokens for 24 h more")
+	return 0
+}

@@ -1,0 +1,204 @@
+package rest
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aitgw/aitgw/fhir"
+)
+
+// Access is what the interactions need to know of the client's authorization
+// (server/smart adapts a SMART grant to it). A nil Access is the server itself, with
+// no restriction.
+type Access interface {
+	// Allows reports whether the interaction (read, vread, search-type, create,
+	// update, patch, delete, history-instance, history-type, operation) is granted on
+	// typ.
+	Allows(interaction, typ string) bool
+	// Patient returns the id of the patient whose compartment the interaction on typ is
+	// confined to, or "" when it is not confined.
+	Patient(interaction, typ string) string
+	// CompartmentParams names the search parameters that link typ to a Patient; nil
+	// when typ is outside the patient compartment (reference data such as
+	// Practitioner or Medication).
+	CompartmentParams(typ string) []string
+	// Constraints are SMART v2 query restrictions on typ: a resource must match at
+	// least one of them; nil means none.
+	Constraints(interaction, typ string) []url.Values
+}
+
+// forbidden is the 403 of an access outside the grant.
+func forbidden(expr, format string, args ...any) *fhir.Error {
+	return fhir.Errorf(http.StatusForbidden, "security", expr, format, args...)
+}
+
+// guard checks one interaction on one resource type before anything is read.
+func guard(a Access, interaction, typ string) error {
+	if a == nil || a.Allows(interaction, typ) {
+		return nil
+	}
+	return forbidden("", "the access token does not allow %s on %s", interaction, typ)
+}
+
+// visibility decides, inside one transaction, which resources a request may see;
+// it remembers the compartment and constraint sets it computed.
+type visibility struct {
+	a           Access
+	tx          fhir.Tx
+	match       func(tx fhir.Tx, typ, query string) ([]string, error)
+	interaction string
+	sets        map[string]map[string]bool // typ → visible ids (nil map: all)
+}
+
+func (s *Service) visibility(a Access, tx fhir.Tx, interaction string) *visibility {
+	return &visibility{a: a, tx: tx, match: s.Engine.Match, interaction: interaction, sets: map[string]map[string]bool{}}
+}
+
+// allowed returns the ids of typ the request may see, or nil for all of them.
+func (v *visibility) allowed(typ string) (map[string]bool, error) {
+	if v.a == nil {
+		return nil, nil
+	}
+	if set, ok := v.sets[typ]; ok {
+		return set, nil
+	}
+	var set map[string]bool
+	if p := v.a.Patient(v.interaction, typ); p != "" {
+		set = map[string]bool{}
+		if typ == "Patient" {
+			set[p] = true
+		}
+		for _, param := range v.a.CompartmentParams(typ) {
+			if strings.HasPrefix(param, "_") || param == "link" {
+				continue
+			}
+			ids, err := v.match(v.tx, typ, url.Values{param: {"Patient/" + p}}.Encode())
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				set[id] = true
+			}
+		}
+		if v.a.CompartmentParams(typ) == nil && typ != "Patient" {
+			set = nil // reference data: not confined to a compartment
+		}
+	}
+	if cs := v.a.Constraints(v.interaction, typ); len(cs) > 0 {
+		allowed := map[string]bool{}
+		for _, c := range cs {
+			ids, err := v.match(v.tx, typ, c.Encode())
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				if set == nil || set[id] {
+					allowed[id] = true
+				}
+			}
+		}
+		set = allowed
+	}
+	v.sets[typ] = set
+	return set, nil
+}
+
+// sees reports whether the request may see typ/id.
+func (v *visibility) sees(typ, id string) (bool, error) {
+	if v.a == nil {
+		return true, nil
+	}
+	if !v.a.Allows(v.interaction, typ) && !v.a.Allows("read", typ) {
+		return false, nil
+	}
+	set, err := v.allowed(typ)
+	if err != nil || set == nil {
+		return err == nil, err
+	}
+	return set[id], nil
+}
+
+// filter keeps the ids the request may see, in order.
+func (v *visibility) filter(typ string, ids []string) ([]string, error) {
+	set, err := v.allowed(typ)
+	if err != nil || set == nil {
+		return ids, err
+	}
+	out := ids[:0:0]
+	for _, id := range ids {
+		if set[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// filterRecords keeps the records the request may see.
+func (v *visibility) filterRecords(recs []*fhir.Record) ([]*fhir.Record, error) {
+	var out []*fhir.Record
+	for _, r := range recs {
+		ok, err := v.sees(r.Type, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// mustSee is the check of an instance-level interaction: a resource outside the grant
+// is refused as forbidden, whether it exists or not, so that existence does not leak.
+func (v *visibility) mustSee(typ, id string) error {
+	ok, err := v.sees(typ, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return forbidden(typ+".id", "%s/%s is outside what the access token may reach (patient compartment or scope constraints)", typ, id)
+	}
+	return nil
+}
+
+// checkWritten verifies, inside a write transaction and after the write, that the
+// resource written is one the client may reach: a patient-context client cannot write
+// into another patient's compartment.
+func (w *Writer) checkWritten(a Access, interaction, typ, id string) error {
+	if a == nil {
+		return nil
+	}
+	if err := guard(a, interaction, typ); err != nil {
+		return err
+	}
+	return w.s.visibility(a, w.tx, interaction).mustSee(typ, id)
+}
+
+// written checks a write's result against the grant, inside its transaction, so that a
+// refused write rolls back.
+func (w *Writer) written(a Access, interaction string) func(*Response, error) (*Response, error) {
+	return func(resp *Response, err error) (*Response, error) {
+		if err != nil || a == nil || resp == nil || resp.Record == nil {
+			return resp, err
+		}
+		if err := w.checkWritten(a, interaction, resp.Record.Type, resp.Record.ID); err != nil {
+			return nil, err
+		}
+		return resp, nil
+	}
+}
+
+// preexisting checks that a resource about to be changed or deleted, if it exists, is
+// one the client may reach: a confined client cannot overwrite another patient's data
+// by moving it into its own compartment.
+func (w *Writer) preexisting(a Access, interaction, typ, id string) error {
+	if a == nil || id == "" {
+		return nil
+	}
+	cur, err := w.tx.Current(typ, id)
+	if err != nil || cur.Deleted {
+		return nil // nothing there yet: the result is checked after the write
+	}
+	return w.s.visibility(a, w.tx, interaction).mustSee(typ, id)
+}
