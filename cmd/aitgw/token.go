@@ -17,10 +17,12 @@ func tokenCmd(args []string) int {
 	cfg.flags(fs)
 	scope := fs.String("scope", "system/*.cruds", "scopes of the token")
 	ttl := fs.Duration("ttl", 15*time.Minute, "lifetime (at most 24h)")
+	patient := fs.String("patient", "", "patient in context (for patient/ scopes)")
+	fhirUser := fs.String("fhir-user", "", "fhirUser of the token, e.g. Practitioner/123")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	tok, err := smart.MintToken(cfg.Data, cfg.smart(), *scope, *ttl)
+	tok, err := smart.MintContextToken(cfg.Data, cfg.smart(), *scope, *patient, *fhirUser, *ttl)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "token:", err)
 		return 1

@@ -17,6 +17,13 @@ const OperatorClientID = "aitgw-operator"
 // under dataDir (it reads the private key: whoever can run it owns the gateway). ttl
 // is capped at MaxTokenTTL; scope may hold any scopes, e.g. "system/*.cruds".
 func MintToken(dataDir string, cfg Config, scope string, ttl time.Duration) (string, error) {
+	return MintContextToken(dataDir, cfg, scope, "", "", ttl)
+}
+
+// MintContextToken is MintToken with a launch context: the patient in context (for
+// patient/ scopes) and the fhirUser, so that an operator can check what an app
+// launched for that patient or user would reach.
+func MintContextToken(dataDir string, cfg Config, scope, patient, fhirUser string, ttl time.Duration) (string, error) {
 	cfg.BuiltIn, cfg.DataDir = true, dataDir
 	cfg, err := cfg.normalize()
 	if err != nil {
@@ -32,7 +39,7 @@ func MintToken(dataDir string, cfg Config, scope string, ttl time.Duration) (str
 	if err != nil {
 		return "", err
 	}
-	return signAccess(ks, cfg, tokenContext{ClientID: OperatorClientID, Scope: scope}, ttl, time.Now())
+	return signAccess(ks, cfg, tokenContext{ClientID: OperatorClientID, Scope: scope, Patient: patient, FHIRUser: fhirUser}, ttl, time.Now())
 }
 
 // LaunchContext is what an EHR hands an app it launches.
