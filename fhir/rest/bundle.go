@@ -59,11 +59,20 @@ func (s *Service) Bundle(ctx context.Context, req *Request, prefer string) (*Res
 	if in.ResourceType != "Bundle" {
 		return nil, badRequest("invalid", "resourceType", "POST to the base takes a Bundle, not a %s", in.ResourceType)
 	}
+	check := checkClaims
+	if in.Type == "transaction" && s.Validate != nil {
+		// validated whole, so that references between entries resolve; each entry's
+		// issues already name it (Bundle.entry[i]…)
+		if oo := s.Validate.ValidateBundle(body); oo != nil && oo.HasErrors() {
+			return nil, &fhir.Error{Status: http.StatusUnprocessableEntity, Outcome: oo}
+		}
+		check = checkNone
+	}
 	ops := make([]*entryOp, len(in.Entry))
 	for i, e := range in.Entry {
 		op := &entryOp{index: i, fullURL: e.FullURL}
 		ops[i] = op
-		op.err = s.parseEntry(op, e.Request, e.Resource, req.Access)
+		op.err = s.parseEntry(op, e.Request, e.Resource, req.Access, check)
 		if op.err != nil && in.Type == "transaction" {
 			return nil, entryError(i, op.err)
 		}
@@ -78,7 +87,7 @@ func (s *Service) Bundle(ctx context.Context, req *Request, prefer string) (*Res
 	}
 }
 
-func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.RawMessage, access Access) error {
+func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.RawMessage, access Access, check int) error {
 	if r == nil || r.Method == "" || r.URL == "" {
 		return badRequest("required", "request", "every entry needs request.method and request.url")
 	}
@@ -97,7 +106,7 @@ func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.Ra
 		if len(resource) == 0 {
 			return badRequest("required", "resource", "a %s entry needs a resource", req.Method)
 		}
-		op.res, op.warn, err = s.accept(req.Type, resource, req.ID)
+		op.res, op.warn, err = s.accept(req.Type, resource, req.ID, check)
 		return err
 	case http.MethodPatch:
 		req.Body, err = patchBody(resource)

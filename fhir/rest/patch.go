@@ -66,7 +66,7 @@ func (w *Writer) patch(a Access, typ, id, criteria string, patch jsonpatch.Patch
 		}
 		return nil, nil, fhir.Errorf(http.StatusUnprocessableEntity, "processing", "", "JSON Patch cannot be applied: %v", err)
 	}
-	res, warn, err := w.s.accept(typ, out, id)
+	res, warn, err := w.s.accept(typ, out, id, checkClaims)
 	if err != nil {
 		var fe *fhir.Error
 		if errors.As(err, &fe) && fe.Status == http.StatusBadRequest {

@@ -45,11 +45,16 @@ type SearchResult struct {
 	TotalMode string
 }
 
-// Validator checks a resource before it is stored (profiles/ implements it). A nil
+// Validator checks resources before they are stored (profiles/ implements it). A nil
 // outcome or one without errors lets the write go on; warnings travel back to the
 // client.
 type Validator interface {
-	ValidateWrite(typ string, body []byte) *fhir.OperationOutcome
+	// ValidateWrite checks one resource; generated marks resources the server made
+	// itself, which are checked in full whatever they claim.
+	ValidateWrite(typ string, body []byte, generated bool) *fhir.OperationOutcome
+	// ValidateBundle checks a whole transaction Bundle before its entries run, so that
+	// references between entries resolve.
+	ValidateBundle(body []byte) *fhir.OperationOutcome
 }
 
 // WriteHook runs inside the write's store transaction, after a resource version was

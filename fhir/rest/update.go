@@ -15,7 +15,7 @@ func (s *Service) Update(ctx context.Context, req *Request) (*Response, error) {
 	if err := guard(req.Access, "update", req.Type); err != nil {
 		return nil, err
 	}
-	res, warn, err := s.accept(req.Type, req.Body, req.ID)
+	res, warn, err := s.accept(req.Type, req.Body, req.ID, checkClaims)
 	if err != nil {
 		return nil, err
 	}
