@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/aitgw/aitgw/conformance"
 	"github.com/aitgw/aitgw/fhir/bolt"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/fhir/search"
+	"github.com/aitgw/aitgw/profiles"
 	"github.com/aitgw/aitgw/server"
 	"github.com/aitgw/aitgw/server/smart"
 )
@@ -23,9 +28,12 @@ type gateway struct {
 	store   *bolt.Store
 	handler http.Handler
 	audit   *smart.AuditLog
+	// background are the gateway's workers (notification delivery), run by serve.
+	background []func(ctx context.Context)
 }
 
-// openGateway wires a gateway on the data directory of cfg.
+// openGateway wires a gateway on the data directory of cfg. The rooms are wired in
+// the order data flows: store and search, interactions, the AIT guide, security.
 func openGateway(cfg *config, logger *slog.Logger) (*gateway, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -34,18 +42,30 @@ func openGateway(cfg *config, logger *slog.Logger) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := search.NewRegistry()
-	if err != nil {
-		store.Close()
+	gw := &gateway{store: store}
+	if err := gw.wire(cfg, logger); err != nil {
+		gw.Close()
 		return nil, err
 	}
-	reg.SetBase(cfg.base())
-	svc := &rest.Service{Store: store, Engine: &searcher{reg}, BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
-	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger}, svc)
-	audit, security, err := wireSmart(cfg, srv, svc, store, logger)
+	return gw, nil
+}
+
+func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
+	reg, err := search.NewRegistry()
 	if err != nil {
-		store.Close()
-		return nil, err
+		return err
+	}
+	reg.SetBase(cfg.base())
+	svc := &rest.Service{Store: gw.store, Engine: &searcher{reg}, BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
+	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger}, svc)
+
+	pkg, err := wireProfiles(srv, svc, reg)
+	if err != nil {
+		return err
+	}
+	var security []byte
+	if gw.audit, security, err = wireSmart(cfg, srv, svc, gw.store, logger); err != nil {
+		return err
 	}
 	srv.SetCapabilities(server.Capabilities{
 		Software: "AIT Gateway", Version: version,
@@ -56,13 +76,64 @@ func openGateway(cfg *config, logger *slog.Logger) (*gateway, error) {
 			}
 			return out
 		},
+		Profiles: supportedProfiles(pkg),
 		Security: security,
 	})
-	return &gateway{store: store, handler: srv.Handler(), audit: audit}, nil
+	gw.handler = srv.Handler()
+	return seedPackage(context.Background(), svc, pkg)
+}
+
+// wireProfiles applies the AIT guide: validation on write, $validate, the guide's
+// search parameters, its conformance resources served read-only, and the package
+// download at /ig/package.tgz.
+func wireProfiles(srv *server.Server, svc *rest.Service, reg *search.Registry) (*profiles.Package, error) {
+	pkg, err := profiles.Load()
+	if err != nil {
+		return nil, err
+	}
+	v, err := profiles.NewValidator(pkg)
+	if err != nil {
+		return nil, err
+	}
+	for _, sp := range pkg.SearchParameters() {
+		if err := reg.Add(sp); err != nil {
+			return nil, fmt.Errorf("AIT search parameter: %w", err)
+		}
+	}
+	val := &aitValidation{v: v, store: svc.Store}
+	svc.Validate = val
+	srv.Operations().Add(validateOperation(svc, v, val))
+	srv.Use(readOnlyPackage(pkg))
+	tgz, err := pkg.Tarball()
+	if err != nil {
+		return nil, err
+	}
+	srv.Engine().GET("/ig/package.tgz", func(c *gin.Context) {
+		c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.tgz"`, pkg.Name, pkg.Version))
+		c.Data(http.StatusOK, "application/gzip", tgz)
+	})
+	return pkg, nil
+}
+
+// supportedProfiles lists the guide's resource profiles by type.
+func supportedProfiles(pkg *profiles.Package) map[string][]string {
+	out := map[string][]string{}
+	for _, r := range pkg.Resources() {
+		if r.Type != "StructureDefinition" || r.Example {
+			continue
+		}
+		var sd struct{ Kind, Type, URL string }
+		if json.Unmarshal(r.Body, &sd) == nil && sd.Kind == "resource" {
+			out[sd.Type] = append(out[sd.Type], sd.URL)
+		}
+	}
+	return out
 }
 
 // Close flushes the audit trail and releases the store.
-func (g *gateway) Close() error {
-	g.audit.Close()
-	return g.store.Close()
+func (gw *gateway) Close() error {
+	if gw.audit != nil {
+		gw.audit.Close()
+	}
+	return gw.store.Close()
 }

@@ -6,6 +6,7 @@
 //	aitgw token     mint a short-lived access token for the operator (--scope)
 //	aitgw keys      rotate the signing keys
 //	aitgw clients   register SMART clients
+//	aitgw validate  validate files against R4 and the AIT guide, offline
 //
 // Every flag also reads from an AITGW_* environment variable (--base-url from
 // AITGW_BASE_URL…); a flag given on the command line wins.
@@ -18,11 +19,12 @@ import (
 
 // commands maps each subcommand to its entry point; each returns the exit code.
 var commands = map[string]func(args []string) int{
-	"serve":   serveCmd,
-	"bench":   benchCmd,
-	"token":   tokenCmd,
-	"keys":    keysCmd,
-	"clients": clientsCmd,
+	"serve":    serveCmd,
+	"bench":    benchCmd,
+	"token":    tokenCmd,
+	"keys":     keysCmd,
+	"clients":  clientsCmd,
+	"validate": validateCmd,
 }
 
 func main() {
@@ -40,7 +42,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: aitgw <command> [flags]\n\ncommands:")
-	for _, c := range []string{"serve", "bench", "token", "keys", "clients"} {
+	for _, c := range []string{"serve", "bench", "token", "keys", "clients", "validate"} {
 		fmt.Fprintln(os.Stderr, "  "+c)
 	}
 }

@@ -33,7 +33,8 @@ func (v *Verifier) open(method, path string) bool {
 	case "/.well-known/smart-configuration", base + "/.well-known/smart-configuration":
 		return method == http.MethodGet || method == http.MethodHead
 	}
-	return strings.HasPrefix(path, "/auth/")
+	// the implementation guide package is public, as published IGs are
+	return strings.HasPrefix(path, "/auth/") || path == "/ig/package.tgz"
 }
 
 // Middleware authenticates every request but the open ones (401 with
