@@ -101,9 +101,13 @@ func (s *Service) accept(typ string, body []byte, id string, check int) (*fhir.R
 }
 
 func withWarnings(resp *Response, warn *fhir.OperationOutcome) *Response {
-	if resp != nil && warn != nil {
-		resp.Outcome = warn
+	if resp == nil || warn == nil {
+		return resp
 	}
+	if resp.Outcome != nil {
+		warn.Issue = append(warn.Issue, resp.Outcome.Issue...)
+	}
+	resp.Outcome = warn
 	return resp
 }
 

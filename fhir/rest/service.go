@@ -165,13 +165,22 @@ func badRequest(code, expr, format string, args ...any) *fhir.Error {
 // pre holds index entries computed beforehand (preIndex), or nil.
 func (s *Service) update(ctx context.Context, pre map[string][]fhir.IndexEntry, fn func(w *Writer) (*Response, error)) (*Response, error) {
 	var resp *Response
+	var warnings []fhir.Issue
 	err := s.Store.Update(ctx, func(tx fhir.Tx) error {
+		w := &Writer{s: s, tx: tx, ctx: ctx, now: s.now(), pre: pre}
 		var err error
-		resp, err = fn(&Writer{s: s, tx: tx, ctx: ctx, now: s.now(), pre: pre})
+		resp, err = fn(w)
+		warnings = w.warnings // the last run is the one that commits
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(warnings) > 0 && resp != nil {
+		if resp.Outcome == nil {
+			resp.Outcome = fhir.NewOutcome()
+		}
+		resp.Outcome.Issue = append(resp.Outcome.Issue, warnings...)
 	}
 	return resp, nil
 }
@@ -185,4 +194,12 @@ func (s *Service) view(ctx context.Context, fn func(tx fhir.Tx) (*Response, erro
 		return err
 	})
 	return resp, err
+}
+
+// Write runs fn in one store write transaction, as the server itself: for workers and
+// hooks that derive resources (notification status, pathway state) outside a client's
+// request. fn may run more than once.
+func (s *Service) Write(ctx context.Context, fn func(w *Writer) error) error {
+	_, err := s.update(ctx, nil, func(w *Writer) (*Response, error) { return nil, fn(w) })
+	return err
 }

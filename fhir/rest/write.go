@@ -20,10 +20,16 @@ type Writer struct {
 	now time.Time
 	// depth guards against hooks that keep triggering each other.
 	depth int
-	// pre holds index entries computed before the transaction (see prepare), by
+	// pre holds index entries computed before the transaction (see preIndex), by
 	// type and exact body.
 	pre map[string][]fhir.IndexEntry
+	// warnings raised by hooks, returned to the client with the response.
+	warnings []fhir.Issue
 }
+
+// Warn adds issues (warnings, information) to the response of the write: a hook
+// uses it to say what it did or could not do without refusing the write.
+func (w *Writer) Warn(issues ...fhir.Issue) { w.warnings = append(w.warnings, issues...) }
 
 // stampParams are the search parameters that read what the server stamps (id and
 // meta): they are indexed from the stamped resource inside the transaction, the rest
