@@ -36,8 +36,11 @@ type Server struct {
 	Profiles map[string][]string
 	// Security, when set, is the rest.security element (SMART).
 	Security json.RawMessage
-	// Extra are more members of the rest element (e.g. Subscription topics).
+	// Extra are more members of the rest element.
 	Extra map[string]json.RawMessage
+	// ResourceExtensions are the extensions of a type's rest.resource entry (the
+	// Subscription topics of the R4 Backport IG).
+	ResourceExtensions map[string]json.RawMessage
 }
 
 type code struct {
@@ -96,6 +99,9 @@ func (s *Server) CapabilityStatement() []byte {
 		}
 		if p := s.Profiles[t]; len(p) > 0 {
 			r["supportedProfile"] = p
+		}
+		if x := s.ResourceExtensions[t]; x != nil {
+			r["extension"] = x
 		}
 		resources = append(resources, r)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"sort"
 
@@ -17,6 +18,8 @@ type Capabilities struct {
 	SearchParams      func(typ string) []conformance.SearchParam
 	Profiles          map[string][]string
 	Security          []byte
+	// ResourceExtensions are extensions of a type's entry (Subscription topics).
+	ResourceExtensions map[string]json.RawMessage
 }
 
 // SetCapabilities sets what /metadata declares beyond the routes and operations.
@@ -49,7 +52,7 @@ func (s *Server) capabilityStatement() []byte {
 	cs := conformance.Server{
 		BaseURL: s.base(), Software: s.caps.Software, Version: s.caps.Version,
 		Types: types, Interactions: inter, SearchParams: s.caps.SearchParams,
-		Profiles: s.caps.Profiles, Security: s.caps.Security,
+		Profiles: s.caps.Profiles, Security: s.caps.Security, ResourceExtensions: s.caps.ResourceExtensions,
 	}
 	for _, op := range s.ops.All() {
 		cs.Operations = append(cs.Operations, conformance.Operation{Name: op.Name, Definition: op.Definition, Types: op.Types, System: op.System})

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aitgw/aitgw/server/smart"
 )
@@ -18,6 +19,10 @@ type config struct {
 	ExternalIssuer, JWKSURL string
 	// NoBuiltInAuth turns the embedded authorization server off (with an external one).
 	NoBuiltInAuth bool
+	// SMTP relay of the notification letters (MSSanté style: STARTTLS + AUTH).
+	SMTPRelay, SMTPFrom, SMTPUser, SMTPPassword string
+	// NotifyHorizon is how long a notification is retried before it is dead-lettered.
+	NotifyHorizon time.Duration
 }
 
 // flags declares the shared settings on fs, defaulting from AITGW_* variables.
@@ -28,6 +33,11 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBody, "max-body", 16<<20, "largest request body in bytes")
 	fs.StringVar(&c.ExternalIssuer, "issuer", env("AITGW_ISSUER", ""), "external OAuth issuer whose tokens are trusted (AITGW_ISSUER)")
 	fs.StringVar(&c.JWKSURL, "jwks-url", env("AITGW_JWKS_URL", ""), "JWKS URL of the external issuer (AITGW_JWKS_URL)")
+	fs.StringVar(&c.SMTPRelay, "smtp-relay", env("AITGW_SMTP_RELAY", ""), "SMTP relay host:port for notification letters (AITGW_SMTP_RELAY)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", env("AITGW_SMTP_FROM", "aitgw@localhost"), "sender of notification letters (AITGW_SMTP_FROM)")
+	fs.StringVar(&c.SMTPUser, "smtp-user", env("AITGW_SMTP_USER", ""), "SMTP user (AITGW_SMTP_USER); the password is read from AITGW_SMTP_PASSWORD only")
+	c.SMTPPassword = os.Getenv("AITGW_SMTP_PASSWORD")
+	fs.DurationVar(&c.NotifyHorizon, "notify-horizon", 72*time.Hour, "how long a notification is retried before it is dead-lettered")
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/aitgw/aitgw/fhir/search"
 	"github.com/aitgw/aitgw/profiles"
 	"github.com/aitgw/aitgw/server"
+	"github.com/aitgw/aitgw/server/notify"
 	"github.com/aitgw/aitgw/server/smart"
 )
 
@@ -63,6 +64,12 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	worker := wireNotify(cfg, srv, svc, logger)
+	gw.background = append(gw.background, func(ctx context.Context) {
+		if err := worker.Run(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("notification worker stopped", "error", err.Error())
+		}
+	})
 	var security []byte
 	if gw.audit, security, err = wireSmart(cfg, srv, svc, gw.store, logger); err != nil {
 		return err
@@ -76,8 +83,9 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 			}
 			return out
 		},
-		Profiles: supportedProfiles(pkg),
-		Security: security,
+		Profiles:           supportedProfiles(pkg),
+		Security:           security,
+		ResourceExtensions: map[string]json.RawMessage{"Subscription": notify.CapabilityExtensions()},
 	})
 	gw.handler = srv.Handler()
 	return seedPackage(context.Background(), svc, pkg)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -39,6 +40,11 @@ func serveCmd(args []string) int {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var workers sync.WaitGroup
+	for _, run := range gw.background {
+		workers.Go(func() { run(ctx) })
+	}
+	defer workers.Wait() // before the deferred Close: workers use the store
 	logger.Info("AIT Gateway listening", "addr", ln.Addr().String(), "base", cfg.base(), "data", cfg.Data)
 	select {
 	case err := <-errc:

@@ -76,6 +76,9 @@ type Service struct {
 	PageSize, MaxPageSize int
 	// Now is the clock (tests may stub it).
 	Now func() time.Time
+	// AfterCommit, when set, is called after every write transaction that committed
+	// (to wake the notification worker).
+	AfterCommit func()
 }
 
 // Request is one interaction, as parsed from HTTP or from a Bundle entry.
@@ -175,6 +178,9 @@ func (s *Service) update(ctx context.Context, pre map[string][]fhir.IndexEntry, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if s.AfterCommit != nil {
+		s.AfterCommit()
 	}
 	if len(warnings) > 0 && resp != nil {
 		if resp.Outcome == nil {
