@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/aitgw/aitgw/server/smart"
 )
@@ -52,32 +48,8 @@ func clientsCmd(args []string) int {
 		}
 		meta["jwks"] = json.RawMessage(b)
 	}
-	tok, err := smart.MintToken(cfg.Data, cfg.smart(), smart.ScopeRegister, 2*time.Minute)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "clients:", err)
-		return 1
-	}
-	u, err := url.Parse(cfg.base())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "clients:", err)
-		return 1
-	}
-	body, _ := json.Marshal(meta)
-	req, _ := http.NewRequest(http.MethodPost, u.Scheme+"://"+u.Host+"/auth/register", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "clients: is the gateway running at", cfg.base(), "?", err)
-		return 1
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	fmt.Println(string(out))
-	if resp.StatusCode != http.StatusCreated {
-		return 1
-	}
-	return 0
+	st, out, err := operatorCall(&cfg, smart.ScopeRegister, http.MethodPost, cfg.origin()+"/auth/register", meta)
+	return report(st, out, err, http.StatusCreated)
 }
 
 // multiFlag collects a repeatable flag.

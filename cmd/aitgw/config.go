@@ -32,7 +32,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.BaseURL, "base-url", env("AITGW_BASE_URL", ""), "public FHIR base URL (AITGW_BASE_URL); default http://<addr>/fhir")
 	fs.Int64Var(&c.MaxBody, "max-body", 16<<20, "largest request body in bytes")
 	fs.StringVar(&c.ExternalIssuer, "issuer", env("AITGW_ISSUER", ""), "external OAuth issuer whose tokens are trusted (AITGW_ISSUER)")
-	fs.StringVar(&c.JWKSURL, "jwks-url", env("AITGW_JWKS_URL", ""), "JWKS URL of the external issuer (AITGW_JWKS_URL)")
+	fs.StringVar(&c.JWKSURL, "issuer-jwks-url", env("AITGW_ISSUER_JWKS_URL", ""), "JWKS URL of the external issuer (AITGW_ISSUER_JWKS_URL)")
 	fs.StringVar(&c.SMTPRelay, "smtp-relay", env("AITGW_SMTP_RELAY", ""), "SMTP relay host:port for notification letters (AITGW_SMTP_RELAY)")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", env("AITGW_SMTP_FROM", "aitgw@localhost"), "sender of notification letters (AITGW_SMTP_FROM)")
 	fs.StringVar(&c.SMTPUser, "smtp-user", env("AITGW_SMTP_USER", ""), "SMTP user (AITGW_SMTP_USER); the password is read from AITGW_SMTP_PASSWORD only")

@@ -7,6 +7,8 @@
 //	aitgw keys      rotate the signing keys
 //	aitgw clients   register SMART clients
 //	aitgw validate  validate files against R4 and the AIT guide, offline
+//	aitgw launch    mint an EHR launch context for a SMART app
+//	aitgw notify    list or replay dead-lettered notifications
 //
 // Every flag also reads from an AITGW_* environment variable (--base-url from
 // AITGW_BASE_URL…); a flag given on the command line wins.
@@ -25,6 +27,8 @@ var commands = map[string]func(args []string) int{
 	"keys":     keysCmd,
 	"clients":  clientsCmd,
 	"validate": validateCmd,
+	"launch":   launchCmd,
+	"notify":   notifyCmd,
 }
 
 func main() {
@@ -42,7 +46,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: aitgw <command> [flags]\n\ncommands:")
-	for _, c := range []string{"serve", "bench", "token", "keys", "clients", "validate"} {
+	for _, c := range []string{"serve", "bench", "token", "keys", "clients", "validate", "launch", "notify"} {
 		fmt.Fprintln(os.Stderr, "  "+c)
 	}
 }

@@ -82,6 +82,7 @@ func (s *AuthServer) Register(r gin.IRouter) {
 	r.POST("/auth/token", s.token)
 	r.GET("/auth/jwks", s.jwks)
 	r.POST("/auth/register", s.register)
+	r.POST("/auth/launch", s.launch)
 }
 
 // capabilities advertised in the discovery document (SMART App Launch 2.0 §8).

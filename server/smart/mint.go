@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -78,4 +79,32 @@ func (s *AuthServer) consumeLaunch(c *gin.Context, id string) (*LaunchContext, e
 		return nil, err
 	}
 	return &lc, nil
+}
+
+// launch is the EHR side of an EHR launch: an EHR holding a token with ScopeMintLaunch
+// posts {"patient": …, "encounter": …, "fhirUser": …} and gets the opaque launch
+// value to hand to the app with iss = the FHIR base.
+func (s *AuthServer) launch(c *gin.Context) {
+	raw, ok := bearer(c.GetHeader("Authorization"))
+	if !ok {
+		oauthError(c, http.StatusUnauthorized, "invalid_token", "minting a launch needs a token with scope "+ScopeMintLaunch)
+		return
+	}
+	g, err := s.verifier.Verify(c.Request.Context(), raw)
+	if err != nil || !g.HasScope(ScopeMintLaunch) {
+		oauthError(c, http.StatusForbidden, "insufficient_scope", "minting a launch needs scope "+ScopeMintLaunch)
+		return
+	}
+	var lc LaunchContext
+	if err := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 16<<10)).Decode(&lc); err != nil || lc.Patient == "" {
+		oauthError(c, http.StatusBadRequest, "invalid_request", `body must be {"patient": "<id>", "fhirUser": "Practitioner/<id>"}`)
+		return
+	}
+	id, err := s.MintLaunch(c.Request.Context(), lc)
+	if err != nil {
+		oauthError(c, http.StatusInternalServerError, "server_error", "cannot store the launch")
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, gin.H{"launch": id, "iss": s.cfg.BaseURL})
 }

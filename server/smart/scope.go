@@ -76,6 +76,9 @@ const (
 	// ScopeRegister lets an operator's token call the dynamic client registration
 	// endpoint; nothing else grants it (no open registration on a hospital gateway).
 	ScopeRegister = "aitgw/register"
+	// ScopeMintLaunch lets an EHR (or the operator) mint launch contexts at
+	// /auth/launch.
+	ScopeMintLaunch = "aitgw/launch"
 )
 
 // AuditScope is the administrator scope for reading the audit trail. AuditEvent is
