@@ -9,6 +9,7 @@
 //	aitgw validate  validate files against R4 and the AIT guide, offline
 //	aitgw launch    mint an EHR launch context for a SMART app
 //	aitgw notify    list or replay dead-lettered notifications
+//	aitgw users     create user accounts of the built-in authorization server
 //
 // Every flag also reads from an AITGW_* environment variable (--base-url from
 // AITGW_BASE_URL…); a flag given on the command line wins.
@@ -29,6 +30,7 @@ var commands = map[string]func(args []string) int{
 	"validate": validateCmd,
 	"launch":   launchCmd,
 	"notify":   notifyCmd,
+	"users":    usersCmd,
 }
 
 func main() {
@@ -46,7 +48,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: aitgw <command> [flags]\n\ncommands:")
-	for _, c := range []string{"serve", "bench", "token", "keys", "clients", "validate", "launch", "notify"} {
+	for _, c := range []string{"serve", "bench", "token", "keys", "clients", "validate", "launch", "notify", "users"} {
 		fmt.Fprintln(os.Stderr, "  "+c)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aitgw/aitgw/server/smart"
@@ -105,4 +107,37 @@ func notifyCmd(args []string) int {
 	q := url.Values{"seq": seqs}
 	st, out, err := operatorCall(&cfg, "system/Communication.cruds", http.MethodPost, cfg.base()+"/$ait-replay?"+q.Encode(), nil)
 	return report(st, out, err, http.StatusOK)
+}
+
+// usersCmd creates a user account of the built-in authorization server:
+//
+//	AITGW_USER_PASSWORD=… aitgw users add --user NAME --fhir-user Practitioner/ID
+//
+// The password is read from AITGW_USER_PASSWORD, or from standard input, never from
+// the command line (where other users of the host could see it).
+func usersCmd(args []string) int {
+	if len(args) == 0 || args[0] != "add" {
+		fmt.Fprintln(os.Stderr, "usage: aitgw users add --user NAME --fhir-user Practitioner/ID (password from AITGW_USER_PASSWORD or stdin)")
+		return 2
+	}
+	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
+	var cfg config
+	cfg.flags(fs)
+	user := fs.String("user", "", "user name")
+	fhirUser := fs.String("fhir-user", "", "the user's FHIR identity, e.g. Practitioner/123")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	password := os.Getenv("AITGW_USER_PASSWORD")
+	if password == "" {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			fmt.Fprintln(os.Stderr, "users: no password on standard input")
+			return 2
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	st, out, err := operatorCall(&cfg, smart.ScopeUsers, http.MethodPost, cfg.origin()+"/auth/users",
+		map[string]string{"user": *user, "password": password, "fhirUser": *fhirUser})
+	return report(st, out, err, http.StatusCreated)
 }

@@ -35,11 +35,14 @@ func wireSmart(cfg *config, srv *server.Server, svc *rest.Service, store fhir.St
 	engine := srv.Engine()
 	engine.Use(audit.Middleware(basePath(cfg.base())), verifier.Middleware())
 	if sc.BuiltIn {
-		as, err := smart.NewAuthServer(sc, smart.StoreKV{Store: store}, keys, smart.StoreDirectory{Store: store})
+		kv := smart.StoreKV{Store: store}
+		as, err := smart.NewAuthServer(sc, kv, keys, smart.StoreDirectory{Store: store})
 		if err != nil {
 			audit.Close()
 			return nil, nil, err
 		}
+		// the picker and consent pages serve logged-in users only ("aitgw users add")
+		as.Users = smart.LocalUsers{KV: kv}
 		as.Register(engine)
 		srv.Mount(".well-known/smart-configuration", as.Discovery())
 	}

@@ -72,15 +72,29 @@ func TestFhirclientLaunchesAgainstGateway(t *testing.T) {
 	if err := json.Unmarshal(out, &reg); err != nil || reg.ClientID == "" {
 		t.Fatalf("clients add: %s", out)
 	}
+	// nobody may use the picker without logging in
+	user := exec.Command(binary, "users", "add", "--user", "dr.martin", "--fhir-user", "Practitioner/dr1", "--data", g.DataDir, "--base-url", g.BaseURL)
+	user.Env = append(os.Environ(), "AITGW_USER_PASSWORD=correct horse battery")
+	if out, err := user.CombinedOutput(); err != nil {
+		t.Fatalf("aitgw users add: %v %s", err, out)
+	}
 	mods := npmModule(t, "fhirclient", "2.6.3")
 	root, err := ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	script := filepath.Join(root, "server", "smart", "testdata", "fhirclient_launch.js")
+	node := func(password string, args ...string) ([]byte, error) {
+		cmd := exec.Command("node", append([]string{script, g.BaseURL}, args...)...)
+		cmd.Env = append(os.Environ(), "NODE_PATH="+mods, "SMART_CLIENT_ID="+reg.ClientID,
+			"SMART_USER=dr.martin", "SMART_PASSWORD="+password)
+		return cmd.CombinedOutput()
+	}
+	if out, err := node("wrong password!!"); err == nil || !strings.Contains(string(out), "401") {
+		t.Errorf("a launch with a wrong password went through: %v %s", err, out)
+	}
 	run := func(args ...string) map[string]any {
-		cmd := exec.Command("node", append([]string{filepath.Join(root, "server", "smart", "testdata", "fhirclient_launch.js"), g.BaseURL}, args...)...)
-		cmd.Env = append(os.Environ(), "NODE_PATH="+mods, "SMART_CLIENT_ID="+reg.ClientID)
-		out, err := cmd.CombinedOutput()
+		out, err := node("correct horse battery", args...)
 		if err != nil {
 			t.Fatalf("fhirclient: %v\n%s", err, out)
 		}

@@ -94,6 +94,9 @@ func (s *AuthServer) startAuthorize(c *gin.Context, q url.Values) {
 	if s.Users != nil {
 		u, err := s.Users.Authenticate(c.Request)
 		if err != nil {
+			if ch, ok := s.Users.(challenger); ok {
+				c.Header("WWW-Authenticate", ch.Challenge())
+			}
 			page(c, http.StatusUnauthorized, "Login required", "Sign in to the hospital portal, then retry.")
 			return
 		}
@@ -154,6 +157,9 @@ func (s *AuthServer) authorizeSubmit(c *gin.Context) {
 	}
 	if s.Users != nil {
 		if u, err := s.Users.Authenticate(c.Request); err != nil || u != ar.FHIRUser {
+			if ch, ok := s.Users.(challenger); ok {
+				c.Header("WWW-Authenticate", ch.Challenge())
+			}
 			page(c, http.StatusUnauthorized, "Login required", "Sign in again, then retry.")
 			return
 		}

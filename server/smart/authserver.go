@@ -83,6 +83,7 @@ func (s *AuthServer) Register(r gin.IRouter) {
 	r.GET("/auth/jwks", s.jwks)
 	r.POST("/auth/register", s.register)
 	r.POST("/auth/launch", s.launch)
+	r.POST("/auth/users", s.users)
 }
 
 // capabilities advertised in the discovery document (SMART App Launch 2.0 §8).

@@ -55,12 +55,17 @@ async function main() {
   await smart(fakeRequest(launch ? "/launch?iss=" + encodeURIComponent(iss) + "&launch=" + launch : "/launch"), res).authorize(opts);
   if (res.status !== 302) throw new Error("authorize did not redirect");
 
-  // Play the browser until the server sends us back to the app.
-  let resp = await fetch(res.location, { redirect: "manual" });
+  // Play the browser until the server sends us back to the app. SMART_USER and
+  // SMART_PASSWORD, when set, log the user in (HTTP Basic), as a browser would after
+  // the server's challenge.
+  const login = process.env.SMART_USER
+    ? { authorization: "Basic " + Buffer.from(process.env.SMART_USER + ":" + process.env.SMART_PASSWORD).toString("base64") }
+    : {};
+  let resp = await fetch(res.location, { redirect: "manual", headers: login });
   for (let i = 0; i < 4 && resp.status === 200; i++) {
     const action = new URL("/auth/authorize", res.location).href;
     resp = await fetch(action, { method: "POST", body: form(await resp.text()), redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded" } });
+      headers: { "content-type": "application/x-www-form-urlencoded", ...login } });
   }
   const back = resp.headers.get("location") || "";
   if (resp.status !== 302 || !back.startsWith("http://app.local/cb")) {
