@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -235,4 +236,39 @@ func Head(body []byte) ([]byte, error) {
 		}
 	}
 	return head.encode(), nil
+}
+
+// Member is a top-level member to set with SetMembers.
+type Member struct {
+	Key   string
+	Value any // marshalled to JSON
+}
+
+// SetMembers returns the JSON object body with the members of set replaced (or
+// appended, in the order given) and those named in del removed; every other member
+// stays byte for byte where it was. It is how the server edits a stored resource (a
+// status, a derived element) without re-marshalling what the sender wrote.
+func SetMembers(body []byte, set []Member, del ...string) ([]byte, error) {
+	fl, err := objectFields(body)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range set {
+		v, err := json.Marshal(m.Value)
+		if err != nil {
+			return nil, err
+		}
+		last := ""
+		if n := len(fl.keys); n > 0 {
+			last = fl.keys[n-1]
+		}
+		fl.set(m.Key, v, last)
+	}
+	out := &fieldList{}
+	for i, k := range fl.keys {
+		if !slices.Contains(del, k) {
+			out.keys, out.vals = append(out.keys, k), append(out.vals, fl.vals[i])
+		}
+	}
+	return out.encode(), nil
 }

@@ -8,6 +8,18 @@ import (
 	"github.com/aitgw/aitgw/fhir"
 )
 
+// typeLevel and instanceLevel name the interaction of each method on [base]/Type and
+// [base]/Type/id.
+var (
+	typeLevel = map[string]string{
+		http.MethodGet: "search-type", http.MethodPost: "create", http.MethodPut: "conditional-update",
+		http.MethodDelete: "conditional-delete", http.MethodPatch: "conditional-patch",
+	}
+	instanceLevel = map[string]string{
+		http.MethodGet: "read", http.MethodPut: "update", http.MethodDelete: "delete", http.MethodPatch: "patch",
+	}
+)
+
 // ParseEntryURL turns a Bundle entry's request (method and url, relative to the base or
 // absolute under it) into a Request with its Op set, as the HTTP router would.
 func (s *Service) ParseEntryURL(method, raw string) (*Request, error) {
@@ -38,18 +50,7 @@ func (s *Service) ParseEntryURL(method, raw string) (*Request, error) {
 	}
 	switch {
 	case len(seg) == 1:
-		switch method {
-		case http.MethodGet:
-			req.Op = "search-type"
-		case http.MethodPost:
-			req.Op = "create"
-		case http.MethodPut:
-			req.Op = "conditional-update"
-		case http.MethodDelete:
-			req.Op = "conditional-delete"
-		case http.MethodPatch:
-			req.Op = "conditional-patch"
-		default:
+		if req.Op = typeLevel[method]; req.Op == "" {
 			return nil, bad()
 		}
 	case len(seg) == 2 && seg[1] == "_history" && method == http.MethodGet:
@@ -61,16 +62,7 @@ func (s *Service) ParseEntryURL(method, raw string) (*Request, error) {
 			return nil, badRequest("value", req.Type+".id", "%q is not a valid id: [A-Za-z0-9-.]{1,64}", seg[1])
 		}
 		req.ID = seg[1]
-		switch method {
-		case http.MethodGet:
-			req.Op = "read"
-		case http.MethodPut:
-			req.Op = "update"
-		case http.MethodDelete:
-			req.Op = "delete"
-		case http.MethodPatch:
-			req.Op = "patch"
-		default:
+		if req.Op = instanceLevel[method]; req.Op == "" {
 			return nil, bad()
 		}
 	case len(seg) == 3 && seg[2] == "_history" && method == http.MethodGet:

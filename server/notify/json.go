@@ -1,72 +1,21 @@
 package notify
 
 import (
-	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"strings"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
 )
 
-// setMembers returns the JSON object body with the top-level members of set replaced
-// (or appended, in the order given) and those of del removed; every other member
-// stays byte for byte where it was. Stored JSON is never re-marshalled whole.
+// setMembers is fhir.SetMembers with pairs, as the notifier writes them.
 func setMembers(body []byte, set [][2]any, del ...string) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, fmt.Errorf("not a JSON object")
+	ms := make([]fhir.Member, len(set))
+	for i, kv := range set {
+		ms[i] = fhir.Member{Key: kv[0].(string), Value: kv[1]}
 	}
-	var keys []string
-	var vals []json.RawMessage
-	for dec.More() {
-		kt, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		keys = append(keys, kt.(string))
-		vals = append(vals, v)
-	}
-	for _, kv := range set {
-		k := kv[0].(string)
-		v, err := json.Marshal(kv[1])
-		if err != nil {
-			return nil, err
-		}
-		found := false
-		for i := range keys {
-			if keys[i] == k {
-				vals[i], found = v, true
-			}
-		}
-		if !found {
-			keys, vals = append(keys, k), append(vals, v)
-		}
-	}
-	var b bytes.Buffer
-	b.WriteByte('{')
-	first := true
-	for i, k := range keys {
-		if contains(del, k) {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		kj, _ := json.Marshal(k)
-		b.Write(kj)
-		b.WriteByte(':')
-		b.Write(vals[i])
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return fhir.SetMembers(body, ms, del...)
 }
 
 func contains(list []string, s string) bool {
@@ -79,14 +28,7 @@ func contains(list []string, s string) bool {
 }
 
 // newID returns a random UUID (valid as a FHIR id and in urn:uuid).
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newID() string { return rest.NewID() }
 
 // contentID derives a stable id from parts, so that the same milestone told twice
 // to the same recipient yields the same Communication (and re-running a transaction
