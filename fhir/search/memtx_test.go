@@ -124,7 +124,7 @@ var _ fhir.Tx = (*memTx)(nil)
 
 // seed stores body (a JSON object with resourceType and id) as version 1, stamped
 // and indexed the way the server does it.
-func seed(t testing.TB, r *Registry, tx *memTx, at time.Time, body string) {
+func seed(t testing.TB, r *Registry, tx fhir.Tx, at time.Time, body string) {
 	t.Helper()
 	res, ferr := fhir.ParseResource([]byte(body))
 	if ferr != nil {

@@ -1,6 +1,10 @@
 package search
 
 import (
+	"context"
+	"path/filepath"
+
+	"github.com/aitgw/aitgw/fhir/bolt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -82,8 +86,9 @@ func search(t *testing.T, r *Registry, tx fhir.Tx, typ, raw string) []string {
 	return res.IDs
 }
 
-func TestSearchParameterTypes(t *testing.T) {
-	r, tx := seeded(t)
+func TestSearchParameterTypes(t *testing.T) { eachStore(t, testSearchParameterTypes) }
+
+func testSearchParameterTypes(t *testing.T, r *Registry, tx fhir.Tx) {
 	cases := []struct {
 		typ, query string
 		want       []string
@@ -157,8 +162,9 @@ func TestSearchParameterTypes(t *testing.T) {
 
 // TestSearchDates covers partial dates, Periods and every prefix (R4 §3.1.1.4.1
 // search/date: the stored and searched values are intervals).
-func TestSearchDates(t *testing.T) {
-	r, tx := seeded(t)
+func TestSearchDates(t *testing.T) { eachStore(t, testSearchDates) }
+
+func testSearchDates(t *testing.T, r *Registry, tx fhir.Tx) {
 	cases := []struct {
 		typ, query string
 		want       []string
@@ -197,8 +203,9 @@ func TestSearchDates(t *testing.T) {
 	}
 }
 
-func TestSortSeveralKeys(t *testing.T) {
-	r, tx := seeded(t)
+func TestSortSeveralKeys(t *testing.T) { eachStore(t, testSortSeveralKeys) }
+
+func testSortSeveralKeys(t *testing.T, r *Registry, tx fhir.Tx) {
 	cases := []struct {
 		query string
 		want  []string
@@ -218,8 +225,9 @@ func TestSortSeveralKeys(t *testing.T) {
 	}
 }
 
-func TestIncludeRevinclude(t *testing.T) {
-	r, tx := seeded(t)
+func TestIncludeRevinclude(t *testing.T) { eachStore(t, testIncludeRevinclude) }
+
+func testIncludeRevinclude(t *testing.T, r *Registry, tx fhir.Tx) {
 	cases := []struct {
 		typ, query string
 		ids, inc   []string
@@ -257,8 +265,9 @@ func TestIncludeRevinclude(t *testing.T) {
 	}
 }
 
-func TestStrictAndLenient(t *testing.T) {
-	r, tx := seeded(t)
+func TestStrictAndLenient(t *testing.T) { eachStore(t, testStrictAndLenient) }
+
+func testStrictAndLenient(t *testing.T, r *Registry, tx fhir.Tx) {
 	for _, raw := range []string{"foo=bar", "family:near=x", "gender:below=f", "subject.subject.name=x", "_sort=nonesuch"} {
 		v, _ := url.ParseQuery(raw)
 		q, issues, ferr := r.ParseQuery("Patient", v, false)
@@ -312,8 +321,9 @@ func TestResultControls(t *testing.T) {
 	}
 }
 
-func TestMatchConditional(t *testing.T) {
-	r, tx := seeded(t)
+func TestMatchConditional(t *testing.T) { eachStore(t, testMatchConditional) }
+
+func testMatchConditional(t *testing.T, r *Registry, tx fhir.Tx) {
 	ids, err := r.Match(tx, "Patient", "identifier=urn:ipp|IPP2")
 	if err != nil || !reflect.DeepEqual(ids, []string{"p2"}) {
 		t.Errorf("Match identifier = %v, %v", ids, err)
@@ -348,4 +358,35 @@ func sameIDs(got, want []string) bool {
 	sort.Strings(g)
 	sort.Strings(w)
 	return strings.Join(g, ",") == strings.Join(w, ",")
+}
+
+// eachStore runs a search test on the seeded data set twice: on the in-memory
+// transaction, and on the real embedded store (fhir/bolt), so that the engine is
+// checked against the store's own scan semantics too.
+func eachStore(t *testing.T, test func(t *testing.T, r *Registry, tx fhir.Tx)) {
+	t.Run("memory", func(t *testing.T) {
+		r, tx := seeded(t)
+		test(t, r, tx)
+	})
+	t.Run("bolt", func(t *testing.T) {
+		r := newTestRegistry(t)
+		r.SetBase("http://gw.test/fhir")
+		st, err := bolt.Open(filepath.Join(t.TempDir(), "search.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ctx := context.Background()
+		if err := st.Update(ctx, func(tx fhir.Tx) error {
+			for i, body := range fixture {
+				seed(t, r, tx, day0.AddDate(0, 0, i), body)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.View(ctx, func(tx fhir.Tx) error { test(t, r, tx); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
