@@ -36,9 +36,14 @@ func (r *run) checkProfile(sd *structureDef, val any, body []byte, expr string, 
 	}
 	root := node{val, expr}
 	for _, e := range sd.elements {
+		if r.decided() {
+			return
+		}
 		r.checkElement(sd, e, root, scope)
 	}
-	r.checkInvariants(sd, sd.root, []node{root}, body, scope)
+	if !r.decided() {
+		r.checkInvariants(sd, sd.root, []node{root}, body, scope)
+	}
 }
 
 // checkElement finds the instances of e under root and checks them.
@@ -106,9 +111,9 @@ func (r *run) children(p node, seg pathSeg, scope any) (kids []node, unresolved 
 }
 
 // inSlice reports whether item belongs to the slice of seg, by the slicing's
-// discriminator: pattern/value (the slice's fixed or pattern value, or for
-// extensions the url of the slice's extension profile), or profile of the resolved
-// reference target. decided is false when the target could not be resolved.
+// discriminator: pattern/value (the value at the discriminator path, see discValue,
+// or for extensions the url of the slice's extension profile), or profile of the
+// resolved reference target. decided is false when the target could not be resolved.
 func (r *run) inSlice(seg pathSeg, item node, scope any) (match, decided bool) {
 	sl, def := seg.slicedBy.slicing, seg.sliceDef
 	switch sl.discType {
@@ -117,13 +122,7 @@ func (r *run) inSlice(seg pathSeg, item node, scope any) (match, decided bool) {
 			u, _ := field(item.val, "url").(string)
 			return u == def.types[0].profiles[0], true
 		}
-		if def.pattern != nil {
-			return containsPattern(item.val, def.pattern), true
-		}
-		if def.fixed != nil {
-			return jsonEqual(item.val, def.fixed), true
-		}
-		return false, true
+		return def.disc != nil && def.disc.matches(item.val), true
 	case "profile", "type":
 		ref, _ := field(item.val, "reference").(string)
 		t, ok := r.lookup(ref, scope, "")
@@ -167,8 +166,8 @@ func (r *run) conforms(ref string, t target, url string, scope any) bool {
 		return true // deep chains are not chased further
 	}
 	r.memo[key] = true // a cycle counts as conforming while in progress
-	sub := &run{v: r.v, ctx: r.ctx, resolver: r.resolver, bundle: r.bundle, memo: r.memo, why: r.why, bytes: r.bytes, external: r.external, depth: r.depth + 1}
-	body, _ := json.Marshal(t.node)
+	sub := &run{v: r.v, ctx: r.ctx, resolver: r.resolver, bundle: r.bundle, memo: r.memo, why: r.why, bytes: r.bytes, external: r.external, depth: r.depth + 1, verdict: true}
+	body := r.bytes[ref] // as the resolver gave it; nil: marshalled if an invariant needs it
 	tscope := t.node
 	if strings.HasPrefix(ref, "#") {
 		tscope = scope
@@ -231,7 +230,7 @@ func (r *run) checkValue(sd *structureDef, e *elementRule, k node, scope any) {
 	if e.fixed != nil && !jsonEqual(k.val, e.fixed) {
 		r.add(r.ruleIssue(sd, e, fhir.SeverityError, "value", k.expr, fmt.Sprintf("%s must be exactly %s", e.path, compact(e.fixed))))
 	}
-	if e.pattern != nil && last.slice == "" && !containsPattern(k.val, e.pattern) {
+	if e.pattern != nil && !containsPattern(k.val, e.pattern) {
 		r.add(r.ruleIssue(sd, e, fhir.SeverityError, "value", k.expr, fmt.Sprintf("%s must match the pattern %s", e.path, compact(e.pattern))))
 	}
 	if e.valueSet != "" {
@@ -304,6 +303,10 @@ func (r *run) checkReference(sd *structureDef, e *elementRule, k node, targets [
 func (r *run) checkInvariants(sd *structureDef, e *elementRule, at []node, body []byte, scope any) {
 	for _, inv := range e.invariant {
 		for _, n := range at {
+			if inv.required != nil {
+				r.checkRequiredCode(sd, inv, n, scope)
+				continue
+			}
 			b := body
 			if b == nil {
 				b, _ = json.Marshal(n.val)
@@ -413,6 +416,9 @@ func containsPattern(v, pattern any) bool {
 			}
 		}
 		return true
+	case string:
+		s, ok := v.(string)
+		return ok && s == p
 	default:
 		return jsonEqual(v, pattern)
 	}

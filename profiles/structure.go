@@ -32,7 +32,8 @@ type elementRule struct {
 	pattern   any // decoded pattern[x], nil if none
 	valueSet  string
 	slicing   *slicing
-	seed      string // seed section of a clinical rule, e.g. "000 §IX"
+	disc      *discValue // for a slice of a pattern/value slicing: what its members hold
+	seed      string     // seed section of a clinical rule, e.g. "000 §IX"
 	short     string
 	invariant []*invariant
 }
@@ -56,10 +57,20 @@ type slicing struct {
 	discType, discPath, rules string
 }
 
+// discValue is the value a slice's members hold at the discriminator path (pattern
+// or value discriminator): the pattern[x] or fixed[x] of the slice's child at that
+// path (e.g. Device.property:reservoirVolume.type), or of the slice itself for $this.
+type discValue struct {
+	path  []string // nil for $this
+	val   any
+	fixed bool // fixed[x]: exact match; pattern[x]: containment
+}
+
 // invariant is an ElementDefinition.constraint with its compiled FHIRPath.
 type invariant struct {
 	key, severity, human, expression, seed string
 	expr                                   *fhirpath.Expression
+	required                               *requiredCode // evaluated natively; see requiredCode
 	// usesRegex: gofhir v1.4.0's regex cache writes entry.lastUsed under a read lock
 	// (funcs/regex.go:61), a data race; such invariants are evaluated one at a time.
 	usesRegex bool
@@ -80,8 +91,15 @@ type rawElement struct {
 }
 
 type rawExtension struct {
-	URL         string `json:"url"`
-	ValueString string `json:"valueString"`
+	URL         string         `json:"url"`
+	ValueString string         `json:"valueString"`
+	ValueCoding *rawCoding     `json:"valueCoding"`
+	Extension   []rawExtension `json:"extension"`
+}
+
+type rawCoding struct {
+	System string `json:"system"`
+	Code   string `json:"code"`
 }
 
 type rawType struct {
@@ -108,9 +126,11 @@ type rawConstraint struct {
 	Extension  []rawExtension `json:"extension"`
 }
 
-// compileStructure compiles a StructureDefinition; seedExt is the URL of the
-// extension that carries a rule's seed section.
-func compileStructure(body []byte, seedExt string) (*structureDef, error) {
+// compileStructure compiles a StructureDefinition; canonical is the package's base,
+// which names the extensions that carry a rule's seed section and required-code rules.
+func compileStructure(body []byte, canonical string) (*structureDef, error) {
+	exts := ruleExtensions{seed: canonical + "/StructureDefinition/ait-seed-section",
+		requiredCode: canonical + "/StructureDefinition/ait-required-code"}
 	var sd struct {
 		URL, Name, Type string
 		Differential    struct {
@@ -126,7 +146,7 @@ func compileStructure(body []byte, seedExt string) (*structureDef, error) {
 		if err := json.Unmarshal(rawEl, &re); err != nil {
 			return nil, fmt.Errorf("%s element %d: %w", sd.Name, i, err)
 		}
-		r, err := compileElement(re, rawEl, seedExt)
+		r, err := compileElement(re, rawEl, exts)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", sd.Name, re.ID, err)
 		}
@@ -158,11 +178,68 @@ func compileStructure(body []byte, seedExt string) (*structureDef, error) {
 				return nil, fmt.Errorf("%s: slice %s has no slicing on %s", sd.Name, sliceID, base)
 			}
 		}
+		if last := r.segs[len(r.segs)-1]; last.slice != "" {
+			disc, err := d.discriminator(r, last.slicedBy.slicing)
+			if err != nil {
+				return nil, fmt.Errorf("%s: slice %s: %w", sd.Name, r.id, err)
+			}
+			r.disc = disc
+		}
 	}
 	return d, nil
 }
 
-func compileElement(re rawElement, raw json.RawMessage, seedExt string) (*elementRule, error) {
+// discriminator finds what the members of slice hold at the slicing's discriminator
+// path. R4 puts it on the child element at that path (pattern[x] or fixed[x]); a
+// pattern or fixed value of the slice itself also constrains its children. Extension
+// slices by url are recognised by their profile; profile/type discriminators need no
+// value. A pattern/value slice without a value is an invalid StructureDefinition.
+func (d *structureDef) discriminator(slice *elementRule, sl *slicing) (*discValue, error) {
+	if sl.discType != "pattern" && sl.discType != "value" {
+		return nil, nil
+	}
+	if sl.discPath == "url" && len(slice.types) > 0 && len(slice.types[0].profiles) > 0 {
+		return nil, nil
+	}
+	var path []string
+	if sl.discPath != "$this" {
+		path = strings.Split(sl.discPath, ".")
+		if child := d.byID[slice.id+"."+sl.discPath]; child != nil {
+			switch {
+			case child.fixed != nil:
+				return &discValue{path: path, val: child.fixed, fixed: true}, nil
+			case child.pattern != nil:
+				return &discValue{path: path, val: child.pattern}, nil
+			}
+		}
+	}
+	own, fixed := slice.pattern, false
+	if slice.fixed != nil {
+		own, fixed = slice.fixed, true
+	}
+	for _, p := range path {
+		own = field(own, p)
+	}
+	if own == nil {
+		return nil, fmt.Errorf("no fixed or pattern value at the discriminator path %q", sl.discPath)
+	}
+	return &discValue{path: path, val: own, fixed: fixed}, nil
+}
+
+// matches reports whether item holds the slice's discriminator value.
+func (dv *discValue) matches(item any) bool {
+	for _, v := range valuesAt(item, dv.path) {
+		if dv.fixed && jsonEqual(v, dv.val) || !dv.fixed && containsPattern(v, dv.val) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleExtensions are the URLs of the package's extensions on ElementDefinitions.
+type ruleExtensions struct{ seed, requiredCode string }
+
+func compileElement(re rawElement, raw json.RawMessage, exts ruleExtensions) (*elementRule, error) {
 	r := &elementRule{id: re.ID, path: re.Path, short: re.Short, max: -1}
 	if r.id == "" {
 		r.id = re.Path
@@ -184,7 +261,7 @@ func compileElement(re rawElement, raw json.RawMessage, seedExt string) (*elemen
 			r.max = n
 		}
 	}
-	r.seed = seedOf(re.Extension, seedExt)
+	r.seed = seedOf(re.Extension, exts.seed)
 	for _, t := range re.Type {
 		r.types = append(r.types, typeRef{code: t.Code, profiles: t.Profile, targetProfiles: t.TargetProfile})
 	}
@@ -214,8 +291,12 @@ func compileElement(re rawElement, raw json.RawMessage, seedExt string) (*elemen
 		if err != nil {
 			return nil, fmt.Errorf("invariant %s: %w", c.Key, err)
 		}
+		required, err := compileRequiredCode(c, exts.requiredCode)
+		if err != nil {
+			return nil, err
+		}
 		r.invariant = append(r.invariant, &invariant{key: c.Key, severity: c.Severity, human: c.Human,
-			expression: c.Expression, seed: seedOf(c.Extension, seedExt), expr: expr,
+			expression: c.Expression, seed: seedOf(c.Extension, exts.seed), expr: expr, required: required,
 			usesRegex: strings.Contains(c.Expression, "atches(")})
 	}
 	return r, nil

@@ -1,11 +1,11 @@
 package profiles
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -56,12 +56,11 @@ type Validator struct {
 func NewValidator(pkg *Package) (*Validator, error) {
 	v := &Validator{pkg: pkg, base: &baseSchemas{}, structures: map[string]*structureDef{},
 		seedSystem: pkg.Canonical + "/CodeSystem/ait-seed-section"}
-	seedExt := pkg.Canonical + "/StructureDefinition/ait-seed-section"
 	for _, r := range pkg.resources {
 		if r.Type != "StructureDefinition" || r.Example {
 			continue
 		}
-		sd, err := compileStructure(r.Body, seedExt)
+		sd, err := compileStructure(r.Body, pkg.Canonical)
 		if err != nil {
 			return nil, fmt.Errorf("profiles: %w", err)
 		}
@@ -149,7 +148,24 @@ type run struct {
 	why      map[string]string // ref|profile -> first error, when it does not conform
 	bytes    map[string][]byte // resolved targets as JSON, for resolve() in invariants
 	external map[string]target // what the resolver answered, per reference
+	pools    map[string]*pool  // resolved reference targets of required-code rules
 	depth    int
+	// verdict: only whether the instance conforms matters (a reference target's
+	// check), so the run stops at its first error.
+	verdict bool
+}
+
+// decided reports that a verdict run has found an error: the rest is not needed.
+func (r *run) decided() bool {
+	if !r.verdict {
+		return false
+	}
+	for _, is := range r.issues {
+		if is.Severity == fhir.SeverityError || is.Severity == fhir.SeverityFatal {
+			return true
+		}
+	}
+	return false
 }
 
 // target is a resolved resource: its decoded JSON and where it sits in the input.
@@ -358,8 +374,8 @@ func (f *fhirpathResolver) Resolve(_ context.Context, ref string) ([]byte, error
 	return b, err
 }
 
+// jsonEqual compares two values decoded by decodeJSON (maps, slices, strings,
+// booleans, json.Number), numbers by their JSON text as the JSON would.
 func jsonEqual(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return bytes.Equal(x, y)
+	return reflect.DeepEqual(a, b)
 }

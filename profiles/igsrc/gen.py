@@ -17,6 +17,7 @@ CS = CANON + "/CodeSystem/ait"
 CS_LEVEL = CANON + "/CodeSystem/ait-vertebral-level"
 CS_SEED = CANON + "/CodeSystem/ait-seed-section"
 SEED_EXT = CANON + "/StructureDefinition/ait-seed-section"
+REQUIRED_CODE_EXT = CANON + "/StructureDefinition/ait-required-code"
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 ATC = "http://www.whocc.no/atc"
@@ -64,6 +65,19 @@ def inv(key, human, expr, seed=None, severity="error"):
     return c
 
 
+def required_code(key, human, pool, element, system, code, seed):
+    """A "required code" rule: some target of the references in `pool` has `code` in its
+    CodeableConcept `element`. The FHIRPath says it to any validator; the extension says it
+    to ours, which checks at load that both agree and then resolves the pool once for all
+    the rows of a table instead of once per row."""
+    c = inv(key, human, "%s.resolve().where(%s.coding.where(system='%s' and code='%s').exists()).exists()"
+            % (pool, element, system, code), seed)
+    c["extension"].append({"url": REQUIRED_CODE_EXT, "extension": [
+        {"url": "pool", "valueString": pool}, {"url": "element", "valueString": element},
+        {"url": "code", "valueCoding": coding(system, code)}]})
+    return c
+
+
 def el(path, mn=None, mx=None, types=None, fixed=None, pattern=None, vs=None, cons=None,
        slicing=None, seed=None, short=None):
     # id keeps slice names; path drops them; sliceName names the slice an element opens
@@ -101,6 +115,13 @@ def ref(*targets):
 
 def by_pattern(path, rules="open"):
     return {"discriminator": [{"type": "pattern", "path": path}], "rules": rules}
+
+
+def coded_slice(path, disc, code, mn, mx, seed=None):
+    """A slice recognised by a coded child, the R4 way: the parent is sliced with a pattern
+    discriminator on `disc` (see by_pattern) and the slice's `disc` child carries
+    patternCodeableConcept (R4 has no BackboneElement pattern)."""
+    return [el(path, mn, mx, seed=seed), el("%s.%s" % (path, disc), pattern=("CodeableConcept", cc(CS, code)))]
 
 
 BY_URL = {"discriminator": [{"type": "value", "path": "url"}], "rules": "open"}
@@ -299,11 +320,28 @@ resources.append({"resourceType": "StructureDefinition", "id": "ait-seed-section
                   "differential": {"element": [{"id": "Extension", "path": "Extension"},
                                                {"id": "Extension.url", "path": "Extension.url", "fixedUri": SEED_EXT},
                                                {"id": "Extension.value[x]", "path": "Extension.value[x]", "min": 1, "type": [{"code": "string"}]}]}})
+resources.append({"resourceType": "StructureDefinition", "id": "ait-required-code", "url": REQUIRED_CODE_EXT, "version": VERSION,
+                  "name": "AITRequiredCode", "title": "AITRequiredCode", "status": "active",
+                  "description": "States an invariant as a required-code rule: some target of the references in `pool` has `code` in its "
+                                 "CodeableConcept `element` (the invariant's expression says the same in FHIRPath).",
+                  "fhirVersion": "4.0.1", "kind": "complex-type", "abstract": False,
+                  "context": [{"type": "element", "expression": "ElementDefinition.constraint"}],
+                  "type": "Extension", "baseDefinition": R4 + "Extension", "derivation": "constraint",
+                  "differential": {"element": [
+                      {"id": "Extension", "path": "Extension"},
+                      {"id": "Extension.extension", "path": "Extension.extension", "slicing": BY_URL, "min": 3},
+                      *[e for n, t in [("pool", "string"), ("element", "string"), ("code", "Coding")] for e in [
+                          {"id": "Extension.extension:" + n, "path": "Extension.extension", "sliceName": n, "min": 1, "max": "1"},
+                          {"id": "Extension.extension:%s.url" % n, "path": "Extension.extension.url", "fixedUri": n},
+                          {"id": "Extension.extension:%s.value[x]" % n, "path": "Extension.extension.value[x]", "min": 1, "type": [{"code": t}]}]],
+                      {"id": "Extension.url", "path": "Extension.url", "fixedUri": REQUIRED_CODE_EXT},
+                      {"id": "Extension.value[x]", "path": "Extension.value[x]", "max": "0"}]}})
 
 # ---------------------------------------------------------------- actors
 profile("ait-patient", "AITPatient", "Patient", "AIT patient",
         "A patient of the AIT or IR pathway: FR Core identifiers (INS-NIR, INS-NIA, local IPP) and the GP, who is told of every step (000 §V).",
-        [el("Patient.identifier", 1, "*", slicing=by_pattern("system")),
+        # $this: the IPP slice is recognised by its type, the INS slices by their system.
+        [el("Patient.identifier", 1, "*", slicing=by_pattern("$this")),
          el("Patient.identifier:insNir", 0, "1", pattern=("Identifier", {"system": INS_NIR}), short="INS-NIR",
             cons=[inv("ait-pat-1", "INS-NIR is 15 characters: 13 digits (2A/2B allowed for Corsica) and a 2-digit key", "value.matches('^[0-9]{5}[0-9AB][0-9]{9}$')")]),
          el("Patient.identifier:insNia", 0, "1", pattern=("Identifier", {"system": INS_NIA}), short="INS-NIA"),
@@ -358,11 +396,11 @@ obs("ait-pain-assessment", "AITPainAssessment", "Pain assessment",
     coding(LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported"), ["integer"],
     [el("Observation.bodySite", 1, "1", short="pain location"),
      el("Observation.component", 3, "*", slicing=by_pattern("code")),
-     el("Observation.component:painType", 1, "1", pattern=("BackboneElement", {"code": cc(CS, "pain-type")})),
+     *coded_slice("Observation.component:painType", "code", "pain-type", 1, "1"),
      el("Observation.component:painType.value[x]", 1, "1", types=[{"code": "CodeableConcept"}], vs="ait-pain-type", seed="000 §V"),
-     el("Observation.component:etiology", 1, "1", pattern=("BackboneElement", {"code": cc(CS, "pain-etiology")})),
+     *coded_slice("Observation.component:etiology", "code", "pain-etiology", 1, "1"),
      el("Observation.component:etiology.value[x]", 1, "1", types=[{"code": "string"}, {"code": "CodeableConcept"}]),
-     el("Observation.component:treatmentTried", 1, "*", pattern=("BackboneElement", {"code": cc(CS, "treatment-tried")})),
+     *coded_slice("Observation.component:treatmentTried", "code", "treatment-tried", 1, "*"),
      el("Observation.component:treatmentTried.value[x]", 1, "1", types=[{"code": "string"}, {"code": "CodeableConcept"}])],
     [inv("ait-pain-1", "pain intensity is 0 to 10", "value.all($this >= 0 and $this <= 10)", "000 §V")])
 profile("ait-lab-result", "AITLabResult", "Observation", "Dossier laboratory result",
@@ -408,11 +446,9 @@ ref_els = [el("ServiceRequest.status", 1, "1"), el("ServiceRequest.intent", 1, "
            el("ServiceRequest.performer", 0, "*", types=ref("ait-organization")),
            el("ServiceRequest.supportingInfo", 1, "*", slicing=BY_PROFILE, seed="000 §V")]
 ref_els += [el("ServiceRequest.supportingInfo:" + n, mn, mx, types=ref(p), seed="000 §V") for n, p, mn, mx in DOSSIER]
-ref_cons = [inv("ait-ref-lab-" + c, "the dossier has %s (LOINC %s)" % (d, c),
-                "supportingInfo.resolve().where(code.coding.where(system='%s' and code='%s').exists()).exists()" % (LOINC, c), "000 §V")
+ref_cons = [required_code("ait-ref-lab-" + c, "the dossier has %s (LOINC %s)" % (d, c), "supportingInfo", "code", LOINC, c, "000 §V")
             for c, d in LABS]
-ref_cons += [inv("ait-ref-img-" + c, "the dossier has %s" % d,
-                 "supportingInfo.resolve().where(code.coding.where(system='%s' and code='%s').exists()).exists()" % (CS, c), "000 §V")
+ref_cons += [required_code("ait-ref-img-" + c, "the dossier has %s" % d, "supportingInfo", "code", CS, c, "000 §V")
              for c, d in local("ct-tap-spine", "brain-ct-mri")[1]]
 ref_cons += [inv("ait-ref-fresh-lab", "labs are less than %s old at referral" % LAB_MAX_AGE,
                  "supportingInfo.resolve().where(category.coding.code='laboratory').all(effective.toDate() >= %%resource.authoredOn.toDate() - %s)" % LAB_MAX_AGE, "000 §V"),
@@ -426,8 +462,7 @@ profile("ait-referral", "AITReferral", "ServiceRequest", "AIT referral and its d
 def task_io(kind, name, code, value_type, mn, mx, target=None, vs=None, seed="000 §VI"):
     base = "Task.%s:%s" % (kind, name)
     vt = [{"code": value_type}] if not target else ref(target)
-    return [el(base, mn, mx, pattern=("BackboneElement", {"type": cc(CS, code)}), seed=seed),
-            el(base + ".value[x]", 1, "1", types=vt, vs=vs)]
+    return coded_slice(base, "type", code, mn, mx, seed=seed) + [el(base + ".value[x]", 1, "1", types=vt, vs=vs)]
 
 
 rcp_els = [el("Task.status", 1, "1"), el("Task.intent", 1, "1", fixed=("Code", "order")),
@@ -445,7 +480,10 @@ rcp_els += task_io("output", "lifeExpectancyBasis", "rcp-life-expectancy-basis",
 rcp_els += task_io("output", "report", "rcp-report", None, 1, "1", target="DocumentReference")
 TECH = "output.where(type.coding.code='rcp-technique').value.coding.code"
 LE = "output.where(type.coding.code='rcp-life-expectancy-basis').value.resolve().value"
-LE_MONTHS = "(%s.where(code='mo').value | (%s.where(code='wk').value / 4.35) | (%s.where(code='d').value / 30.4) | (%s.where(code='a').value * 12))" % (LE, LE, LE, LE)
+# A UCUM duration in months: life expectancy is compared in months (000 §VI).
+IN_MONTHS = [("mo", "value"), ("wk", "value / 4.35"), ("d", "value / 30.4"), ("a", "value * 12")]
+# The basis is resolved once: gofhir evaluates every operand of a union or an implies.
+LE_MONTHS = LE + ".select(%s)" % ("".join("iif(code='%s', %s, " % u for u in IN_MONTHS) + "{}" + ")" * len(IN_MONTHS))
 profile("ait-rcp-decision", "AITRCPDecision", "Task", "RCP decision",
         "The multidisciplinary (RCP) decision on an AIT referral (000 §VI). Task fits best: the RCP is the implanting centre's "
         "work item on the referral (basedOn), with a lifecycle (status), a date (executionPeriod), an owner (the algologist), "
@@ -455,16 +493,16 @@ profile("ait-rcp-decision", "AITRCPDecision", "Task", "RCP decision",
         rcp_els,
         [inv("ait-rcp-1", "an accepted referral states the technique", "output.where(type.coding.code='rcp-decision').value.coding.code='accepted' implies %s.exists()" % TECH, "000 §VI"),
          inv("ait-rcp-2", "life expectancy > %d months: implanted pump" % LIFE_EXPECTANCY_PUMP_MONTHS,
-             "(%s = 'catheter-port-external-pump' and %s.exists()) implies %s <= %d" % (TECH, LE, LE_MONTHS, LIFE_EXPECTANCY_PUMP_MONTHS), "000 §VI"),
+             "%s = 'catheter-port-external-pump' implies %s.all($this <= %d)" % (TECH, LE_MONTHS, LIFE_EXPECTANCY_PUMP_MONTHS), "000 §VI"),
          inv("ait-rcp-3", "life expectancy < %d months: intrathecal catheter with port and external syringe driver" % LIFE_EXPECTANCY_PUMP_MONTHS,
-             "(%s = 'implanted-pump' and %s.exists()) implies %s >= %d" % (TECH, LE, LE_MONTHS, LIFE_EXPECTANCY_PUMP_MONTHS), "000 §VI"),
+             "%s = 'implanted-pump' implies %s.all($this >= %d)" % (TECH, LE_MONTHS, LIFE_EXPECTANCY_PUMP_MONTHS), "000 §VI"),
          inv("ait-rcp-4", "the report is an RCP report (LOINC 34794-8)",
              "output.where(type.coding.code='rcp-report').value.resolve().all(type.coding.where(system='%s' and code='34794-8').exists())" % LOINC, "000 §VI")])
 
 # ---------------------------------------------------------------- pump (001; 000 §XIII)
 def prop(name, code, value, mn, mx, vs=None, seed="000 §XIII"):
-    return [el("Device.property:" + name, mn, mx, pattern=("BackboneElement", {"type": cc(CS, code)}), seed=seed),
-            el("Device.property:%s.%s" % (name, value), 1, "1", vs=vs)]
+    return coded_slice("Device.property:" + name, "type", code, mn, mx, seed=seed) + [
+        el("Device.property:%s.%s" % (name, value), 1, "1", vs=vs)]
 
 
 pump_els = [el("Device.extension", slicing=BY_URL), ext_slice("Device", "implantDate", "ait-implant-date", 1, "1"),
@@ -599,7 +637,7 @@ def score(pid, name, title, code, items, lo, hi, vs):
             inv("%s-range" % pid, "the %s total is %d to %d" % (title, lo, hi), "value >= %d and value <= %d" % (lo, hi), "003 annex 4")]
     for c, allowed in items:
         n = c.split("-")[1]
-        els.append(el("Observation.component:" + n, 1, "1", pattern=("BackboneElement", {"code": cc(CS, c)})))
+        els += coded_slice("Observation.component:" + n, "code", c, 1, "1")
         els.append(el("Observation.component:%s.value[x]" % n, 1, "1", types=[{"code": "integer"}]))
         cons.append(inv("%s-%s" % (pid, n), "%s scores %s" % (c, " or ".join(map(str, allowed))),
                         "component.where(code.coding.code='%s').value.all(%s)" % (c, " or ".join("$this = %d" % a for a in allowed)), "003 annex 4"))
