@@ -80,7 +80,7 @@ func (s *Service) Search(ctx context.Context, req *Request) (*Response, error) {
 			return nil, err
 		}
 	}
-	return s.page(ctx, req.Access, &set, token, 0, count, result.TotalMode, req.Query, warnings)
+	return s.page(ctx, req.Access, &set, token, 0, count, result.TotalMode, withoutIgnored(req.Query, warnings), warnings)
 }
 
 // Page answers a further page of a frozen search: GET [base]?_getpages=token&_offset=n.
@@ -225,4 +225,22 @@ func (s *Service) pageSize(q url.Values) (int, error) {
 		return 0, badRequest("value", "_count", "_count must be a non-negative integer, not %q", v)
 	}
 	return min(n, limit), nil
+}
+
+// withoutIgnored drops from q the parameters a warning says were ignored, so that the
+// self link shows the search that was actually run, as the specification asks.
+func withoutIgnored(q url.Values, warnings []fhir.Issue) url.Values {
+	if len(warnings) == 0 {
+		return q
+	}
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	for _, w := range warnings {
+		for _, e := range w.Expression {
+			delete(out, e)
+		}
+	}
+	return out
 }

@@ -98,6 +98,27 @@ type Registry struct {
 	base   string                       // the server base URL with a trailing slash (SetBase)
 	// indexCache holds, per type, the parameters Index evaluates; reset by Add.
 	indexCache map[string][]*Param
+	// only restricts a type to some parameters (Restrict).
+	only map[string]map[string]bool
+}
+
+// Restrict limits typ to the parameters named: only those are indexed, searchable
+// and advertised; any other is an unknown parameter. The gateway restricts the types
+// it writes at high rate itself (AuditEvent, one per access) to what their readers
+// search by, because indexing every official parameter of each is the costliest
+// part of the write.
+func (r *Registry) Restrict(typ string, codes ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.only == nil {
+		r.only = map[string]map[string]bool{}
+	}
+	set := map[string]bool{}
+	for _, c := range codes {
+		set[c] = true
+	}
+	r.only[typ] = set
+	delete(r.indexCache, typ)
 }
 
 // NewRegistry loads the embedded R4 search parameters.
@@ -268,7 +289,11 @@ func (r *Registry) Lookup(typ, code string) *Param {
 	r.mu.RLock()
 	p := r.byType[typ][code]
 	c := r.common[code]
+	only, restricted := r.only[typ]
 	r.mu.RUnlock()
+	if restricted && !only[code] {
+		return nil
+	}
 	if p != nil {
 		return p
 	}

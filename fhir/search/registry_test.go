@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"net/url"
 	"os"
 	"testing"
 
@@ -170,4 +171,27 @@ func sameKeySet(a, b [][]byte) bool {
 		}
 	}
 	return true
+}
+
+func TestRestrictLimitsIndexAndQuery(t *testing.T) {
+	r := newTestRegistry(t)
+	r.Restrict("AuditEvent", "_id", "_lastUpdated", "date", "outcome")
+	body := []byte(`{"resourceType":"AuditEvent","id":"a1","recorded":"2026-01-01T00:00:00Z","outcome":"0","action":"R"}`)
+	entries, err := r.Index("AuditEvent", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]bool{}
+	for _, e := range entries {
+		params[e.Param] = true
+	}
+	if !params["date"] || !params["outcome"] || params["action"] {
+		t.Fatalf("indexed params %v", params)
+	}
+	if _, _, ferr := r.ParseQuery("AuditEvent", url.Values{"action": {"R"}}, true); ferr == nil {
+		t.Fatal("a parameter outside the restriction was accepted in strict mode")
+	}
+	if r.Lookup("Patient", "family") == nil {
+		t.Fatal("Restrict leaked onto another type")
+	}
 }

@@ -29,11 +29,16 @@ type AuditLog struct {
 }
 
 // auditBatch bounds one write of audit events.
-const auditBatch = 256
+const auditBatch = 1024
+
+// AuditSearchParams are the AuditEvent search parameters an auditor uses: when, who
+// (agent), about whom (patient), on what (entity), which interaction (subtype,
+// action) and how it ended (outcome). The gateway indexes these only.
+var AuditSearchParams = []string{"_id", "_lastUpdated", "date", "patient", "agent", "entity", "action", "outcome", "subtype", "type"}
 
 // NewAuditLog starts the writer.
 func NewAuditLog(rec Recorder, observer string, logger *slog.Logger) *AuditLog {
-	l := &AuditLog{rec: rec, observer: observer, logger: logger, queue: make(chan []byte, 4096), done: make(chan struct{})}
+	l := &AuditLog{rec: rec, observer: observer, logger: logger, queue: make(chan []byte, 16384), done: make(chan struct{})}
 	go l.run()
 	return l
 }
