@@ -10,61 +10,84 @@ import (
 	"github.com/aitgw/aitgw/mapping/rules"
 )
 
-// Canonical URLs used by the mapping, in one place so that they can be aligned with
-// the profiles package when its URLs are fixed.
+// Canonical URLs of the AIT implementation guide (profiles/package, canonical
+// https://fhir.aitgw.org/ig/ait), in one place. What the guide does not define yet
+// lives under Pending, the mapping's own provisional base, until the guide adds it
+// (each such constant says so); TestCanonicalURLsAreInTheGuide keeps the split honest.
 const (
 	// Base is the canonical base of the AIT implementation guide.
-	Base = "https://aitgw.example.org/fhir"
+	Base = "https://fhir.aitgw.org/ig/ait"
+	// Pending is the provisional base of what the guide lacks (not under Base, so that
+	// nothing claims to be part of the guide before it is).
+	Pending = "https://aitgw.example.org/fhir"
 
 	ProfilePatient          = Base + "/StructureDefinition/ait-patient"
 	ProfilePractitioner     = Base + "/StructureDefinition/ait-practitioner"
+	ProfileOrganization     = Base + "/StructureDefinition/ait-organization"
 	ProfileReferral         = Base + "/StructureDefinition/ait-referral"
-	ProfileLab              = Base + "/StructureDefinition/ait-lab-observation"
+	ProfileLab              = Base + "/StructureDefinition/ait-lab-result"
 	ProfilePain             = Base + "/StructureDefinition/ait-pain-assessment"
 	ProfilePerformance      = Base + "/StructureDefinition/ait-performance-status"
 	ProfileLifeExpectancy   = Base + "/StructureDefinition/ait-life-expectancy"
-	ProfileDocument         = Base + "/StructureDefinition/ait-dossier-document"
-	ProfileMedicationReview = Base + "/StructureDefinition/ait-medication-statement"
+	ProfileDocument         = Base + "/StructureDefinition/ait-oncology-opinion"
+	ProfileMedicationReview = Base + "/StructureDefinition/ait-medication-review"
 	ProfileImagingReport    = Base + "/StructureDefinition/ait-imaging-report"
-	ProfileImagingStudy     = Base + "/StructureDefinition/ait-imaging-study"
-	ProfileCondition        = Base + "/StructureDefinition/ait-condition"
 	ProfileCarePlan         = Base + "/StructureDefinition/ait-careplan"
-	ProfileIRCarePlan       = Base + "/StructureDefinition/ir-careplan"
-	ProfileMirels           = Base + "/StructureDefinition/mirels-score"
-	ProfileSINS             = Base + "/StructureDefinition/sins-score"
+	ProfileRCPDecision      = Base + "/StructureDefinition/ait-rcp-decision"
+	ProfileImplantation     = Base + "/StructureDefinition/ait-implantation"
+	ProfileRefill           = Base + "/StructureDefinition/ait-refill"
+	ProfilePrescription     = Base + "/StructureDefinition/ait-intrathecal-prescription"
+	ProfileIRProcedure      = Base + "/StructureDefinition/ait-ir-procedure"
+	ProfileMirels           = Base + "/StructureDefinition/ait-mirels"
+	ProfileSINS             = Base + "/StructureDefinition/ait-sins"
 
-	// CodeSystemAIT holds the gateway's codes: dossier elements, pathway steps,
-	// techniques, contraindications, milestones.
+	// ProfileImagingStudy: the guide has no ImagingStudy profile (pending).
+	ProfileImagingStudy = Pending + "/StructureDefinition/ait-imaging-study"
+	// ProfileCondition: the guide has no Condition profile (pending).
+	ProfileCondition = Pending + "/StructureDefinition/ait-condition"
+	// ProfileIRCarePlan: the guide has no IR CarePlan profile (pending).
+	ProfileIRCarePlan = Pending + "/StructureDefinition/ir-careplan"
+
+	// CodeSystemAIT holds the guide's codes: pathway steps, RCP decisions, techniques,
+	// dossier elements, procedures, score components, milestones.
 	CodeSystemAIT = Base + "/CodeSystem/ait"
 	// CodeSystemSeed codes the seed section a rule comes from (issue details).
 	CodeSystemSeed = Base + "/CodeSystem/ait-seed-section"
-	// CodeSystemScore codes score answers and bands (Mirels, SINS).
-	CodeSystemScore = Base + "/CodeSystem/ait-score"
-
-	// ExtNormalisedValue carries a value converted to the canonical UCUM unit; the
-	// submitted value stays where it was.
-	ExtNormalisedValue = Base + "/StructureDefinition/normalised-value"
-	// ExtOverdue flags a CarePlan activity whose deadline has passed.
-	ExtOverdue = Base + "/StructureDefinition/activity-overdue"
-	// ExtDeadlineSection names the seed section of an activity's deadline.
-	ExtDeadlineSection = Base + "/StructureDefinition/deadline-section"
-
-	// ExtScorePoints carries the points of one score component (Mirels, SINS).
-	ExtScorePoints = Base + "/StructureDefinition/score-points"
+	// CodeSystemPending holds the codes the mapping needs and the guide lacks: the
+	// step facts without a guide resource (consent, consultations, planning,
+	// admission, discharge…), the qualifiers of a step (consent given, on methadone,
+	// refill centre differs), the overdue milestones. Pending.
+	CodeSystemPending = Pending + "/CodeSystem/ait-pathway"
+	// CodeSystemScore codes score answers and interpretation bands (Mirels, SINS):
+	// the guide codes the components (CodeSystemAIT) but not their answers nor the
+	// bands. Pending.
+	CodeSystemScore = Pending + "/CodeSystem/ait-score"
 
 	// ExtNextRefill carries the next refill date on a discharge or refill resource.
-	ExtNextRefill = Base + "/StructureDefinition/next-refill"
-	// ExtPlannedDate carries the planned implantation date on a planning resource.
-	ExtPlannedDate = Base + "/StructureDefinition/planned-implantation"
+	ExtNextRefill = Base + "/StructureDefinition/ait-next-refill-date"
 
+	// ExtNormalisedValue carries a value converted to the canonical UCUM unit; the
+	// submitted value stays where it was. Pending.
+	ExtNormalisedValue = Pending + "/StructureDefinition/normalised-value"
+	// ExtOverdue flags a CarePlan activity whose deadline has passed. Pending.
+	ExtOverdue = Pending + "/StructureDefinition/activity-overdue"
+	// ExtDeadlineSection names the seed section of an activity's deadline. Pending.
+	ExtDeadlineSection = Pending + "/StructureDefinition/deadline-section"
+	// ExtScoreAnswer carries the answer of one score component (the guide's component
+	// value is the points only). Pending.
+	ExtScoreAnswer = Pending + "/StructureDefinition/score-answer"
+	// ExtPlannedDate carries the planned implantation date on a planning resource. Pending.
+	ExtPlannedDate = Pending + "/StructureDefinition/planned-implantation"
 	// ExtPathwayState carries the pathway state (facts and flags) in the CarePlan, so
 	// that the stored CarePlan is the whole state and PathwayFromCarePlan resumes it.
-	ExtPathwayState = Base + "/StructureDefinition/pathway-state"
+	// Pending.
+	ExtPathwayState = Pending + "/StructureDefinition/pathway-state"
 
-	// IdentifierIntake is the system of identifiers the gateway derives for
-	// resources sent without one, so that a referral posted twice creates nothing twice.
+	// IdentifierIntake is the system of identifiers the gateway derives for resources
+	// sent without one, so that a referral posted twice creates nothing twice. Pending
+	// (the guide defines no NamingSystem).
 	IdentifierIntake = "urn:aitgw:intake"
-	// IdentifierCarePlan is the system of the pathway CarePlan identifier.
+	// IdentifierCarePlan is the system of the pathway CarePlan identifier. Pending.
 	IdentifierCarePlan = "urn:aitgw:careplan"
 
 	// Known external systems.
@@ -76,18 +99,29 @@ const (
 	SystemInterpretation = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 )
 
-// Codes of CodeSystemAIT that qualify a step resource (besides the step facts of
-// rules.Fact* and the technique codes of rules.Technique*).
+// Codes of the guide (CodeSystemAIT) the pathway reads and writes.
 const (
-	CodeRCPAccepted         = "rcp-accepted"
-	CodeRCPRefused          = "rcp-refused"
+	CodePathwayCategory = "ait-pathway"       // CarePlan.category
+	CodeRCPReview       = "rcp-review"        // Task.code of the RCP decision
+	CodeRCPDecision     = "rcp-decision"      // Task.output.type: the decision
+	CodeRCPTechnique    = "rcp-technique"     // Task.output.type: the technique
+	CodeRCPAccepted     = "accepted"          // Task.output value: accepted
+	CodeRCPRefused      = "refused"           // Task.output value: refused
+	CodeImplantation    = "pump-implantation" // Procedure.code of the implantation
+	CodeRefill          = "pump-refill"       // Procedure.code of a refill
+)
+
+// Codes of CodeSystemPending that qualify a step resource (besides the step facts of
+// rules.Fact*, which are coded in CodeSystemPending when the guide has no resource for
+// them).
+const (
 	CodeConsentGiven        = "consent-given"
 	CodeOnMethadone         = "on-methadone"
 	CodeRefillCentreDiffers = "refill-centre-differs"
 )
 
 // systemByAlias resolves the code system aliases of the rules tables.
-var systemByAlias = map[string]string{rules.AliasLOINC: SystemLOINC, rules.AliasAIT: CodeSystemAIT}
+var systemByAlias = map[string]string{rules.AliasLOINC: SystemLOINC, rules.AliasAIT: CodeSystemAIT, rules.AliasPending: CodeSystemPending}
 
 // resolveCodes turns "alias|code" keys into "system|code" keys.
 func resolveCodes(keys []string) []string {

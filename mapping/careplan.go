@@ -81,11 +81,19 @@ func CarePlanJSON(p Pathway) []byte {
 	if p.Stopped {
 		status = "revoked"
 	}
+	stepSystem := CodeSystemAIT
+	if p.Kind == KindIR {
+		stepSystem = CodeSystemPending // the guide's pathway-step ValueSet has no IR steps
+	}
 	var acts []any
 	for _, v := range p.View() {
+		if v.Start.IsZero() && v.End.IsZero() {
+			// no deadline row: the window opens when the step's first fact was recorded
+			v.Start = p.firstFact(append(append([]string{}, v.Step.StartedBy...), v.Step.DoneBy...))
+		}
 		detail := map[string]any{
 			"code": map[string]any{"coding": []any{map[string]any{
-				"system": CodeSystemAIT, "code": v.Step.Code, "display": v.Step.Display}}},
+				"system": stepSystem, "code": v.Step.Code, "display": v.Step.Display}}},
 			"status":      string(v.Status),
 			"description": fmt.Sprintf("Step %d: %s (%s)", v.Step.Number, v.Step.Display, v.Step.Section),
 		}
@@ -118,8 +126,10 @@ func CarePlanJSON(p Pathway) []byte {
 		"extension":    []any{map[string]any{"url": ExtPathwayState, "valueString": string(state)}},
 		"status":       status,
 		"intent":       "plan",
-		"title":        map[string]string{KindAIT: "AIT pathway (000 §III)", KindIR: "IR pathway (003)"}[p.Kind],
-		"activity":     acts,
+		"category": []any{map[string]any{"coding": []any{map[string]any{
+			"system": CodeSystemAIT, "code": CodePathwayCategory}}}},
+		"title":    map[string]string{KindAIT: "AIT pathway (000 §III)", KindIR: "IR pathway (003)"}[p.Kind],
+		"activity": acts,
 	}
 	if p.Identifier != "" {
 		cp["identifier"] = []any{map[string]any{"system": IdentifierCarePlan, "value": p.Identifier}}
@@ -127,11 +137,25 @@ func CarePlanJSON(p Pathway) []byte {
 	if p.Subject != "" {
 		cp["subject"] = map[string]any{"reference": p.Subject}
 	}
+	if p.Author != "" {
+		cp["author"] = map[string]any{"reference": p.Author}
+	}
 	if p.BasedOn != "" {
 		cp["basedOn"] = []any{map[string]any{"reference": p.BasedOn}}
 	}
 	b, _ := json.Marshal(cp) // maps of strings: cannot fail
 	return b
+}
+
+// firstFact returns the earliest date among the recorded facts, or zero.
+func (p Pathway) firstFact(facts []string) time.Time {
+	var first time.Time
+	for _, f := range facts {
+		if x, ok := p.Facts[f]; ok && (first.IsZero() || x.At.Before(first)) {
+			first = x.At
+		}
+	}
+	return first
 }
 
 // PathwayFromCarePlan resumes the pathway state stored in a CarePlan by CarePlanJSON.
@@ -156,6 +180,9 @@ func PathwayFromCarePlan(careplan []byte) (Pathway, error) {
 			// Type/id), not those inside the state string: the CarePlan's win.
 			if s := str(obj(m, "subject"), "reference"); s != "" {
 				p.Subject = s
+			}
+			if a := str(obj(m, "author"), "reference"); a != "" {
+				p.Author = a
 			}
 			if b := objs(m, "basedOn"); len(b) > 0 && str(b[0], "reference") != "" {
 				p.BasedOn = str(b[0], "reference")

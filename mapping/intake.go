@@ -76,7 +76,9 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 			res.Issues = append(res.Issues, issue(fhir.SeverityWarning, "not-supported", where+".resource",
 				fmt.Sprintf("%s not recognised by its codes as part of an AIT referral: kept as sent, not mapped (000 §V.2)", str(r, "resourceType"))))
 		} else {
-			addProfile(r, rec.Profile)
+			if rec.Profile != "" {
+				addProfile(r, rec.Profile)
+			}
 			if rec.Lab != nil {
 				res.Issues = append(res.Issues, addNormalised(r, *rec.Lab, where)...)
 			}
@@ -107,9 +109,7 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 		return nil, err
 	}
 	if missing := CheckDossier(res.Dossier, opts.Received); len(missing) > 0 {
-		m, _ := rules.MilestoneByCode(rules.MilestoneDossierIncomplete)
-		res.Milestones = append(res.Milestones, milestone(m, opts.Received, rules.FactDossierComplete,
-			fmt.Sprintf("%d dossier elements missing, stale or out of range", len(missing)), false))
+		res.Milestones = append(res.Milestones, DossierIncomplete(opts.Received, missing))
 	} else {
 		var ms []Milestone
 		res.Pathway, ms, err = Apply(res.Pathway, Event{Fact: rules.FactDossierComplete, At: opts.Received})
@@ -134,6 +134,14 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 	}
 	res.Bundle = bytes.TrimSpace(buf.Bytes())
 	return res, nil
+}
+
+// DossierIncomplete is the "dossier incomplete (what is missing)" milestone (000
+// §V-VI) for the issues CheckDossier found; its detail counts them (no patient data).
+func DossierIncomplete(at time.Time, missing []fhir.Issue) Milestone {
+	m, _ := rules.MilestoneByCode(rules.MilestoneDossierIncomplete)
+	return milestone(m, at, rules.FactDossierComplete,
+		fmt.Sprintf("%d dossier elements missing, stale or out of range", len(missing)), false)
 }
 
 func issue(sev, code, expr, msg string) fhir.Issue {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -18,20 +19,22 @@ func ScoreObservation(score rules.Score, answers map[string]string, subject stri
 	total := 0
 	var comps []any
 	var issues []fhir.Issue
+	prefix := strings.ToLower(score.Name) + "-" // the guide's component codes: mirels-site…
 	for _, q := range score.Questions {
 		a, ok := answers[q]
 		item, found := scoreItem(score, q, a)
 		if !ok || !found {
 			issues = append(issues, fhir.Issue{Severity: fhir.SeverityError, Code: "required",
 				Diagnostics: fmt.Sprintf("%s: answer %q to %q is not one of %v (%s)", score.Name, a, q, answersOf(score, q), score.Section),
-				Expression:  []string{fmt.Sprintf("Observation.component.where(code.coding.code='%s')", q)}, Details: seedDetails(score.Section)})
+				Expression:  []string{fmt.Sprintf("Observation.component.where(code.coding.code='%s')", prefix+q)}, Details: seedDetails(score.Section)})
 			continue
 		}
 		total += item.Points
 		comps = append(comps, map[string]any{
-			"code":                 map[string]any{"coding": []any{map[string]any{"system": CodeSystemScore, "code": q}}},
-			"valueCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": CodeSystemScore, "code": q + "-" + a, "display": item.Display}}},
-			"extension":            []any{map[string]any{"url": ExtScorePoints, "valueInteger": item.Points}},
+			"code":         map[string]any{"coding": []any{map[string]any{"system": CodeSystemAIT, "code": prefix + q}}},
+			"valueInteger": item.Points,
+			"extension": []any{map[string]any{"url": ExtScoreAnswer, "valueCoding": map[string]any{
+				"system": CodeSystemScore, "code": q + "-" + a, "display": item.Display}}},
 		})
 	}
 	if len(issues) > 0 {
@@ -43,7 +46,7 @@ func ScoreObservation(score rules.Score, answers map[string]string, subject stri
 		"resourceType": "Observation",
 		"meta":         map[string]any{"profile": []any{profile}},
 		"status":       "final",
-		"code":         map[string]any{"coding": []any{map[string]any{"system": CodeSystemScore, "code": score.Name}}, "text": score.Name + " score"},
+		"code":         map[string]any{"coding": []any{map[string]any{"system": CodeSystemAIT, "code": prefix + "score"}}, "text": score.Name + " score"},
 		"valueInteger": total,
 		"interpretation": []any{map[string]any{
 			"coding": []any{map[string]any{"system": CodeSystemScore, "code": score.Name + "-" + band.Code, "display": band.Display}},
@@ -73,8 +76,9 @@ func SINS(answers map[string]string, subject string, at time.Time) ([]byte, erro
 }
 
 // ScoreAnswers reads the answers from a score Observation posted by a client: each
-// component's code is the question and its valueCodeableConcept (or valueString) the
-// answer code, with or without the "question-" prefix.
+// component's code is the question, with or without the guide's "mirels-"/"sins-"
+// prefix, and its answer the code of its valueCodeableConcept, valueString or
+// ExtScoreAnswer coding, with or without the "question-" prefix.
 func ScoreAnswers(observation []byte) (map[string]string, error) {
 	m, err := decodeObject(observation)
 	if err != nil {
@@ -86,13 +90,19 @@ func ScoreAnswers(observation []byte) (map[string]string, error) {
 		for _, cd := range codings(obj(c, "code")) {
 			q = cd.Code
 		}
+		for _, p := range []string{"mirels-", "sins-"} {
+			q = strings.TrimPrefix(q, p)
+		}
 		a := str(c, "valueString")
 		for _, cd := range codings(obj(c, "valueCodeableConcept")) {
 			a = cd.Code
 		}
-		if len(a) > len(q)+1 && a[:len(q)+1] == q+"-" {
-			a = a[len(q)+1:]
+		for _, e := range objs(c, "extension") {
+			if str(e, "url") == ExtScoreAnswer {
+				a = str(obj(e, "valueCoding"), "code")
+			}
 		}
+		a = strings.TrimPrefix(a, q+"-")
 		if q != "" {
 			out[q] = a
 		}

@@ -30,9 +30,12 @@ type Pathway struct {
 	Subject string `json:"subject,omitempty"`
 	BasedOn string `json:"basedOn,omitempty"`
 	// Identifier is the CarePlan's business identifier (system IdentifierCarePlan).
-	Identifier string          `json:"identifier,omitempty"`
-	Facts      map[string]Fact `json:"facts"`
-	Seq        int             `json:"seq"`
+	Identifier string `json:"identifier,omitempty"`
+	// Author is the coordinating algologist (CarePlan.author), once known: the
+	// practitioner who records the RCP decision or the algology consultation (000 §VI-§VII).
+	Author string          `json:"author,omitempty"`
+	Facts  map[string]Fact `json:"facts"`
+	Seq    int             `json:"seq"`
 	// Overdue holds the names of the deadlines (rules.Deadlines) flagged overdue.
 	Overdue map[string]bool `json:"overdue,omitempty"`
 	// Technique is the technique decided at the RCP (rules.Technique*.Code).

@@ -24,10 +24,14 @@ func at(s string) time.Time {
 // stepResource builds a step resource as an EHR would post it: a Procedure with the
 // step's AIT code and qualifying codes, dated, with optional date extensions.
 func stepResource(fact string, when time.Time, qualifiers []string, ext map[string]time.Time) []byte {
-	cs := []any{map[string]any{"system": CodeSystemAIT, "code": fact}}
+	cs := []any{map[string]any{"system": CodeSystemPending, "code": fact}}
 	var outcome []any
 	for _, q := range qualifiers {
-		outcome = append(outcome, map[string]any{"system": CodeSystemAIT, "code": q})
+		sys := CodeSystemPending // qualifiers the guide lacks
+		if q == CodeRCPAccepted || q == rules.TechniquePump.Code || q == rules.TechniquePort.Code {
+			sys = CodeSystemAIT
+		}
+		outcome = append(outcome, map[string]any{"system": sys, "code": q})
 	}
 	r := map[string]any{"resourceType": "Procedure", "status": "completed", "subject": map[string]any{"reference": "Patient/p1"},
 		"code": map[string]any{"coding": cs}, "performedDateTime": when.Format(time.RFC3339)}
@@ -91,7 +95,7 @@ func TestPathwayFromReferralToThirdRefill(t *testing.T) {
 		told     string         // milestone code and recipients
 	}{
 		{"rcp", stepResource(rules.FactRCPDecision, at("2026-03-10T14:00:00Z"), []string{CodeRCPAccepted, rules.TechniquePump.Code}, nil), algologist,
-			"C C C S N N N N N N", map[int]string{4: "2026-03-17T14:00:00Z"}, "rcp-decision:referring-physician,general-practitioner"},
+			"C C C S N N N N N N", map[int]string{4: "2026-03-17T14:00:00Z"}, "rcp-decision-sent:referring-physician,general-practitioner"},
 		{"algology", stepResource(rules.FactAlgologyConsult, at("2026-03-13T10:00:00Z"), []string{CodeConsentGiven}, nil), algologist,
 			"C C C I N N S N N N", map[int]string{7: "2026-03-28T10:00:00Z"}, ""},
 		{"anaesthesia", stepResource(rules.FactAnaesthesiaVisit, at("2026-03-13T11:00:00Z"), nil, nil), Actor{Role: rules.RoleAnaesthetist},
@@ -109,11 +113,11 @@ func TestPathwayFromReferralToThirdRefill(t *testing.T) {
 		{"follow-up", stepResource(rules.FactFollowUp, at("2026-04-07T10:00:00Z"), nil, nil), refiller,
 			"C C C C C C C C I S", nil, ""},
 		{"refill 1", stepResource(rules.FactRefill, at("2026-04-27T10:00:00Z"), nil, map[string]time.Time{ExtNextRefill: at("2026-05-25T09:00:00Z")}), refiller,
-			"C C C C C C C C I I", map[int]string{10: "2026-05-25T09:00:00Z"}, "refill:general-practitioner"},
+			"C C C C C C C C I I", map[int]string{10: "2026-05-25T09:00:00Z"}, "refill-letter:general-practitioner"},
 		{"refill 2", stepResource(rules.FactRefill, at("2026-05-25T08:00:00Z"), nil, map[string]time.Time{ExtNextRefill: at("2026-06-22T09:00:00Z")}), refiller,
-			"C C C C C C C C I I", map[int]string{10: "2026-06-22T09:00:00Z"}, "refill:general-practitioner"},
+			"C C C C C C C C I I", map[int]string{10: "2026-06-22T09:00:00Z"}, "refill-letter:general-practitioner"},
 		{"refill 3", stepResource(rules.FactRefill, at("2026-06-20T10:00:00Z"), nil, map[string]time.Time{ExtNextRefill: at("2026-07-18T09:00:00Z")}), refiller,
-			"C C C C C C C C I I", map[int]string{10: "2026-07-18T09:00:00Z"}, "refill:general-practitioner"},
+			"C C C C C C C C I I", map[int]string{10: "2026-07-18T09:00:00Z"}, "refill-letter:general-practitioner"},
 	}
 	for _, s := range steps {
 		p, err := PathwayFromCarePlan(careplan)

@@ -26,8 +26,15 @@ func recognise(m object) (recognition, bool) {
 	switch str(m, "resourceType") {
 	case "Patient":
 		return recognition{Profile: ProfilePatient}, true
-	case "Practitioner", "PractitionerRole":
+	case "Practitioner":
 		return recognition{Profile: ProfilePractitioner}, true
+	case "PractitionerRole":
+		return recognition{}, true // part of a referral; the guide has no profile for it
+	case "Organization":
+		// the guide profiles the implanting and refill centres only (ait-org-1)
+		if hasCoding(firstOf(m, "type"), []string{CodeSystemAIT + "|implanting-centre", CodeSystemAIT + "|refill-centre"}) {
+			return recognition{Profile: ProfileOrganization}, true
+		}
 	case "ServiceRequest":
 		return recognition{Profile: ProfileReferral}, true
 	case "Condition":
@@ -79,4 +86,12 @@ func elementByCode(cc object, kinds ...rules.ElementKind) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// firstOf returns the first object of an array element (a CodeableConcept list).
+func firstOf(m object, key string) object {
+	if l := objs(m, key); len(l) > 0 {
+		return l[0]
+	}
+	return nil
 }

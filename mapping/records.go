@@ -36,6 +36,9 @@ func LoadDossier(r Records, serviceRequestID string) (Dossier, error) {
 			continue // a contained or logical reference: not a dossier resource
 		}
 		b, err := r.Read(typ, id)
+		if fe := fhir.AsError(err); err != nil && fe.Status == http.StatusForbidden {
+			return Dossier{}, err // the client may not read the whole dossier: no partial answer
+		}
 		if err != nil {
 			return Dossier{}, fhir.Errorf(http.StatusUnprocessableEntity, "not-found",
 				fmt.Sprintf("ServiceRequest.supportingInfo[%d]", i), "dossier element %s/%s cannot be read", typ, id)

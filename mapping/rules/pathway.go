@@ -72,14 +72,14 @@ var AITSteps = []Step{
 	{1, "indication", "Indication", "000 §IV", nil, []string{FactReferral}, ""},
 	{2, "dossier", "Patient AIT dossier", "000 §V", []string{FactReferral}, []string{FactDossierComplete}, ""},
 	{3, "rcp", "Multidisciplinary decision (RCP)", "000 §VI", nil, []string{FactRCPDecision}, "rcp-15d"},
-	{4, "preop-consultations", "Pre-operative consultations (algology, anaesthesia)", "000 §VII",
+	{4, "preop-consultation", "Pre-operative consultations (algology, anaesthesia)", "000 §VII",
 		[]string{FactAlgologyConsult, FactAnaesthesiaVisit}, []string{FactAlgologyConsult, FactConsent, FactAnaesthesiaVisit}, "algology-7d"},
 	{5, "planning", "Planning of the intervention", "000 §VIII", nil, []string{FactPlanning}, ""},
 	{6, "prescription", "Prescription and preparation", "000 §IX", nil, []string{FactPrescription}, ""},
-	{7, "implantation", "Hospitalisation and implantation", "000 §X", []string{FactAdmission}, []string{FactImplantation}, "surgery-48h-15d"},
+	{7, "hospitalisation", "Hospitalisation and implantation", "000 §X", []string{FactAdmission}, []string{FactImplantation}, "surgery-48h-15d"},
 	{8, "discharge", "Discharge consultation", "000 §XI", nil, []string{FactDischarge}, ""},
 	{9, "follow-up", "Follow-up", "000 §XII", []string{FactDischarge}, nil, ""},
-	{10, "refills", "Pump refills", "000 §XIII", []string{FactRefill}, nil, "refill-due"},
+	{10, "refill", "Pump refills", "000 §XIII", []string{FactRefill}, nil, "refill-due"},
 }
 
 // IRSteps are the interventional-radiology trajectory (003).
@@ -217,11 +217,11 @@ var Milestones = []MilestoneRule{
 	{"referral-received", "Referral received", []string{FactReferral}, []Role{RoleReferringPhysician}, false, "000 §V-VI"},
 	{MilestoneDossierIncomplete, "Dossier incomplete (what is missing)", nil, []Role{RoleReferringPhysician}, false, "000 §V-VI"},
 	{"planned-ait-care", "Planned AIT care", []string{FactReferral}, []Role{RoleGP}, false, "000 §V.1, §V.2"},
-	{"rcp-decision", "RCP decision and technique", []string{FactRCPDecision}, []Role{RoleReferringPhysician, RoleGP}, false, "000 §VI"},
+	{"rcp-decision-sent", "RCP decision and technique", []string{FactRCPDecision}, []Role{RoleReferringPhysician, RoleGP}, false, "000 §VI"},
 	{"intervention-planned", "Intervention planned (date, modalities, treatment relay)", []string{FactPlanning},
 		[]Role{RoleGP, RoleReferringPhysician}, false, "000 §VIII"},
 	{"discharge-letter", "Discharge letter", []string{FactDischarge}, []Role{RoleGP, RoleReferringPhysician}, true, "000 §XI"},
-	{"refill", "Refill (drugs used)", []string{FactRefill}, []Role{RoleGP}, false, "000 §XIII"},
+	{"refill-letter", "Refill (drugs used)", []string{FactRefill}, []Role{RoleGP}, false, "000 §XIII"},
 	{"complication", "Complication", []string{FactComplication}, []Role{RoleGP, RoleReferringPhysician, RoleAlgologist}, false, "000 §X, §IX"},
 	{MilestoneOverdue, "A deadline is overdue", nil, []Role{RoleAlgologist}, false, "000 §VI, §VII"},
 }

@@ -135,7 +135,7 @@ type TechniqueRule struct {
 var (
 	TechniquePump = TechniqueRule{"implanted-pump", "Intrathecal analgesia with implanted pump",
 		"implanting centre algologist, then refill centre", "000 §VI"}
-	TechniquePort = TechniqueRule{"port-external-syringe-driver",
+	TechniquePort = TechniqueRule{"catheter-port-external-pump",
 		"Intrathecal catheter with subcutaneous port and external syringe driver",
 		"palliative-care unit (USP) or home hospitalisation (HAD)", "000 §VI"}
 )

@@ -1,0 +1,206 @@
+// Package pathway puts the clinical core on the wire: a rest.WriteHook that advances
+// the patient's pathway CarePlan when a step resource is written and raises the
+// milestones in the same transaction, and the operations $ait-dossier-status,
+// $ait-referral, $mirels and $sins built on a *rest.Service.
+package pathway
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/mapping"
+	"github.com/aitgw/aitgw/mapping/rules"
+)
+
+// Hook advances the pathway on write. It runs on every write: anything that is not a
+// step resource (mapping.IsStepCandidate, then mapping.ReadEvent) returns at once.
+//
+// For a step resource it finds the patient's pathway CarePlan in the same transaction
+// (CarePlan?subject=…&category=ait|ait-pathway, narrowed by the step's basedOn
+// referral), reads the actor's role from the step's performer/owner/recorder
+// (ResolveActor), applies the event (mapping.Apply: an out-of-order step, a refill by
+// a non-physician, a broken minimum delay is the *fhir.Error 422 that rolls the whole
+// write back), writes the updated CarePlan, and hands each milestone to the Notifier
+// with its recipients resolved. When the referral's transaction creates the pathway
+// CarePlan, the referral milestones (received, planned care, dossier incomplete) are
+// raised the same way.
+type Hook struct {
+	// Notifier records the notices; nil raises none (the lead wires the notification
+	// service).
+	Notifier Notifier
+}
+
+var _ rest.WriteHook = (*Hook)(nil)
+
+// AfterWrite implements rest.WriteHook.
+func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record) error {
+	if rec == nil || rec.Deleted {
+		return nil
+	}
+	if rec.Type == "CarePlan" {
+		if rec.Version == 1 && strings.Contains(string(rec.Body), mapping.ExtPathwayState) {
+			return h.referralCreated(ctx, w, rec)
+		}
+		return nil
+	}
+	if !mapping.IsStepCandidate(rec.Type, rec.Body) {
+		return nil
+	}
+	step := decode(rec.Body)
+	if step == nil {
+		return nil
+	}
+	actor, err := ResolveActor(w.Tx(), step)
+	if err != nil {
+		return err
+	}
+	ev, ok, err := mapping.ReadEvent(rec.Body, actor)
+	if !ok {
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	cpID, cpBody, err := findCarePlan(w, step)
+	if err != nil {
+		return err
+	}
+	if cpBody == nil {
+		w.Warn(fhir.Issue{Severity: fhir.SeverityWarning, Code: "not-found", Expression: []string{rec.Type + ".subject"},
+			Diagnostics: "the " + ev.Fact + " step was stored but the patient has no AIT or IR pathway CarePlan: no pathway rule was checked (000 §III)"})
+		return nil
+	}
+	p, err := mapping.PathwayFromCarePlan(cpBody)
+	if err != nil {
+		return err
+	}
+	q, ms, err := mapping.Apply(p, ev)
+	if err != nil {
+		return err
+	}
+	q, overdue := mapping.CheckOverdue(q, ev.At)
+	ms = append(ms, overdue...)
+	if q.Author == "" && actor.Role == rules.RoleAlgologist && actor.Reference != "" {
+		q.Author = actor.Reference // the coordinating algologist (pathways.md, Actors)
+	}
+	if _, _, err := w.Put("CarePlan", cpID, mapping.CarePlanJSON(q), http.MethodPut, 0); err != nil {
+		return err
+	}
+	about := []string{rec.Type + "/" + rec.ID, "CarePlan/" + cpID}
+	return h.notify(ctx, w, q, step, about, ms)
+}
+
+// referralCreated raises the milestones of a referral when its transaction creates
+// the pathway CarePlan (000 §V-VI): the referral's resources are already in the
+// transaction, so recipients and the dossier's gaps are read from them.
+func (h *Hook) referralCreated(ctx context.Context, w *rest.Writer, rec *fhir.Record) error {
+	p, err := mapping.PathwayFromCarePlan(rec.Body)
+	if err != nil || !p.Has(rules.FactReferral) {
+		return nil // not a pathway this hook made sense of: left as written
+	}
+	at := p.Facts[rules.FactReferral].At
+	_, ms, err := mapping.Apply(mapping.NewPathway(p.Kind, p.Subject, p.BasedOn, p.Identifier), mapping.Event{Fact: rules.FactReferral, At: at})
+	if err != nil {
+		return err
+	}
+	if !p.Has(rules.FactDossierComplete) {
+		var missing []fhir.Issue
+		if _, id, ok := split(p.BasedOn); ok {
+			if d, err := mapping.LoadDossier(txRecords{w}, id); err == nil {
+				missing = mapping.CheckDossier(d, at)
+			}
+		}
+		ms = append(ms, mapping.DossierIncomplete(at, missing))
+	}
+	return h.notify(ctx, w, p, nil, []string{p.BasedOn, "CarePlan/" + rec.ID}, ms)
+}
+
+// notify hands the milestones to the Notifier, recipients resolved; its issues go
+// back with the write's response.
+func (h *Hook) notify(ctx context.Context, w *rest.Writer, p mapping.Pathway, step object, about []string, ms []mapping.Milestone) error {
+	if h.Notifier == nil {
+		return nil
+	}
+	for _, m := range ms {
+		to, err := recipients(w, p, step, m.Recipients)
+		if err != nil {
+			return err
+		}
+		n := Notice{Code: m.Code, Display: m.Display, SeedSection: m.Section, Patient: p.Subject, About: about,
+			Recipients: to, Coordinator: p.Author, Facts: map[string]string{"step": m.Step}, At: m.At}
+		if m.Detail != "" {
+			n.Facts["detail"] = m.Detail
+		}
+		issues, err := h.Notifier.Notify(ctx, w, n)
+		if err != nil {
+			return err
+		}
+		w.Warn(issues...)
+	}
+	return nil
+}
+
+// subjectOf is the patient a step resource is about.
+func subjectOf(m object) string {
+	for _, k := range []string{"subject", "for", "patient"} {
+		if r := ref(m, k); strings.HasPrefix(r, "Patient/") {
+			return r
+		}
+	}
+	return ""
+}
+
+// findCarePlan finds the patient's pathway CarePlan inside the transaction. Several
+// pathways (an AIT and an IR one, or two referrals) are told apart by the step's
+// basedOn referral; when that does not decide, the write is refused rather than
+// applied to a guess.
+func findCarePlan(w *rest.Writer, step object) (string, []byte, error) {
+	subject := subjectOf(step)
+	if subject == "" {
+		return "", nil, nil
+	}
+	q := "subject=" + url.QueryEscape(subject) + "&category=" + url.QueryEscape(mapping.CodeSystemAIT+"|"+mapping.CodePathwayCategory)
+	ids, err := w.Match("CarePlan", q)
+	if err != nil || len(ids) == 0 {
+		return "", nil, err
+	}
+	basedOn := map[string]bool{}
+	for _, r := range refs(step, "basedOn") {
+		basedOn[r] = true
+	}
+	var pick []string
+	bodies := map[string][]byte{}
+	for _, id := range ids {
+		b, err := current(w.Tx(), "CarePlan", id)
+		if err != nil {
+			return "", nil, err
+		}
+		if b == nil {
+			continue
+		}
+		bodies[id] = b
+		for _, r := range refs(decode(b), "basedOn") {
+			if basedOn[r] {
+				pick = append(pick, id)
+			}
+		}
+	}
+	if len(pick) == 0 && len(bodies) == 1 {
+		for id := range bodies {
+			pick = append(pick, id)
+		}
+	}
+	switch len(pick) {
+	case 0:
+		return "", nil, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "basedOn",
+			"the patient has %d pathway CarePlans: the step must name its referral in basedOn (000 §III)", len(bodies))
+	case 1:
+		return pick[0], bodies[pick[0]], nil
+	}
+	return "", nil, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "basedOn",
+		"the step's basedOn matches %d pathway CarePlans (000 §III)", len(pick))
+}

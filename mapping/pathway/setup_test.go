@@ -1,0 +1,157 @@
+package pathway
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/bolt"
+	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/fhir/search"
+)
+
+const base = "http://gw.test/fhir"
+
+// engine adapts the real search registry, as cmd/aitgw does.
+type engine struct{ reg *search.Registry }
+
+func (e engine) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
+	return e.reg.Index(typ, body)
+}
+func (e engine) IndexOnly(typ string, body []byte, c map[string]bool) ([]fhir.IndexEntry, error) {
+	return e.reg.IndexOnly(typ, body, c)
+}
+func (e engine) Match(tx fhir.Tx, typ, q string) ([]string, error) { return e.reg.Match(tx, typ, q) }
+func (e engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*rest.SearchResult, []fhir.Issue, error) {
+	query, warn, ferr := e.reg.ParseQuery(typ, q, strict)
+	if ferr != nil {
+		return nil, nil, ferr
+	}
+	res, err := e.reg.Execute(tx, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &rest.SearchResult{IDs: res.IDs, CountOnly: q.Get("_summary") == "count", TotalMode: q.Get("_total")}, warn, nil
+}
+func (e engine) Includes(fhir.Tx, string, url.Values, []*fhir.Record) ([]*fhir.Record, error) {
+	return nil, nil
+}
+func (e engine) Render(b []byte, _ url.Values) []byte { return b }
+
+// recorder is a Notifier that keeps the notices and warns, as the real one must, of
+// a role nobody holds.
+type recorder struct {
+	mu      sync.Mutex
+	notices []Notice
+}
+
+func (r *recorder) Notify(_ context.Context, _ *rest.Writer, n Notice) ([]fhir.Issue, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices = append(r.notices, n)
+	var issues []fhir.Issue
+	for _, to := range n.Recipients {
+		if to.Reference == "" {
+			issues = append(issues, fhir.Issue{Severity: fhir.SeverityWarning, Code: "not-found",
+				Diagnostics: n.Code + ": nobody holds the role " + to.Role + " (" + n.SeedSection + ")"})
+		}
+	}
+	return issues, nil
+}
+
+// take returns and forgets the notices recorded since the last call.
+func (r *recorder) take() []Notice {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.notices
+	r.notices = nil
+	return out
+}
+
+// world is a gateway with the pathway hook installed and a settable clock.
+type world struct {
+	svc   *rest.Service
+	notes *recorder
+	now   time.Time
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "aitgw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg, err := search.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.SetBase(base)
+	w := &world{notes: &recorder{}, now: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)}
+	w.svc = &rest.Service{Store: st, Engine: engine{reg}, BaseURL: base, PageSize: 50,
+		Hooks: []rest.WriteHook{&Hook{Notifier: w.notes}}, Now: func() time.Time { return w.now }}
+	return w
+}
+
+var ctx = context.Background()
+
+// create posts a resource as an EHR would and returns its "Type/id".
+func (w *world) create(t *testing.T, body string) string {
+	t.Helper()
+	typ := decode([]byte(body))["resourceType"].(string)
+	resp, err := w.svc.Create(ctx, &rest.Request{Method: "POST", Type: typ, Body: []byte(body)})
+	if err != nil {
+		t.Fatalf("create %s: %s", typ, fhir.AsError(err).Outcome.JSON())
+	}
+	return typ + "/" + resp.Record.ID
+}
+
+// search returns the bodies of typ matching query.
+func (w *world) search(t *testing.T, typ, query string) [][]byte {
+	t.Helper()
+	out, err := ServiceRecords{Ctx: ctx, Service: w.svc}.Search(typ, query)
+	if err != nil {
+		t.Fatalf("search %s?%s: %v", typ, query, err)
+	}
+	return out
+}
+
+// count is the number of current resources of typ.
+func (w *world) count(t *testing.T, typ string) int {
+	t.Helper()
+	n := 0
+	err := w.svc.Store.View(ctx, func(tx fhir.Tx) error {
+		var err error
+		n, err = tx.Count(typ)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// js renders a Go value as JSON for building test resources.
+func js(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// statuses reads the activity statuses of a CarePlan, "!" marking overdue.
+func statuses(careplan []byte) string {
+	var out []string
+	for _, a := range objs(decode(careplan), "activity") {
+		d := obj(a, "detail")
+		s := map[string]string{"not-started": "N", "scheduled": "S", "in-progress": "I", "completed": "C", "cancelled": "X"}[str(d, "status")]
+		for _, e := range objs(d, "extension") {
+			if strings.HasSuffix(str(e, "url"), "/activity-overdue") {
+				s += "!"
+			}
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
