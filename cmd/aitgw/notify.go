@@ -54,7 +54,7 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 		},
 	})
 	ops.Add(&server.Operation{
-		Name: "ait-dead-letters", System: true, Definition: cfg.base() + "/OperationDefinition/ait-dead-letters",
+		Name: "ait-dead-letters", System: true, Definition: operationBase + "ait-dead-letters",
 		Run: func(ctx context.Context, req *rest.Request) (*rest.Response, error) {
 			if req.Access != nil && !req.Access.Allows("search-type", "Communication") {
 				return nil, fhir.Errorf(http.StatusForbidden, "security", "", "listing dead letters needs Communication search rights")
@@ -67,7 +67,7 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 		},
 	})
 	ops.Add(&server.Operation{
-		Name: "ait-replay", System: true, Write: true, Definition: cfg.base() + "/OperationDefinition/ait-replay",
+		Name: "ait-replay", System: true, Write: true, Definition: operationBase + "ait-replay",
 		Run: func(ctx context.Context, req *rest.Request) (*rest.Response, error) {
 			if req.Access != nil && !req.Access.Allows("update", "Communication") {
 				return nil, fhir.Errorf(http.StatusForbidden, "security", "", "replaying dead letters needs Communication update rights")

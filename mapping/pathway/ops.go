@@ -118,11 +118,15 @@ func Referral(svc *rest.Service) Operation {
 		if err != nil {
 			return nil, err
 		}
-		resp, err := svc.Bundle(ctx, &rest.Request{Method: http.MethodPost, Body: res.Bundle, Op: "transaction", Access: req.Access}, rest.ReturnRepresentation)
+		bundle, withdrawn, err := claimOnlyWhatIsMet(svc.Validate, req.Body, res.Bundle)
 		if err != nil {
 			return nil, err
 		}
-		issues := append([]fhir.Issue{}, res.Issues...)
+		resp, err := svc.Bundle(ctx, &rest.Request{Method: http.MethodPost, Body: bundle, Op: "transaction", Access: req.Access}, rest.ReturnRepresentation)
+		if err != nil {
+			return nil, err
+		}
+		issues := append(append([]fhir.Issue{}, res.Issues...), withdrawn...)
 		if resp.Outcome != nil {
 			issues = append(issues, resp.Outcome.Issue...)
 		}

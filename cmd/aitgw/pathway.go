@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/mapping"
+	"github.com/aitgw/aitgw/mapping/pathway"
+	"github.com/aitgw/aitgw/server"
+	"github.com/aitgw/aitgw/server/notify"
+)
+
+// wirePathway runs the AIT and IR pathways on write: the hook advances the patient's
+// CarePlan in the same transaction as the step resource and hands the milestones to
+// the notifier, which records the Communications and queues their deliveries in that
+// same commit. It registers the clinical operations.
+func wirePathway(srv *server.Server, svc *rest.Service) {
+	n := &notify.Notifier{}
+	svc.Hooks = append(svc.Hooks, &pathway.Hook{Notifier: pathway.NotifierFunc(
+		func(ctx context.Context, w *rest.Writer, no pathway.Notice) ([]fhir.Issue, error) {
+			return n.OnMilestone(ctx, w, milestoneOf(no))
+		})})
+	ops := srv.Operations()
+	ops.Add(&server.Operation{Name: "ait-dossier-status", Types: []string{"ServiceRequest"}, Instance: true,
+		Definition: operationBase + "ait-dossier-status", Run: pathway.DossierStatus(svc)})
+	ops.Add(&server.Operation{Name: "mirels", Types: []string{"Observation"}, Type: true,
+		Definition: operationBase + "mirels", Run: pathway.Mirels(svc)})
+	ops.Add(&server.Operation{Name: "sins", Types: []string{"Observation"}, Type: true,
+		Definition: operationBase + "sins", Run: pathway.SINS(svc)})
+	ops.Add(&server.Operation{Name: "ait-referral", System: true, Write: true,
+		Definition: operationBase + "ait-referral", Run: pathway.Referral(svc)})
+}
+
+// operationBase is where the AIT guide's operations are defined.
+const operationBase = mapping.Base + "/OperationDefinition/"
+
+// milestoneOf hands a pathway notice to the notifier.
+func milestoneOf(n pathway.Notice) notify.Milestone {
+	m := notify.Milestone{Code: n.Code, Display: n.Display, SeedSection: n.SeedSection, Patient: n.Patient,
+		About: n.About, Coordinator: n.Coordinator, Facts: n.Facts, EventTime: n.At}
+	for _, r := range n.Recipients {
+		m.Recipients = append(m.Recipients, notify.Recipient{Role: r.Role, Reference: r.Reference})
+	}
+	return m
+}
