@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -11,11 +13,18 @@ import (
 	"github.com/aitgw/aitgw/mapping"
 )
 
-// claimOnlyWhatIsMet checks each entry of the intake's transaction against the AIT
-// profiles the intake assigned it. A profile the resource does not meet (the EHR sent
-// less than the profile asks: no RPPS number, no report conclusion…) is withdrawn from
-// that entry, which is then stored as sent, and the reasons are reported as warnings:
-// the referral goes through, and the dossier status says what is missing (000 §V).
+// entryIndex reads the entry an issue's expression points at.
+var entryIndex = regexp.MustCompile(`^Bundle\.entry\[(\d+)\]`)
+
+// maxWithdrawRounds bounds claimOnlyWhatIsMet: withdrawing one entry's claim can make
+// an entry referring to it fail its own reference-target rule, and so on.
+const maxWithdrawRounds = 6
+
+// claimOnlyWhatIsMet validates the intake's transaction as the gateway will, and
+// withdraws each AIT profile the intake assigned to a resource that does not meet it
+// (the EHR sent less than the profile asks: no RPPS number, no report conclusion…).
+// That entry is then stored as sent, and the reasons are reported as warnings: the
+// referral goes through, and the dossier status says what is missing (000 §V).
 // Profiles the sender claimed itself are never withdrawn: its claim is checked on
 // write like any other.
 func claimOnlyWhatIsMet(v rest.Validator, original, bundle []byte) ([]byte, []fhir.Issue, error) {
@@ -30,73 +39,81 @@ func claimOnlyWhatIsMet(v rest.Validator, original, bundle []byte) ([]byte, []fh
 	}
 	entries, _ := b["entry"].([]any)
 	var issues []fhir.Issue
-	changed := false
-	for i, e := range entries {
-		entry, _ := e.(map[string]any)
-		res, _ := entry["resource"].(map[string]any)
-		meta, _ := res["meta"].(map[string]any)
-		profiles, _ := meta["profile"].([]any)
-		var added []string
-		for _, p := range profiles {
-			if s, _ := p.(string); strings.HasPrefix(s, mapping.Base) && !bytes.Contains(original, []byte(s)) {
-				added = append(added, s)
+	for round := 0; round < maxWithdrawRounds; round++ {
+		oo := v.ValidateBundle(bundle)
+		if oo == nil || !oo.HasErrors() {
+			break
+		}
+		failing := map[int][]fhir.Issue{}
+		for _, is := range oo.Issue {
+			if is.Severity != fhir.SeverityError && is.Severity != fhir.SeverityFatal {
+				continue
+			}
+			for _, e := range is.Expression {
+				if m := entryIndex.FindStringSubmatch(e); m != nil {
+					i, _ := strconv.Atoi(m[1])
+					failing[i] = append(failing[i], is)
+				}
 			}
 		}
-		if len(added) == 0 {
-			continue
+		withdrew := false
+		for i, errs := range failing {
+			if i >= len(entries) {
+				continue
+			}
+			if added := withdraw(entries[i], original); len(added) > 0 {
+				withdrew = true
+				issues = append(issues, fhir.Issue{Severity: fhir.SeverityWarning, Code: "incomplete",
+					Expression:  []string{fmt.Sprintf("Bundle.entry[%d].resource", i)},
+					Diagnostics: fmt.Sprintf("kept as sent without %s: %s (000 §V)", strings.Join(added, ", "), summary(errs, 3))})
+			}
 		}
-		body, err := json.Marshal(res)
-		if err != nil {
+		if !withdrew {
+			break // what fails now is the sender's own claim: the write says why
+		}
+		var err error
+		if bundle, err = json.Marshal(b); err != nil {
 			return nil, nil, err
 		}
-		typ, _ := res["resourceType"].(string)
-		oo := v.ValidateWrite(typ, body, false)
-		if oo == nil || !oo.HasErrors() {
+	}
+	return bundle, issues, nil
+}
+
+// withdraw removes from one entry's resource the AIT profiles the intake added (those
+// the original submission does not name), and returns them.
+func withdraw(entry any, original []byte) []string {
+	e, _ := entry.(map[string]any)
+	res, _ := e["resource"].(map[string]any)
+	meta, _ := res["meta"].(map[string]any)
+	profiles, _ := meta["profile"].([]any)
+	var added []string
+	keep := []any{}
+	for _, p := range profiles {
+		if s, _ := p.(string); strings.HasPrefix(s, mapping.Base) && !bytes.Contains(original, []byte(s)) {
+			added = append(added, s)
 			continue
 		}
-		keep := []any{}
-		for _, p := range profiles {
-			if s, _ := p.(string); !contains(added, s) {
-				keep = append(keep, p)
-			}
-		}
-		if len(keep) == 0 {
-			delete(meta, "profile")
-		} else {
-			meta["profile"] = keep
-		}
-		if len(meta) == 0 {
-			delete(res, "meta")
-		}
-		changed = true
-		issues = append(issues, fhir.Issue{Severity: fhir.SeverityWarning, Code: "incomplete",
-			Expression:  []string{fmt.Sprintf("Bundle.entry[%d].resource", i)},
-			Diagnostics: fmt.Sprintf("kept as sent without %s: %s (000 §V)", strings.Join(added, ", "), firstErrors(oo, 3))})
+		keep = append(keep, p)
 	}
-	if !changed {
-		return bundle, issues, nil
+	if len(added) == 0 {
+		return nil
 	}
-	out, err := json.Marshal(b)
-	return out, issues, err
+	if len(keep) == 0 {
+		delete(meta, "profile")
+	} else {
+		meta["profile"] = keep
+	}
+	if len(meta) == 0 {
+		delete(res, "meta")
+	}
+	return added
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// firstErrors summarises the first n errors of an outcome.
-func firstErrors(oo *fhir.OperationOutcome, n int) string {
+// summary joins the first n issues' diagnostics.
+func summary(issues []fhir.Issue, n int) string {
 	var parts []string
-	for _, is := range oo.Issue {
-		if is.Severity != fhir.SeverityError && is.Severity != fhir.SeverityFatal {
-			continue
-		}
-		if len(parts) == n {
+	for i, is := range issues {
+		if i == n {
 			parts = append(parts, "…")
 			break
 		}
