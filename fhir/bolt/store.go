@@ -5,12 +5,12 @@
 // Layout (all buckets at the root of the file):
 //
 //	meta   "format" → "aitgw-bolt/1"
-//	cur    type 0 id               → version (8B BE) + flags (1B): the current version
-//	ver    type 0 id 0 version(8B) → encoded record (see codec.go)
+//	cur    type 0 id               → storecodec.CurrentState: the current version
+//	ver    type 0 id 0 version(8B) → encoded record (fhir/storecodec)
 //	hist   time(8B) seq(8B)        → type 0 id 0 version(8B): system history
 //	thist  type 0 time(8B) seq(8B) → id 0 version(8B): type history
 //	idx    type 0 param 0 esc(key) 0 1 id → nil: search index, in key byte order
-//	ridx   type 0 id               → the resource's entries, to replace them on update
+//	ridx   type 0 id               → storecodec.EncodeEntries, to replace them on update
 //	count  type                    → live resources (8B BE)
 //	aux    ns 0 key                → value
 //

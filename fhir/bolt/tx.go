@@ -2,15 +2,14 @@ package bolt
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/storecodec"
 )
 
 // errReadOnly is returned by writes in a View.
@@ -29,11 +28,11 @@ func (t *tx) Current(typ, id string) (*fhir.Record, error) {
 	if v == nil {
 		return nil, fhir.ErrNotFound
 	}
-	version, _, err := parseCur(v)
+	st, err := storecodec.ParseCurrentState(v)
 	if err != nil {
 		return nil, err
 	}
-	return t.Version(typ, id, version)
+	return t.Version(typ, id, st.Version)
 }
 
 // Version returns one version of typ/id.
@@ -45,7 +44,7 @@ func (t *tx) Version(typ, id string, version int64) (*fhir.Record, error) {
 	if v == nil {
 		return nil, fhir.ErrNotFound
 	}
-	return decodeRecord(typ, id, version, v)
+	return storecodec.DecodeRecord(typ, id, version, v)
 }
 
 // History walks versions newest first: by version for one resource, by time (then
@@ -63,11 +62,11 @@ func (t *tx) History(f fhir.HistoryFilter, fn func(*fhir.Record) bool) error {
 	if f.At.IsZero() {
 		k, v = lastWithPrefix(c, prefix)
 	} else {
-		k, v = before(c, append(bytes.Clone(prefix), timeKey(f.At)...))
+		k, v = before(c, storecodec.AppendTimeKey(bytes.Clone(prefix), f.At))
 	}
-	since := timeKey(f.Since)
+	since := storecodec.AppendTimeKey(nil, f.Since)
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
-		if len(k) < len(prefix)+16 {
+		if len(k) < len(prefix)+storecodec.HistoryStampLen {
 			return errCorrupt
 		}
 		if !f.Since.IsZero() && bytes.Compare(k[len(prefix):len(prefix)+8], since) < 0 {
@@ -100,12 +99,12 @@ func (t *tx) instanceHistory(f fhir.HistoryFilter, fn func(*fhir.Record) bool) e
 		if len(k) != len(prefix)+8 {
 			return errCorrupt
 		}
-		r, err := decodeRecord(f.Type, f.ID, int64(binary.BigEndian.Uint64(k[len(prefix):])), v)
+		r, err := storecodec.DecodeRecord(f.Type, f.ID, int64(binary.BigEndian.Uint64(k[len(prefix):])), v)
 		if err != nil {
 			return err
 		}
 		// Versions are usually in time order, but a clock step back must not hide any.
-		if (!f.Since.IsZero() && r.LastUpdated.Before(f.Since)) || (!f.At.IsZero() && !r.LastUpdated.Before(f.At)) {
+		if !storecodec.InHistoryWindow(f, r.LastUpdated) {
 			continue
 		}
 		if !fn(r) {
@@ -137,67 +136,34 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 	if !t.btx.Writable() {
 		return errReadOnly
 	}
-	if rec == nil {
-		return errors.New("bolt: Put of a nil record")
-	}
-	if err := checkName("resource type", rec.Type); err != nil {
-		return err
-	}
-	if err := checkName("resource id", rec.ID); err != nil {
-		return err
-	}
-	entries, err := normalize(index)
+	entries, err := storecodec.CheckPut(rec, index)
 	if err != nil {
 		return err
 	}
-	if rec.Deleted {
-		entries = nil // a tombstone is found by no search
-	}
 	rk := resKey(rec.Type, rec.ID)
 	cur := t.bucket(bucketCur)
-	var prev int64
-	prevLive := false
+	var prev storecodec.CurrentState // version 0: new resource
 	if v := cur.Get(rk); v != nil {
-		version, deleted, err := parseCur(v)
-		if err != nil {
+		if prev, err = storecodec.ParseCurrentState(v); err != nil {
 			return err
 		}
-		prev, prevLive = version, !deleted
 	}
-	if rec.Version != prev+1 {
-		return fmt.Errorf("%w: %s/%s version %d cannot follow version %d", fhir.ErrConflict, rec.Type, rec.ID, rec.Version, prev)
-	}
-	if err := t.bucket(bucketVer).Put(verKey(rec.Type, rec.ID, rec.Version), encodeRecord(rec)); err != nil {
+	if err := storecodec.CheckNextVersion(rec, prev.Version); err != nil {
 		return err
 	}
-	if err := cur.Put(rk, curValue(rec.Version, rec.Deleted)); err != nil {
+	if err := t.bucket(bucketVer).Put(verKey(rec.Type, rec.ID, rec.Version), storecodec.EncodeRecord(rec)); err != nil {
+		return err
+	}
+	if err := cur.Put(rk, storecodec.CurrentState{Version: rec.Version, Deleted: rec.Deleted}.Encode()); err != nil {
 		return err
 	}
 	if err := t.appendHistory(rec); err != nil {
 		return err
 	}
-	if err := t.addCount(rec.Type, prevLive, !rec.Deleted); err != nil {
+	if err := t.addCount(rec.Type, prev.Live(), !rec.Deleted); err != nil {
 		return err
 	}
 	return t.replaceIndex(rec.Type, rec.ID, entries)
-}
-
-// normalize checks index entries and returns them sorted by (param, key), without
-// duplicates, in fresh memory.
-func normalize(index []fhir.IndexEntry) ([]fhir.IndexEntry, error) {
-	out := make([]fhir.IndexEntry, 0, len(index))
-	for _, e := range index {
-		if err := checkName("search parameter name", e.Param); err != nil {
-			return nil, err
-		}
-		out = append(out, fhir.IndexEntry{Param: e.Param, Key: bytes.Clone(e.Key)})
-	}
-	slices.SortFunc(out, compareEntries)
-	return slices.CompactFunc(out, func(a, b fhir.IndexEntry) bool { return compareEntries(a, b) == 0 }), nil
-}
-
-func compareEntries(a, b fhir.IndexEntry) int {
-	return cmp.Or(cmp.Compare(a.Param, b.Param), bytes.Compare(a.Key, b.Key))
 }
 
 // appendHistory adds rec to the system and type history, ordered by time then by a
@@ -208,13 +174,11 @@ func (t *tx) appendHistory(rec *fhir.Record) error {
 	if err != nil {
 		return err
 	}
-	at := binary.BigEndian.AppendUint64(timeKey(rec.LastUpdated), seq)
-	if err := hist.Put(at, histRef(rec.Type, rec.ID, rec.Version)); err != nil {
+	if err := hist.Put(storecodec.AppendHistoryStamp(nil, rec.LastUpdated, seq), verKey(rec.Type, rec.ID, rec.Version)); err != nil {
 		return err
 	}
-	tk := append(append([]byte(rec.Type), 0), at...)
-	tv := binary.BigEndian.AppendUint64(append([]byte(rec.ID), 0), uint64(rec.Version))
-	return t.bucket(bucketTHist).Put(tk, tv)
+	tk := storecodec.AppendHistoryStamp(append([]byte(rec.Type), 0), rec.LastUpdated, seq)
+	return t.bucket(bucketTHist).Put(tk, storecodec.AppendVersionRef(nil, rec.ID, rec.Version))
 }
 
 // addCount keeps the live count of typ in step with a resource going from wasLive to
@@ -246,7 +210,7 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 	idx, ridx := t.bucket(bucketIdx), t.bucket(bucketRIdx)
 	rk := resKey(typ, id)
 	if old := ridx.Get(rk); old != nil {
-		prev, err := decodeEntries(old) // copies: the rows are deleted below
+		prev, err := storecodec.DecodeEntries(old) // copies: the rows are deleted below
 		if err != nil {
 			return err
 		}
@@ -264,15 +228,15 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 			return err
 		}
 	}
-	return ridx.Put(rk, encodeEntries(entries))
+	return ridx.Put(rk, storecodec.EncodeEntries(entries))
 }
 
 // ScanIndex walks the index rows of param on typ with from <= key < to, in key order.
 func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, id string) bool) error {
 	prefix := idxPrefix(typ, param)
 	c := t.bucket(bucketIdx).Cursor()
-	for k, _ := c.Seek(escKey(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		key, id, err := parseIdxTail(k[len(prefix):])
+	for k, _ := c.Seek(storecodec.AppendIndexKey(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		key, id, err := storecodec.ParseIndexMember(k[len(prefix):])
 		if err != nil {
 			return err
 		}
@@ -292,7 +256,7 @@ func (t *tx) Index(typ, id string) ([]fhir.IndexEntry, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return decodeEntries(v)
+	return storecodec.DecodeEntries(v)
 }
 
 // ScanType walks the live resources of typ in id order.
@@ -300,14 +264,14 @@ func (t *tx) ScanType(typ string, fn func(*fhir.Record) bool) error {
 	prefix := append([]byte(typ), 0)
 	c := t.bucket(bucketCur).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		version, deleted, err := parseCur(v)
+		st, err := storecodec.ParseCurrentState(v)
 		if err != nil {
 			return err
 		}
-		if deleted {
+		if st.Deleted {
 			continue
 		}
-		r, err := t.Version(typ, string(k[len(prefix):]), version)
+		r, err := t.Version(typ, string(k[len(prefix):]), st.Version)
 		if err != nil {
 			return err
 		}
@@ -336,8 +300,8 @@ func (t *tx) PutAux(ns, key string, value []byte) error {
 	if !t.btx.Writable() {
 		return errReadOnly
 	}
-	if bytes.IndexByte([]byte(ns), 0) >= 0 {
-		return errors.New("bolt: aux namespace contains NUL")
+	if err := storecodec.CheckNamespace(ns); err != nil {
+		return err
 	}
 	if value == nil {
 		return t.bucket(bucketAux).Delete(join(ns, key))

@@ -4,25 +4,22 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/storecodec"
 )
 
 // History walks versions newest first: by version for one resource, by time (then
 // commit order) for a type or the system. Versions buffered in an Update come first
 // among equal times, as they will once committed.
 func (t *tx) History(f fhir.HistoryFilter, fn func(*fhir.Record) bool) error {
-	inWindow := func(r *fhir.Record) bool {
-		return (f.Since.IsZero() || !r.LastUpdated.Before(f.Since)) && (f.At.IsZero() || r.LastUpdated.Before(f.At))
-	}
 	var pending []*fhir.Record // buffered versions that match, newest first
 	if t.w != nil {
 		for i := len(t.w.log) - 1; i >= 0; i-- {
 			r := t.w.log[i]
-			if (f.Type == "" || r.Type == f.Type) && (f.ID == "" || r.ID == f.ID) && inWindow(r) {
+			if (f.Type == "" || r.Type == f.Type) && (f.ID == "" || r.ID == f.ID) && storecodec.InHistoryWindow(f, r.LastUpdated) {
 				pending = append(pending, r)
 			}
 		}
@@ -30,23 +27,23 @@ func (t *tx) History(f fhir.HistoryFilter, fn func(*fhir.Record) bool) error {
 	}
 	if f.ID != "" {
 		for _, r := range pending { // higher versions than anything in Redis
-			if !fn(copyRecord(r)) {
+			if !fn(storecodec.CloneRecord(r)) {
 				return nil
 			}
 		}
-		return t.instanceHistory(f, inWindow, fn)
+		return t.instanceHistory(f, fn)
 	}
 	return t.timeHistory(f, pending, fn)
 }
 
 // instanceHistory walks the committed versions of one resource, newest first.
-func (t *tx) instanceHistory(f fhir.HistoryFilter, inWindow func(*fhir.Record) bool, fn func(*fhir.Record) bool) error {
+func (t *tx) instanceHistory(f fhir.HistoryFilter, fn func(*fhir.Record) bool) error {
 	st, err := t.redisState(f.Type, f.ID)
 	if err != nil {
 		return err
 	}
 	key := t.s.keys.versions(f.Type, f.ID)
-	for hi := st.version; hi >= 1; hi -= 64 {
+	for hi := st.Version; hi >= 1; hi -= 64 {
 		fields := make([]string, 0, 64)
 		for v := hi; v >= 1 && v > hi-64; v-- {
 			fields = append(fields, versionField(v))
@@ -60,12 +57,12 @@ func (t *tx) instanceHistory(f fhir.HistoryFilter, inWindow func(*fhir.Record) b
 			if !ok {
 				return fmt.Errorf("redis store: %s/%s version %d missing", f.Type, f.ID, hi-int64(i))
 			}
-			r, err := decodeRecord(f.Type, f.ID, hi-int64(i), []byte(s))
+			r, err := storecodec.DecodeRecord(f.Type, f.ID, hi-int64(i), []byte(s))
 			if err != nil {
 				return err
 			}
 			// Versions are usually in time order, but a clock step back must not hide any.
-			if inWindow(r) && !fn(r) {
+			if storecodec.InHistoryWindow(f, r.LastUpdated) && !fn(r) {
 				return nil
 			}
 		}
@@ -99,7 +96,7 @@ func (t *tx) timeHistory(f fhir.HistoryFilter, pending []*fhir.Record, fn func(*
 		for i, r := range recs {
 			at := page[i][:8]
 			for len(pending) > 0 && timeKey(pending[0].LastUpdated) >= at {
-				if !fn(copyRecord(pending[0])) {
+				if !fn(storecodec.CloneRecord(pending[0])) {
 					return nil
 				}
 				pending = pending[1:]
@@ -114,7 +111,7 @@ func (t *tx) timeHistory(f fhir.HistoryFilter, pending []*fhir.Record, fn func(*
 		hi = "(" + page[len(page)-1]
 	}
 	for _, r := range pending {
-		if !fn(copyRecord(r)) {
+		if !fn(storecodec.CloneRecord(r)) {
 			return nil
 		}
 	}
@@ -136,15 +133,14 @@ func (t *tx) loadHistoryPage(typ string, page []string) ([]*fhir.Record, error) 
 			if err != nil {
 				return err
 			}
-			name, version, err := splitRef(raw)
+			name, version, err := storecodec.SplitVersionRef(raw)
 			if err != nil {
 				return err
 			}
 			r := ref{typ: typ, id: name, version: version}
 			if typ == "" {
-				var ok bool
-				if r.typ, r.id, ok = strings.Cut(name, "\x00"); !ok {
-					return errCorrupt
+				if r.typ, r.id, err = storecodec.SplitResourceKey(name); err != nil {
+					return err
 				}
 			}
 			refs[i] = r
@@ -161,7 +157,7 @@ func (t *tx) loadHistoryPage(typ string, page []string) ([]*fhir.Record, error) 
 		if err != nil {
 			return nil, fmt.Errorf("redis store: history points at %s/%s version %d: %w", refs[i].typ, refs[i].id, refs[i].version, err)
 		}
-		if out[i], err = decodeRecord(refs[i].typ, refs[i].id, refs[i].version, v); err != nil {
+		if out[i], err = storecodec.DecodeRecord(refs[i].typ, refs[i].id, refs[i].version, v); err != nil {
 			return nil, err
 		}
 	}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/storecodec"
 )
 
 // errReadOnly is returned by writes in a View.
@@ -27,7 +27,7 @@ type tx struct {
 }
 
 // state returns the current version state of typ/id (version 0: never existed).
-func (t *tx) state(typ, id string) (curState, error) {
+func (t *tx) state(typ, id string) (storecodec.CurrentState, error) {
 	if t.w != nil {
 		if r, ok := t.w.res[resKey(typ, id)]; ok {
 			return r.cur, nil
@@ -36,15 +36,15 @@ func (t *tx) state(typ, id string) (curState, error) {
 	return t.redisState(typ, id)
 }
 
-func (t *tx) redisState(typ, id string) (curState, error) {
-	v, err := t.s.rdb.HGet(t.ctx, t.s.keys.cur(), resKey(typ, id)).Result()
+func (t *tx) redisState(typ, id string) (storecodec.CurrentState, error) {
+	v, err := t.s.rdb.HGet(t.ctx, t.s.keys.cur(), resKey(typ, id)).Bytes()
 	if errors.Is(err, goredis.Nil) {
-		return curState{}, nil
+		return storecodec.CurrentState{}, nil
 	}
 	if err != nil {
-		return curState{}, err
+		return storecodec.CurrentState{}, err
 	}
-	return parseCur(v)
+	return storecodec.ParseCurrentState(v)
 }
 
 // Current returns the latest version of typ/id, tombstone included.
@@ -53,10 +53,10 @@ func (t *tx) Current(typ, id string) (*fhir.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.version == 0 {
+	if st.Version == 0 {
 		return nil, fhir.ErrNotFound
 	}
-	return t.Version(typ, id, st.version)
+	return t.Version(typ, id, st.Version)
 }
 
 // Version returns one version of typ/id.
@@ -66,7 +66,7 @@ func (t *tx) Version(typ, id string, version int64) (*fhir.Record, error) {
 	}
 	if t.w != nil {
 		if r, ok := t.w.vers[resKey(typ, id)+"\x00"+versionField(version)]; ok {
-			return copyRecord(r), nil
+			return storecodec.CloneRecord(r), nil
 		}
 	}
 	v, err := t.s.rdb.HGet(t.ctx, t.s.keys.versions(typ, id), versionField(version)).Bytes()
@@ -76,7 +76,7 @@ func (t *tx) Version(typ, id string, version int64) (*fhir.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeRecord(typ, id, version, v)
+	return storecodec.DecodeRecord(typ, id, version, v)
 }
 
 // Put buffers rec as the next version of its resource, with its new index entries.
@@ -84,21 +84,9 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 	if t.w == nil {
 		return errReadOnly
 	}
-	if rec == nil {
-		return errors.New("redis store: Put of a nil record")
-	}
-	if err := checkName("resource type", rec.Type); err != nil {
-		return err
-	}
-	if err := checkName("resource id", rec.ID); err != nil {
-		return err
-	}
-	entries, err := normalize(index)
+	entries, err := storecodec.CheckPut(rec, index)
 	if err != nil {
 		return err
-	}
-	if rec.Deleted {
-		entries = nil // a tombstone is found by no search
 	}
 	rk := resKey(rec.Type, rec.ID)
 	r, ok := t.w.res[rk]
@@ -113,13 +101,13 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 		}
 		r = &touched{typ: rec.Type, id: rec.ID, orig: orig, origEntries: origEntries, cur: orig}
 	}
-	if rec.Version != r.cur.version+1 {
-		return fmt.Errorf("%w: %s/%s version %d cannot follow version %d", fhir.ErrConflict, rec.Type, rec.ID, rec.Version, r.cur.version)
+	if err := storecodec.CheckNextVersion(rec, r.cur.Version); err != nil {
+		return err
 	}
 	t.w.res[rk] = r
-	r.cur = curState{version: rec.Version, deleted: rec.Deleted}
+	r.cur = storecodec.CurrentState{Version: rec.Version, Deleted: rec.Deleted}
 	r.entries = entries
-	c := copyRecord(rec)
+	c := storecodec.CloneRecord(rec)
 	if c.Deleted {
 		c.Body = nil
 	} else if c.Body == nil {
@@ -134,21 +122,21 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 func (t *tx) Index(typ, id string) ([]fhir.IndexEntry, error) {
 	if t.w != nil {
 		if r, ok := t.w.res[resKey(typ, id)]; ok {
-			return copyEntries(r.entries), nil
+			return storecodec.CloneEntries(r.entries), nil
 		}
 	}
 	return t.redisIndex(typ, id)
 }
 
 func (t *tx) redisIndex(typ, id string) ([]fhir.IndexEntry, error) {
-	v, err := t.s.rdb.HGet(t.ctx, t.s.keys.resIndex(), resKey(typ, id)).Result()
+	v, err := t.s.rdb.HGet(t.ctx, t.s.keys.resIndex(), resKey(typ, id)).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return decodeEntries(v)
+	return storecodec.DecodeEntries(v)
 }
 
 // touchedOf returns the resources of typ written in this transaction, by id.
@@ -186,14 +174,14 @@ func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, i
 	}
 	slices.Sort(pending)
 	emit := func(m string) (bool, error) {
-		key, id, err := parseIndexMember(m)
+		key, id, err := storecodec.ParseIndexMember(m)
 		if err != nil {
 			return false, err
 		}
 		return fn(key, id), nil
 	}
 	return t.scanLex(t.s.keys.index(typ, param), lo, hi, pending, func(m string) bool {
-		_, id, err := parseIndexMember(m)
+		_, id, err := storecodec.ParseIndexMember(m)
 		_, mine := touched[id]
 		return err == nil && mine
 	}, emit)
@@ -240,7 +228,7 @@ func (t *tx) ScanType(typ string, fn func(*fhir.Record) bool) error {
 	touched := t.touchedOf(typ)
 	var pending []string
 	for id, r := range touched {
-		if r.cur.live() {
+		if r.cur.Live() {
 			pending = append(pending, id)
 		}
 	}
@@ -269,9 +257,9 @@ func (t *tx) Count(typ string) (int, error) {
 	}
 	for _, r := range t.touchedOf(typ) {
 		switch {
-		case r.cur.live() && !r.orig.live():
+		case r.cur.Live() && !r.orig.Live():
 			n++
-		case !r.cur.live() && r.orig.live():
+		case !r.cur.Live() && r.orig.Live():
 			n--
 		}
 	}
@@ -306,8 +294,8 @@ func (t *tx) PutAux(ns, key string, value []byte) error {
 	if t.w == nil {
 		return errReadOnly
 	}
-	if strings.IndexByte(ns, 0) >= 0 {
-		return errors.New("redis store: aux namespace contains NUL")
+	if err := storecodec.CheckNamespace(ns); err != nil {
+		return err
 	}
 	if value == nil {
 		t.w.aux[auxKey{ns, key}] = auxValue{deleted: true}
