@@ -90,6 +90,13 @@ const (
 	// IdentifierCarePlan is the system of the pathway CarePlan identifier. Pending.
 	IdentifierCarePlan = "urn:aitgw:careplan"
 
+	// IdentifierRPPS is the RPPS number of a health professional (11 digits), as the
+	// guide's AITPractitioner asks for it.
+	IdentifierRPPS = "https://rpps.esante.gouv.fr"
+	// IdentifierIdNatPS is the French national health-professional identifier of FR
+	// Core (ANS IdNat_PS: "8" + RPPS for RPPS-registered professionals).
+	IdentifierIdNatPS = "urn:oid:1.2.250.1.71.4.2.1"
+
 	// Known external systems.
 	SystemLOINC  = "http://loinc.org"
 	SystemSNOMED = "http://snomed.info/sct"

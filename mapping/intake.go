@@ -82,6 +82,9 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 			if rec.Lab != nil {
 				res.Issues = append(res.Issues, addNormalised(r, *rec.Lab, where)...)
 			}
+			if str(r, "resourceType") == "Practitioner" {
+				res.Issues = append(res.Issues, addRPPS(r, where)...)
+			}
 			if rec.Element != "" {
 				res.Dossier.Evidence = append(res.Dossier.Evidence, evidenceOf(r, rec, str(e, "fullUrl")))
 				linked = append(linked, str(e, "fullUrl"))
@@ -264,4 +267,37 @@ func statementsOf(entries []object) [][]byte {
 		}
 	}
 	return out
+}
+
+// addRPPS adds the RPPS identifier (system IdentifierRPPS, 11 digits) that a
+// practitioner's French national health-professional identifier already holds: FR
+// Core sends it as IdNat_PS (IdentifierIdNatPS), "8" followed by the RPPS number. The
+// submitted identifier stays; the RPPS one is added beside it.
+func addRPPS(r object, where string) []fhir.Issue {
+	var idnat string
+	for _, id := range objs(r, "identifier") {
+		switch str(id, "system") {
+		case IdentifierRPPS:
+			return nil // already there
+		case IdentifierIdNatPS:
+			if v := str(id, "value"); len(v) == 12 && v[0] == '8' && allDigits(v[1:]) {
+				idnat = v
+			}
+		}
+	}
+	if idnat == "" {
+		return nil
+	}
+	appendTo(r, "identifier", map[string]any{"system": IdentifierRPPS, "value": idnat[1:]})
+	return []fhir.Issue{issue(fhir.SeverityInformation, "informational", where+".resource.identifier",
+		"RPPS number read from the IdNat_PS identifier (8 + RPPS) and added beside it")}
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

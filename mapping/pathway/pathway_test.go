@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aitgw/aitgw/conformance/kit"
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/mapping"
@@ -71,117 +72,29 @@ func (w *world) careplan(t *testing.T, id string) *fhir.Record {
 	return resp.Record
 }
 
-// cast are the practitioners of the pathway, as PractitionerRoles or qualified
-// Practitioners (ResolveActor reads their roles).
-type cast struct {
-	algologist, algologistRole, anaesthetist, implanter, refiller, refillCentre, nurse string
+// poster posts the kit's resources through the service, as an EHR would.
+type poster struct {
+	t *testing.T
+	w *world
 }
 
-func newCast(t *testing.T, w *world) cast {
-	var c cast
-	prac := func(rpps string, qual map[string]any) string {
-		r := map[string]any{"resourceType": "Practitioner", "identifier": []any{map[string]any{"system": "https://rpps.esante.gouv.fr", "value": rpps}},
-			"name": []any{map[string]any{"family": "Test"}}}
-		if qual != nil {
-			r["qualification"] = []any{map[string]any{"code": qual}}
-		}
-		return w.create(t, js(r))
+func (p poster) Create(body []byte) (string, error) { return p.w.create(p.t, string(body)), nil }
+
+func newCast(t *testing.T, w *world) kit.Cast {
+	c, err := kit.NewCast(poster{t, w})
+	if err != nil {
+		t.Fatal(err)
 	}
-	role := func(p string, code map[string]any, org string) string {
-		r := map[string]any{"resourceType": "PractitionerRole", "practitioner": reference(p), "code": []any{code}}
-		if org != "" {
-			r["organization"] = reference(org)
-		}
-		return w.create(t, js(r))
-	}
-	c.algologist = prac("10000000001", nil)
-	c.algologistRole = role(c.algologist, map[string]any{"text": "algologist"}, "")
-	c.anaesthetist = role(prac("10000000002", nil), cc(coding("http://snomed.info/sct", "88189002")), "")
-	c.implanter = role(prac("10000000003", nil), map[string]any{"text": "implanting-physician"}, "")
-	c.refillCentre = w.create(t, js(map[string]any{"resourceType": "Organization", "name": "Refill centre",
-		"type": []any{cc(coding(ait, "refill-centre"))}}))
-	c.refiller = prac("10000000004", cc(coding("http://terminology.hl7.org/CodeSystem/v2-0360", "MD")))
-	role(c.refiller, map[string]any{"text": "refill-centre-physician"}, c.refillCentre)
-	c.nurse = prac("10000000005", cc(coding("http://terminology.hl7.org/CodeSystem/v2-0360", "RN")))
 	return c
 }
 
-// encounter is a step the guide has no resource for: an Encounter coded with the
-// pending step code (consultations, admission, discharge, follow-up).
-func encounter(d dossier, fact, start, by string, extra map[string]any, qualifiers ...string) string {
-	types := []any{cc(coding(pending, fact))}
-	for _, q := range qualifiers {
-		types = append(types, cc(coding(pending, q)))
-	}
-	r := map[string]any{"resourceType": "Encounter", "status": "finished", "class": coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"),
-		"type": types, "subject": reference(d.patient), "period": map[string]any{"start": start},
-		"participant": []any{map[string]any{"individual": reference(by)}}, "basedOn": []any{reference(d.referral)}}
-	for k, v := range extra {
-		r[k] = v
-	}
-	return js(r)
+// pathwaySteps are the kit's AIT steps for this dossier.
+func pathwaySteps(d dossier, c kit.Cast) []kit.Step {
+	return kit.AITSteps(kit.Dossier{Patient: d.patient, Referral: d.referral, GP: d.gp, Requester: d.requester}, c)
 }
 
-func nextRefill(at string) map[string]any {
-	return map[string]any{"extension": []any{map[string]any{"url": mapping.ExtNextRefill, "valueDateTime": at}}}
-}
-
-func refill(d dossier, c cast, by, at, next string) string {
-	return js(map[string]any{"resourceType": "Procedure", "status": "completed", "code": cc(coding(ait, mapping.CodeRefill)),
-		"subject": reference(d.patient), "performedDateTime": at,
-		"performer": []any{map[string]any{"actor": reference(by), "onBehalfOf": reference(c.refillCentre)}},
-		"extension": []any{map[string]any{"url": mapping.ExtNextRefill, "valueDateTime": next}}})
-}
-
-// step is one post of the pathway and what must follow.
-type step struct {
-	name, body string
-	want       string // CarePlan activity statuses
-	told       string // notices: code>role=reference|…
-}
-
-// pathwaySteps are the AIT steps after the referral, as an EHR posts them (000 §III).
-func pathwaySteps(d dossier, c cast) []step {
-	gp, ref, algo, refiller := "general-practitioner="+d.gp, "referring-physician="+d.requester, "algologist="+c.algologist, "refill-centre-physician="+c.refiller
-	return []step{
-		{"rcp", js(map[string]any{"resourceType": "Task", "status": "completed", "intent": "order", "code": cc(coding(ait, mapping.CodeRCPReview)),
-			"for": reference(d.patient), "basedOn": []any{reference(d.referral)}, "owner": reference(c.algologistRole),
-			"executionPeriod": map[string]any{"start": "2026-03-10T14:00:00Z"},
-			"output": []any{
-				map[string]any{"type": cc(coding(ait, mapping.CodeRCPDecision)), "valueCodeableConcept": cc(coding(ait, mapping.CodeRCPAccepted))},
-				map[string]any{"type": cc(coding(ait, mapping.CodeRCPTechnique)), "valueCodeableConcept": cc(coding(ait, "implanted-pump"))}}}),
-			"C C C S N N N N N N", "rcp-decision-sent>" + ref + "|" + gp},
-		{"algology", encounter(d, "algology-consultation", "2026-03-13T10:00:00Z", c.algologistRole, nil, mapping.CodeConsentGiven),
-			"C C C I N N S N N N", ""},
-		{"anaesthesia", encounter(d, "anaesthesia-consultation", "2026-03-13T11:00:00Z", c.anaesthetist, nil),
-			"C C C C N N S N N N", ""},
-		{"planning", js(map[string]any{"resourceType": "ServiceRequest", "status": "active", "intent": "plan", "code": cc(coding(pending, "planning")),
-			"subject": reference(d.patient), "basedOn": []any{reference(d.referral)}, "authoredOn": "2026-03-16T09:00:00Z", "requester": reference(c.algologistRole),
-			"extension": []any{map[string]any{"url": mapping.ExtPlannedDate, "valueDateTime": "2026-03-24T08:00:00Z"}}}),
-			"C C C C C N S N N N", "intervention-planned>" + gp + "|" + ref},
-		{"prescription", js(map[string]any{"resourceType": "MedicationRequest", "meta": map[string]any{"profile": []any{mapping.ProfilePrescription}},
-			"status": "active", "intent": "order", "medicationCodeableConcept": map[string]any{"text": "intrathecal mixture"},
-			"subject": reference(d.patient), "authoredOn": "2026-03-20T09:00:00Z", "requester": reference(c.algologistRole)}),
-			"C C C C C C S N N N", ""},
-		{"admission", encounter(d, "admission", "2026-03-23T15:00:00Z", c.algologistRole, nil),
-			"C C C C C C I N N N", ""},
-		{"implantation", js(map[string]any{"resourceType": "Procedure", "status": "completed", "code": cc(coding(ait, mapping.CodeImplantation)),
-			"subject": reference(d.patient), "basedOn": []any{reference(d.referral)}, "performedDateTime": "2026-03-24T08:00:00Z",
-			"performer": []any{map[string]any{"actor": reference(c.implanter)}}}),
-			"C C C C C C C N N N", ""},
-		{"discharge", encounter(d, "discharge", "2026-03-31T10:00:00Z", c.algologistRole,
-			map[string]any{"serviceProvider": reference(c.refillCentre), "extension": nextRefill("2026-04-28T09:00:00Z")["extension"]}, mapping.CodeRefillCentreDiffers),
-			"C C C C C C C C I S", "discharge-letter>" + gp + "|" + ref + "|" + refiller},
-		{"follow-up", encounter(d, "follow-up", "2026-04-07T10:00:00Z", c.refiller, nil),
-			"C C C C C C C C I S", ""},
-		{"refill 1", refill(d, c, c.refiller, "2026-04-27T10:00:00Z", "2026-05-25T09:00:00Z"), "C C C C C C C C I I", "refill-letter>" + gp},
-		{"refill 2", refill(d, c, c.refiller, "2026-05-25T08:00:00Z", "2026-06-22T09:00:00Z"), "C C C C C C C C I I", "refill-letter>" + gp},
-		{"refill 3", refill(d, c, c.refiller, "2026-06-20T10:00:00Z", "2026-07-18T09:00:00Z"), "C C C C C C C C I I", "refill-letter>" + gp},
-		{"complication", js(map[string]any{"resourceType": "Encounter", "status": "finished", "class": coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"),
-			"type": []any{cc(coding(pending, "complication"))}, "subject": reference(d.patient), "period": map[string]any{"start": "2026-06-25T10:00:00Z"},
-			"participant": []any{map[string]any{"individual": reference(c.refiller)}}}),
-			"C C C C C C C C I I", "complication>" + gp + "|" + ref + "|" + algo},
-	}
+func refill(d dossier, c kit.Cast, by, at, next string) string {
+	return string(kit.Refill(kit.Dossier{Patient: d.patient, Referral: d.referral, GP: d.gp, Requester: d.requester}, c, by, at, next))
 }
 
 // told renders notices as code>role=reference|… ; several notices joined by ";".
@@ -203,7 +116,7 @@ func told(ns []Notice) string {
 func TestAITPathwayOnTheWire(t *testing.T) {
 	w := newWorld(t)
 	_, d := postReferral(t, w)
-	if got := statuses(w.careplan(t, d.careplan).Body); got != "C C S N N N N N N N" {
+	if got := kit.Statuses(w.careplan(t, d.careplan).Body); got != "C C S N N N N N N N" {
 		t.Fatalf("after the referral: %s", got)
 	}
 	if got, want := told(w.notes.take()), "referral-received>referring-physician="+d.requester+";planned-ait-care>general-practitioner="+d.gp; got != want {
@@ -213,21 +126,21 @@ func TestAITPathwayOnTheWire(t *testing.T) {
 	v := guide(t, w)
 	checkGuide(t, v, "referral", w.careplan(t, d.careplan).Body)
 	for _, s := range pathwaySteps(d, c) {
-		w.create(t, s.body)
+		w.create(t, string(s.Body))
 		cp := w.careplan(t, d.careplan)
-		if got := statuses(cp.Body); got != s.want {
-			t.Errorf("%s: CarePlan %s, want %s", s.name, got, s.want)
+		if got := kit.Statuses(cp.Body); got != s.Want {
+			t.Errorf("%s: CarePlan %s, want %s", s.Name, got, s.Want)
 		}
-		checkGuide(t, v, s.name, cp.Body)
-		if got := told(w.notes.take()); got != s.told {
-			t.Errorf("%s: notices\n got %s\nwant %s", s.name, got, s.told)
+		checkGuide(t, v, s.Name, cp.Body)
+		if got := told(w.notes.take()); got != s.Told {
+			t.Errorf("%s: notices\n got %s\nwant %s", s.Name, got, s.Told)
 		}
 	}
 	p, err := mapping.PathwayFromCarePlan(w.careplan(t, d.careplan).Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Refills != 3 || p.Author != c.algologist || p.Subject != d.patient {
+	if p.Refills != 3 || p.Author != c.Algologist || p.Subject != d.patient {
 		t.Errorf("final pathway: %d refills, author %q, subject %q", p.Refills, p.Author, p.Subject)
 	}
 }
@@ -275,8 +188,8 @@ func TestImplantationBeforeRCPAndConsentIsRefused(t *testing.T) {
 	w.notes.take()
 	var implantation string
 	for _, s := range pathwaySteps(d, c) {
-		if s.name == "implantation" {
-			implantation = s.body
+		if s.Name == "implantation" {
+			implantation = string(s.Body)
 		}
 	}
 	_, err := w.svc.Create(ctx, &rest.Request{Method: "POST", Type: "Procedure", Body: []byte(implantation)})
@@ -300,14 +213,14 @@ func TestRefillByNonPhysicianIsRefused(t *testing.T) {
 	_, d := postReferral(t, w)
 	c := newCast(t, w)
 	for _, s := range pathwaySteps(d, c) {
-		if strings.HasPrefix(s.name, "refill") {
+		if strings.HasPrefix(s.Name, "refill") {
 			break
 		}
-		w.create(t, s.body)
+		w.create(t, string(s.Body))
 	}
 	version := w.careplan(t, d.careplan).Version
 	_, err := w.svc.Create(ctx, &rest.Request{Method: "POST", Type: "Procedure",
-		Body: []byte(refill(d, c, c.nurse, "2026-04-27T10:00:00Z", "2026-05-25T09:00:00Z"))})
+		Body: []byte(refill(d, c, c.Nurse, "2026-04-27T10:00:00Z", "2026-05-25T09:00:00Z"))})
 	want422(t, err, "000 §XIII")
 	if fe := fhir.AsError(err); !strings.Contains(fe.Outcome.Issue[0].Diagnostics, "physician") {
 		t.Errorf("refusal does not say why: %s", fe.Outcome.JSON())
@@ -315,8 +228,8 @@ func TestRefillByNonPhysicianIsRefused(t *testing.T) {
 	if v := w.careplan(t, d.careplan).Version; v != version {
 		t.Errorf("CarePlan moved to version %d on a refused refill", v)
 	}
-	w.create(t, refill(d, c, c.refiller, "2026-04-27T10:00:00Z", "2026-05-25T09:00:00Z"))
-	if got := statuses(w.careplan(t, d.careplan).Body); got != "C C C C C C C C I I" {
+	w.create(t, refill(d, c, c.Refiller, "2026-04-27T10:00:00Z", "2026-05-25T09:00:00Z"))
+	if got := kit.Statuses(w.careplan(t, d.careplan).Body); got != "C C C C C C C C I I" {
 		t.Errorf("after the physician's refill: %s", got)
 	}
 }

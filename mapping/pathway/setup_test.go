@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,19 +138,3 @@ func (w *world) count(t *testing.T, typ string) int {
 
 // js renders a Go value as JSON for building test resources.
 func js(v any) string { b, _ := json.Marshal(v); return string(b) }
-
-// statuses reads the activity statuses of a CarePlan, "!" marking overdue.
-func statuses(careplan []byte) string {
-	var out []string
-	for _, a := range objs(decode(careplan), "activity") {
-		d := obj(a, "detail")
-		s := map[string]string{"not-started": "N", "scheduled": "S", "in-progress": "I", "completed": "C", "cancelled": "X"}[str(d, "status")]
-		for _, e := range objs(d, "extension") {
-			if strings.HasSuffix(str(e, "url"), "/activity-overdue") {
-				s += "!"
-			}
-		}
-		out = append(out, s)
-	}
-	return strings.Join(out, " ")
-}

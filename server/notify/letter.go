@@ -5,6 +5,7 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	_ "time/tzdata" // letters are dated in Paris time on hosts without a zone database
 	_ "time/tzdata" // letters give Paris times even on hosts without a zone database
 )
 
