@@ -61,51 +61,48 @@ func ParseResource(body []byte) (*Resource, *Error) {
 	return &Resource{Type: typ, ID: id, Body: buf.Bytes()}, nil
 }
 
-// checkJSON validates syntax and depth with a streaming decoder, so that a hostile
-// document costs linear time and bounded stack.
+// checkJSON validates syntax, then depth with one pass over the bytes, so that a
+// hostile document costs linear time and bounded stack (nothing recursive walks it
+// before this).
 func checkJSON(body []byte) *Error {
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return Errorf(http.StatusBadRequest, "structure", "", "empty body")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	depth := 0
-	first := true
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			if err.Error() == "EOF" && depth == 0 && !first {
-				return nil
-			}
-			return Errorf(http.StatusBadRequest, "structure", "", "malformed JSON: %v", err)
+	if !json.Valid(trimmed) {
+		var v json.RawMessage
+		err := json.Unmarshal(trimmed, &v)
+		if err == nil {
+			err = fmt.Errorf("invalid JSON")
 		}
-		if first {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return Errorf(http.StatusBadRequest, "structure", "", "a resource must be a JSON object")
+		return Errorf(http.StatusBadRequest, "structure", "", "malformed JSON: %v", err)
+	}
+	if trimmed[0] != '{' {
+		return Errorf(http.StatusBadRequest, "structure", "", "a resource must be a JSON object")
+	}
+	depth, inString, escaped := 0, false, false
+	for _, c := range trimmed {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			switch c {
+			case '\\':
+				escaped = true
+			case '"':
+				inString = false
 			}
-			first = false
-		}
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				depth++
-				if depth > MaxDepth {
-					return Errorf(http.StatusBadRequest, "too-costly", "", "JSON nested deeper than %d levels", MaxDepth)
-				}
-			default:
-				depth--
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > MaxDepth {
+				return Errorf(http.StatusBadRequest, "too-costly", "", "JSON nested deeper than %d levels", MaxDepth)
 			}
-		}
-		if depth == 0 && !first {
-			if dec.More() {
-				return Errorf(http.StatusBadRequest, "structure", "", "trailing data after the JSON object")
-			}
-			if _, err := dec.Token(); err == nil {
-				return Errorf(http.StatusBadRequest, "structure", "", "trailing data after the JSON object")
-			}
-			return nil
+		case c == '}' || c == ']':
+			depth--
 		}
 	}
+	return nil
 }
 
 // Stamp returns body with id, meta.versionId and meta.lastUpdated set, everything else

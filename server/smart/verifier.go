@@ -3,9 +3,11 @@ package smart
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -43,6 +45,10 @@ type Verifier struct {
 	now func() time.Time
 	// reloadEvery rate-limits key reloads and JWKS refetches on unknown kids.
 	reloadEvery time.Duration
+	// verified remembers tokens already verified, until they expire: a client sends
+	// the same token with every request, and a signature check costs more than the
+	// read it guards.
+	verified grantCache
 }
 
 // NewVerifier returns a Verifier for cfg. keys may be nil: the built-in keys are then
@@ -75,6 +81,17 @@ func unauthorized(format string, args ...any) *fhir.Error {
 // Verify checks a raw JWT (signature, alg, kid, iss, aud, exp, nbf) and returns the
 // grant it carries, or a 401 *fhir.Error naming the rule broken.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Grant, error) {
+	if g := v.verified.get(raw, v.now()); g != nil {
+		return g, nil
+	}
+	g, err := v.verify(ctx, raw)
+	if err == nil {
+		v.verified.put(raw, g)
+	}
+	return g, err
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string) (*Grant, error) {
 	var claims accessClaims
 	p := jwt.NewParser(
 		jwt.WithValidMethods(acceptedAlgs),
@@ -189,4 +206,36 @@ func (v *Verifier) explain(err error) *fhir.Error {
 		return unauthorized("token lacks a required claim (exp)")
 	}
 	return unauthorized("token is invalid")
+}
+
+// grantCache maps a token's SHA-256 to its verified grant. Only tokens that carry an
+// expiry are kept, and only until it; the cache is bounded (cleared when full).
+type grantCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]*Grant
+}
+
+// maxCachedGrants bounds the cache.
+const maxCachedGrants = 8192
+
+func (c *grantCache) get(raw string, now time.Time) *Grant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.m[sha256.Sum256([]byte(raw))]
+	if g == nil || !now.Before(g.Expiry) {
+		return nil
+	}
+	return g
+}
+
+func (c *grantCache) put(raw string, g *Grant) {
+	if g.Expiry.IsZero() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedGrants {
+		c.m = map[[32]byte]*Grant{}
+	}
+	c.m[sha256.Sum256([]byte(raw))] = g
 }
