@@ -60,7 +60,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	// one AuditEvent per access: index what an auditor searches by, not all 20
 	// official parameters (see search.Registry.Restrict)
 	reg.Restrict("AuditEvent", smart.AuditSearchParams...)
-	svc := &rest.Service{Store: gw.store, Engine: &searcher{reg}, BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
+	svc := &rest.Service{Store: gw.store, Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
 	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger}, svc)
 
 	pkg, err := wireProfiles(srv, svc, reg)

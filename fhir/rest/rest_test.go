@@ -17,32 +17,6 @@ import (
 
 const base = "http://gw.test/fhir"
 
-// engine adapts the real search registry, as cmd/aitgw does.
-type engine struct{ reg *search.Registry }
-
-func (e engine) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
-	return e.reg.Index(typ, body)
-}
-func (e engine) IndexOnly(typ string, body []byte, c map[string]bool) ([]fhir.IndexEntry, error) {
-	return e.reg.IndexOnly(typ, body, c)
-}
-func (e engine) Match(tx fhir.Tx, typ, q string) ([]string, error) { return e.reg.Match(tx, typ, q) }
-func (e engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*rest.SearchResult, []fhir.Issue, error) {
-	query, warn, ferr := e.reg.ParseQuery(typ, q, strict)
-	if ferr != nil {
-		return nil, nil, ferr
-	}
-	res, err := e.reg.Execute(tx, query)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &rest.SearchResult{IDs: res.IDs, CountOnly: q.Get("_summary") == "count", TotalMode: q.Get("_total")}, warn, nil
-}
-func (e engine) Includes(fhir.Tx, string, url.Values, []*fhir.Record) ([]*fhir.Record, error) {
-	return nil, nil
-}
-func (e engine) Render(b []byte, _ url.Values) []byte { return b }
-
 func newService(t *testing.T) *rest.Service {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "aitgw.db"))
@@ -55,7 +29,7 @@ func newService(t *testing.T) *rest.Service {
 		t.Fatal(err)
 	}
 	reg.SetBase(base)
-	return &rest.Service{Store: st, Engine: engine{reg}, BaseURL: base, PageSize: 2}
+	return &rest.Service{Store: st, Engine: search.NewEngine(reg), BaseURL: base, PageSize: 2}
 }
 
 var ctx = context.Background()

@@ -21,18 +21,6 @@ const (
 	pending = mapping.CodeSystemPending
 )
 
-func coding(system, code string) map[string]any {
-	return map[string]any{"system": system, "code": code}
-}
-func cc(cs ...map[string]any) map[string]any {
-	l := make([]any, len(cs))
-	for i, c := range cs {
-		l[i] = c
-	}
-	return map[string]any{"coding": l}
-}
-func reference(r string) map[string]any { return map[string]any{"reference": r} }
-
 // dossier is what the referral created: the ids the steps refer to.
 type dossier struct {
 	patient, referral, gp, requester, careplan string

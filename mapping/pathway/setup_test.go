@@ -2,8 +2,6 @@ package pathway
 
 import (
 	"context"
-	"encoding/json"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -16,32 +14,6 @@ import (
 )
 
 const base = "http://gw.test/fhir"
-
-// engine adapts the real search registry, as cmd/aitgw does.
-type engine struct{ reg *search.Registry }
-
-func (e engine) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
-	return e.reg.Index(typ, body)
-}
-func (e engine) IndexOnly(typ string, body []byte, c map[string]bool) ([]fhir.IndexEntry, error) {
-	return e.reg.IndexOnly(typ, body, c)
-}
-func (e engine) Match(tx fhir.Tx, typ, q string) ([]string, error) { return e.reg.Match(tx, typ, q) }
-func (e engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*rest.SearchResult, []fhir.Issue, error) {
-	query, warn, ferr := e.reg.ParseQuery(typ, q, strict)
-	if ferr != nil {
-		return nil, nil, ferr
-	}
-	res, err := e.reg.Execute(tx, query)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &rest.SearchResult{IDs: res.IDs, CountOnly: q.Get("_summary") == "count", TotalMode: q.Get("_total")}, warn, nil
-}
-func (e engine) Includes(fhir.Tx, string, url.Values, []*fhir.Record) ([]*fhir.Record, error) {
-	return nil, nil
-}
-func (e engine) Render(b []byte, _ url.Values) []byte { return b }
 
 // recorder is a Notifier that keeps the notices and warns, as the real one must, of
 // a role nobody holds.
@@ -93,7 +65,7 @@ func newWorld(t *testing.T) *world {
 	}
 	reg.SetBase(base)
 	w := &world{notes: &recorder{}, now: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)}
-	w.svc = &rest.Service{Store: st, Engine: engine{reg}, BaseURL: base, PageSize: 50,
+	w.svc = &rest.Service{Store: st, Engine: search.NewEngine(reg), BaseURL: base, PageSize: 50,
 		Hooks: []rest.WriteHook{&Hook{Notifier: w.notes}}, Now: func() time.Time { return w.now }}
 	return w
 }
@@ -135,6 +107,3 @@ func (w *world) count(t *testing.T, typ string) int {
 	}
 	return n
 }
-
-// js renders a Go value as JSON for building test resources.
-func js(v any) string { b, _ := json.Marshal(v); return string(b) }

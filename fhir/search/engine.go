@@ -1,4 +1,4 @@
-package main
+package search
 
 import (
 	"net/url"
@@ -6,25 +6,35 @@ import (
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
-	"github.com/aitgw/aitgw/fhir/search"
 )
 
-// searcher adapts the search registry to what fhir/rest needs of it.
-type searcher struct{ reg *search.Registry }
+// Engine is the search registry as fhir/rest uses it (rest.Searcher): indexing on
+// write, conditional matching, searches, the includes of a page, and _summary /
+// _elements rendering.
+type Engine struct{ reg *Registry }
 
-func (s *searcher) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
+// NewEngine returns the engine of reg.
+func NewEngine(reg *Registry) *Engine { return &Engine{reg} }
+
+var _ rest.Searcher = (*Engine)(nil)
+
+// Index computes the index entries of a resource.
+func (s *Engine) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
 	return s.reg.Index(typ, body)
 }
 
-func (s *searcher) IndexOnly(typ string, body []byte, codes map[string]bool) ([]fhir.IndexEntry, error) {
+// IndexOnly computes the entries of some parameters only.
+func (s *Engine) IndexOnly(typ string, body []byte, codes map[string]bool) ([]fhir.IndexEntry, error) {
 	return s.reg.IndexOnly(typ, body, codes)
 }
 
-func (s *searcher) Match(tx fhir.Tx, typ, query string) ([]string, error) {
+// Match returns the ids matching a conditional query.
+func (s *Engine) Match(tx fhir.Tx, typ, query string) ([]string, error) {
 	return s.reg.Match(tx, typ, query)
 }
 
-func (s *searcher) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*rest.SearchResult, []fhir.Issue, error) {
+// Search parses and runs a search.
+func (s *Engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*rest.SearchResult, []fhir.Issue, error) {
 	query, warnings, ferr := s.reg.ParseQuery(typ, q, strict)
 	if ferr != nil {
 		return nil, nil, ferr
@@ -38,7 +48,7 @@ func (s *searcher) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*r
 
 // Includes runs the query again restricted to the page's matches (by _id), so that
 // each page carries the _include/_revinclude resources of its own matches.
-func (s *searcher) Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record) ([]*fhir.Record, error) {
+func (s *Engine) Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record) ([]*fhir.Record, error) {
 	if len(matches) == 0 || !hasIncludes(q) {
 		return nil, nil
 	}
@@ -73,12 +83,24 @@ func hasIncludes(q url.Values) bool {
 	return false
 }
 
-func (s *searcher) Render(body []byte, q url.Values) []byte {
+// Render applies _summary and _elements to a match.
+func (s *Engine) Render(body []byte, q url.Values) []byte {
 	if m := q.Get("_summary"); m != "" && m != "false" && m != "count" {
-		body = search.Summary(body, m)
+		body = Summary(body, m)
 	}
 	if e := q.Get("_elements"); e != "" {
-		body = search.Elements(body, splitComma(e))
+		body = Elements(body, splitComma(e))
 	}
 	return body
+}
+
+// splitComma splits a comma-separated parameter value, dropping empty items.
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
