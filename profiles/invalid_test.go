@@ -115,12 +115,35 @@ var invalidCases = []invalidCase{
 	// AITCarePlan
 	{"pathway step unknown", "CarePlan/ait-careplan-example", []edit{set("activity.0.detail.code.coding.0.code", "surgery")}, "code-invalid", "CarePlan.activity[0].detail.code", "000 §III", ""},
 	{"pathway step twice", "CarePlan/ait-careplan-example", []edit{set("activity.1.detail.code.coding.0.code", "dossier")}, "business-rule", "CarePlan", "000 §III", ""},
+	{"pathway step scheduled without window", "CarePlan/ait-careplan-example", []edit{del("activity.3.detail.scheduledPeriod")}, "business-rule", "CarePlan", "000 §III", ""},
+	{"pathway after the RCP without coordinator", "CarePlan/ait-careplan-example", []edit{del("author")}, "business-rule", "CarePlan", "000 §VI", fhir.SeverityWarning},
+	{"pathway coordinated by an Organization", "CarePlan/ait-careplan-example", []edit{set("author.reference", "Organization/ait-implanting-centre-example")}, "structure", "CarePlan.author.reference", "000 §VI", ""},
+	{"pathway identifier twice", "CarePlan/ait-careplan-example", []edit{set("identifier.+", raw(`{"system":"https://fhir.aitgw.org/ig/ait/NamingSystem/ait-careplan","value":"x"}`))}, "structure", "CarePlan.identifier[1]", "", ""},
+	{"pathway overdue as text", "CarePlan/ait-careplan-example", []edit{set("activity.1.detail.extension.+", raw(`{"url":"`+ext+`ait-activity-overdue","valueString":"yes"}`))}, "structure", "CarePlan.activity[1].detail.extension[1].valueString", "", ""},
+	// AITIRCarePlan
+	{"IR pathway with an AIT step", "CarePlan/ait-ir-careplan-example", []edit{set("activity.0.detail.code.coding.0.code", "rcp")}, "code-invalid", "CarePlan.activity[0].detail.code", "003", ""},
+	{"IR pathway filed as AIT", "CarePlan/ait-ir-careplan-example", []edit{set("category.0.coding.0.code", "ait-pathway")}, "required", "CarePlan.category", "", ""},
+	{"IR step twice", "CarePlan/ait-ir-careplan-example", []edit{set("activity.1.detail.code.coding.0.code", "ir-request")}, "business-rule", "CarePlan", "003", ""},
+	{"IR step scheduled without window", "CarePlan/ait-ir-careplan-example", []edit{del("activity.4.detail.scheduledPeriod")}, "business-rule", "CarePlan", "000 §III", ""},
+	// AITImagingStudy
+	{"imaging study not a dossier imaging", "ImagingStudy/ait-imaging-study-example", []edit{set("procedureCode.0.coding.0.code", "24627-2")}, "business-rule", "ImagingStudy", "000 §V", ""},
+	{"imaging study undated", "ImagingStudy/ait-imaging-study-example", []edit{del("started")}, "required", "ImagingStudy.started", "000 §V", ""},
+	{"imaging study of a Group", "ImagingStudy/ait-imaging-study-example", []edit{set("subject.reference", "Group/g")}, "structure", "ImagingStudy.subject.reference", "", ""},
+	// AITCondition
+	{"condition without code", "Condition/ait-condition-example", []edit{del("code")}, "required", "Condition.code", "", ""},
+	{"condition without subject", "Condition/ait-condition-example", []edit{del("subject")}, "required", "Condition.subject", "", ""},
+	{"condition of a Group", "Condition/ait-condition-example", []edit{set("subject.reference", "Group/g")}, "structure", "Condition.subject.reference", "", ""},
 	{"pathway window as text", "CarePlan/ait-careplan-example", []edit{del("activity.0.detail.scheduledPeriod"), set("activity.0.detail.scheduledString", "soon")}, "structure", "CarePlan.activity[0].detail.scheduledString", "", ""},
 	// AITIRProcedure
 	{"IR acupuncture", "Procedure/ait-ir-procedure-example", []edit{set("code.coding.0.code", "acupuncture")}, "code-invalid", "Procedure.code", "003", ""},
 	{"IR family not a technique", "Procedure/ait-ir-procedure-example", []edit{set("code.coding.0.code", "consolidation")}, "code-invalid", "Procedure.code", "003", ""},
 	{"IR without site", "Procedure/ait-ir-procedure-example", []edit{del("bodySite")}, "required", "Procedure.bodySite", "", ""},
 	// AITMirelsScore
+	{"Mirels answer of another item", "Observation/ait-mirels-example", []edit{set("component.0.extension.0.valueCoding.code", "mirels-pain-functional")}, "business-rule", "Observation", "003 annex 4", ""},
+	{"Mirels answer scored wrong", "Observation/ait-mirels-example", []edit{set("component.1.extension.0.valueCoding.code", "mirels-pain-mild")}, "business-rule", "Observation", "003 annex 4", ""},
+	{"Mirels answer unknown", "Observation/ait-mirels-example", []edit{set("component.1.extension.0.valueCoding.code", "mirels-pain-severe")}, "code-invalid", "Observation.component[1].extension[0].valueCoding", "", ""},
+	{"Mirels band wrong", "Observation/ait-mirels-example", []edit{set("interpretation.0.coding.0.code", "mirels-low")}, "business-rule", "Observation", "003 annex 4", ""},
+	{"SINS band wrong", "Observation/ait-sins-example", []edit{set("interpretation.0.coding.0.code", "sins-stable")}, "business-rule", "Observation", "003 annex 4", ""},
 	{"Mirels total wrong", "Observation/ait-mirels-example", []edit{set("valueInteger", 5)}, "business-rule", "Observation", "003 annex 4", ""},
 	{"Mirels site 4", "Observation/ait-mirels-example", []edit{set("component.0.valueInteger", 4), set("valueInteger", 11)}, "business-rule", "Observation", "003 annex 4", ""},
 	{"Mirels item missing", "Observation/ait-mirels-example", []edit{del("component.3"), set("valueInteger", 7)}, "required", "Observation.component", "", ""},

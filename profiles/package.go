@@ -27,7 +27,7 @@ var packageFS embed.FS
 type Resource struct {
 	Type string // resourceType
 	ID   string
-	URL  string // canonical URL; empty for examples
+	URL  string // canonical URL (a NamingSystem's uri uniqueId); empty for examples
 	Body []byte // the JSON exactly as shipped
 	// Example is true for the package's example instances.
 	Example bool
@@ -70,9 +70,20 @@ func loadFS(fsys fs.FS, root string) (*Package, error) {
 		if err != nil {
 			return err
 		}
-		var head struct{ ResourceType, ID, URL string }
+		var head struct {
+			ResourceType, ID, URL string
+			UniqueID              []struct{ Type, Value string }
+		}
 		if err := json.Unmarshal(body, &head); err != nil || head.ResourceType == "" || head.ID == "" {
 			return fmt.Errorf("profiles: %s is not a resource with an id", name)
+		}
+		if head.ResourceType == "NamingSystem" {
+			// R4 NamingSystem has no url: its canonical is the identifier system it defines.
+			for _, u := range head.UniqueID {
+				if u.Type == "uri" {
+					head.URL = u.Value
+				}
+			}
 		}
 		r := Resource{Type: head.ResourceType, ID: head.ID, Body: body, Example: strings.Contains(name, "/example/")}
 		if !r.Example {
@@ -184,7 +195,11 @@ func (p *Package) Tarball() ([]byte, error) {
 		if err := add("package/"+file, r.Body); err != nil {
 			return nil, err
 		}
-		index.Files = append(index.Files, indexFile{Filename: file, ResourceType: r.Type, ID: r.ID, URL: r.URL, Version: p.Version})
+		f := indexFile{Filename: file, ResourceType: r.Type, ID: r.ID, URL: r.URL, Version: p.Version}
+		if r.Type == "NamingSystem" {
+			f.URL, f.Version = "", "" // not a canonical resource in R4
+		}
+		index.Files = append(index.Files, f)
 	}
 	ix, err := json.MarshalIndent(index, "", " ")
 	if err != nil {

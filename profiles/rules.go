@@ -8,7 +8,8 @@ import (
 )
 
 // requiredCode is a table-driven rule kind: some target of the references in pool
-// has code (system|code) in its CodeableConcept element. The dossier's labs and
+// has one of codes (system|code; equivalents the referential accepts alike, e.g. PT in
+// seconds, as % or as INR) in its CodeableConcept element. The dossier's labs and
 // imaging (000 §V) are such rules, one per table row, each with its own seed
 // section. The constraint still states the rule in FHIRPath for other validators;
 // this validator checks at load that the FHIRPath says exactly that (so the two
@@ -16,13 +17,24 @@ import (
 // instead of once per row in gofhir.
 type requiredCode struct {
 	pool, element []string // dotted paths: the references, the target's CodeableConcept
-	system, code  string
+	codes         []systemCode
 }
 
-// requiredCodeExpression is the FHIRPath a required-code rule stands for.
-func requiredCodeExpression(pool, element, system, code string) string {
-	return fmt.Sprintf("%s.resolve().where(%s.coding.where(system='%s' and code='%s').exists()).exists()",
-		pool, element, system, code)
+// systemCode is one accepted code of a required-code rule.
+type systemCode struct{ system, code string }
+
+// requiredCodeExpression is the FHIRPath a required-code rule stands for: one code is
+// "system='s' and code='c'", several are "(…) or (…)" in the extension's order.
+func requiredCodeExpression(pool, element string, codes []systemCode) string {
+	tests := make([]string, len(codes))
+	for i, c := range codes {
+		tests[i] = fmt.Sprintf("system='%s' and code='%s'", c.system, c.code)
+	}
+	match := tests[0]
+	if len(tests) > 1 {
+		match = "(" + strings.Join(tests, ") or (") + ")"
+	}
+	return fmt.Sprintf("%s.resolve().where(%s.coding.where(%s).exists()).exists()", pool, element, match)
 }
 
 // compileRequiredCode reads the rule from the constraint's extension (nil if it has
@@ -32,7 +44,8 @@ func compileRequiredCode(c rawConstraint, url string) (*requiredCode, error) {
 		if e.URL != url {
 			continue
 		}
-		var pool, element, system, code string
+		var pool, element string
+		var codes []systemCode
 		for _, part := range e.Extension {
 			switch part.URL {
 			case "pool":
@@ -40,18 +53,18 @@ func compileRequiredCode(c rawConstraint, url string) (*requiredCode, error) {
 			case "element":
 				element = part.ValueString
 			case "code":
-				if part.ValueCoding != nil {
-					system, code = part.ValueCoding.System, part.ValueCoding.Code
+				if part.ValueCoding != nil && part.ValueCoding.Code != "" {
+					codes = append(codes, systemCode{part.ValueCoding.System, part.ValueCoding.Code})
 				}
 			}
 		}
-		if pool == "" || element == "" || code == "" {
+		if pool == "" || element == "" || len(codes) == 0 {
 			return nil, fmt.Errorf("invariant %s: required-code rule lacks pool, element or code", c.Key)
 		}
-		if want := requiredCodeExpression(pool, element, system, code); c.Expression != want {
+		if want := requiredCodeExpression(pool, element, codes); c.Expression != want {
 			return nil, fmt.Errorf("invariant %s: expression %q does not state its required-code rule %q", c.Key, c.Expression, want)
 		}
-		return &requiredCode{pool: strings.Split(pool, "."), element: strings.Split(element, "."), system: system, code: code}, nil
+		return &requiredCode{pool: strings.Split(pool, "."), element: strings.Split(element, "."), codes: codes}, nil
 	}
 	return nil, nil
 }
@@ -88,13 +101,15 @@ func (r *run) poolOf(rc *requiredCode, n node, scope any) *pool {
 	return p
 }
 
-// holds reports whether some target of the pool has the rule's code.
+// holds reports whether some target of the pool has one of the rule's codes.
 func (rc *requiredCode) holds(p *pool) bool {
 	for _, t := range p.targets {
 		for _, cc := range valuesAt(t, rc.element) {
 			for _, c := range valuesAt(cc, []string{"coding"}) {
-				if field(c, "system") == rc.system && field(c, "code") == rc.code {
-					return true
+				for _, want := range rc.codes {
+					if field(c, "system") == want.system && field(c, "code") == want.code {
+						return true
+					}
 				}
 			}
 		}

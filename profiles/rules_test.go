@@ -55,7 +55,7 @@ func TestRequiredCodeMatchesFHIRPath(t *testing.T) {
 func TestRequiredCodeRule(t *testing.T) {
 	v := testValidator(t)
 	sdRes, _ := v.Package().ByURL(v.Package().Canonical + "/StructureDefinition/ait-referral")
-	drift := strings.Replace(string(sdRes.Body), "code='751-8').exists()).exists()", "code='777-3').exists()).exists()", 1)
+	drift := strings.Replace(string(sdRes.Body), "and code='751-8')", "and code='777-3')", 1)
 	if drift == string(sdRes.Body) {
 		t.Fatal("no neutrophil rule to alter")
 	}
@@ -72,5 +72,31 @@ func TestRequiredCodeRule(t *testing.T) {
 	oo := v.Validate(mutate(t, referral, del("supportingInfo.4")))
 	if !hasIssue(oo, fhir.SeverityWarning, "business-rule", "ServiceRequest", "000 §V") || !strings.Contains(dump(oo), "not fully checked") {
 		t.Errorf("unresolved dossier:\n%s", dump(oo))
+	}
+}
+
+// Each LOINC equivalent the referential accepts for a lab (000 §V: PT in seconds, as %
+// or as INR; aPTT in seconds or as a ratio; molar and mass units) meets the dossier
+// rule and the lab profile; a code of no dossier lab meets neither.
+func TestRequiredCodeEquivalents(t *testing.T) {
+	v := testValidator(t)
+	b, at := referralBundle(t, v, 1)
+	for _, tc := range []struct {
+		lab, code string
+		ok        bool
+	}{
+		{"5902-2", "5894-1", true}, {"5902-2", "6301-6", true}, {"3173-2", "63561-5", true},
+		{"751-8", "26499-4", true}, {"2160-0", "14682-9", true}, {"2345-7", "14749-6", true},
+		{"17861-6", "2000-8", true}, {"2777-1", "14879-1", true},
+		{"5902-2", "1751-7", false}, {"3173-2", "2160-0", false},
+	} {
+		i := at["Observation/ait-lab-"+tc.lab+"-example"]
+		oo := v.Validate(mutate(t, b, set(fmt.Sprintf("entry.%d.resource.code.coding.0.code", i), tc.code),
+			del(fmt.Sprintf("entry.%d.resource.code.coding.0.display", i))))
+		ref := fmt.Sprintf("Bundle.entry[%d].resource", at["ServiceRequest/ait-referral-example"])
+		failed := hasIssue(oo, fhir.SeverityError, "business-rule", ref, "000 §V")
+		if failed == tc.ok || oo.HasErrors() == tc.ok {
+			t.Errorf("lab %s sent as %s: want ok=%v:\n%s", tc.lab, tc.code, tc.ok, dump(oo))
+		}
 	}
 }

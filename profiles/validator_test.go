@@ -204,7 +204,7 @@ func TestReferralBundle(t *testing.T) {
 		}
 	}
 	i := at["Observation/ait-lab-751-8-example"]
-	broken := mutate(t, b, set(fmt.Sprintf("entry.%d.resource.code.coding.0.code", i), "26499-4"))
+	broken := mutate(t, b, set(fmt.Sprintf("entry.%d.resource.code.coding.0.code", i), "1751-7")) // albumin: not a dossier lab
 	oo = v.Validate(broken)
 	want := fmt.Sprintf("Bundle.entry[%d].resource.code", i)
 	if !hasIssue(oo, fhir.SeverityError, "code-invalid", want, "000 §V") {

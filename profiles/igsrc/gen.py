@@ -2,302 +2,15 @@
 """Generates the AIT implementation guide (profiles/package/*.json).
 
 The JSON files are the package (embedded by the Go code and served as they are);
-this script is their source: edit the tables here, run `python3 gen.py`, commit both.
-Every clinical rule row carries its seed section (see ../../../shared/domain/pathways.md).
+these scripts are their source: edit the tables (tables.py), run `python3 gen.py`,
+commit both. Every clinical rule row carries its seed section (see
+../../../shared/domain/pathways.md). fhirbuild.py holds the writer, examples.py the
+examples.
 """
-import json
-import os
-import shutil
+from fhirbuild import *
+from tables import *
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "package")
-PKG = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "package.json")))
-CANON = PKG["canonical"]  # the ONE place the canonical base is defined
-VERSION = PKG["version"]
-CS = CANON + "/CodeSystem/ait"
-CS_LEVEL = CANON + "/CodeSystem/ait-vertebral-level"
-CS_SEED = CANON + "/CodeSystem/ait-seed-section"
-SEED_EXT = CANON + "/StructureDefinition/ait-seed-section"
-REQUIRED_CODE_EXT = CANON + "/StructureDefinition/ait-required-code"
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
-ATC = "http://www.whocc.no/atc"
-EDQM = "http://standardterms.edqm.eu"
-UCUM = "http://unitsofmeasure.org"
-RPPS = "https://rpps.esante.gouv.fr"
-FINESS = "https://finess.esante.gouv.fr"
-INS_NIR = "urn:oid:1.2.250.1.213.1.4.8"
-INS_NIA = "urn:oid:1.2.250.1.213.1.4.9"
-R4 = "http://hl7.org/fhir/StructureDefinition/"
-
-resources = []
-seeds_used = {}
-
-
-def sd_url(i):
-    return CANON + "/StructureDefinition/" + i
-
-
-def vs_url(i):
-    return CANON + "/ValueSet/" + i
-
-
-def coding(system, code, display=None):
-    c = {"system": system, "code": code}
-    if display:
-        c["display"] = display
-    return c
-
-
-def cc(system, code, display=None):
-    return {"coding": [coding(system, code, display)]}
-
-
-def seed_ext(seed):
-    seeds_used[seed] = True
-    return [{"url": SEED_EXT, "valueString": seed}]
-
-
-def inv(key, human, expr, seed=None, severity="error"):
-    """An invariant; clinical ones name their seed section in `human` and in an extension."""
-    c = {"key": key, "severity": severity, "human": human + (" (%s)" % seed if seed else ""), "expression": expr}
-    if seed:
-        c["extension"] = seed_ext(seed)
-    return c
-
-
-def required_code(key, human, pool, element, system, code, seed):
-    """A "required code" rule: some target of the references in `pool` has `code` in its
-    CodeableConcept `element`. The FHIRPath says it to any validator; the extension says it
-    to ours, which checks at load that both agree and then resolves the pool once for all
-    the rows of a table instead of once per row."""
-    c = inv(key, human, "%s.resolve().where(%s.coding.where(system='%s' and code='%s').exists()).exists()"
-            % (pool, element, system, code), seed)
-    c["extension"].append({"url": REQUIRED_CODE_EXT, "extension": [
-        {"url": "pool", "valueString": pool}, {"url": "element", "valueString": element},
-        {"url": "code", "valueCoding": coding(system, code)}]})
-    return c
-
-
-def el(path, mn=None, mx=None, types=None, fixed=None, pattern=None, vs=None, cons=None,
-       slicing=None, seed=None, short=None):
-    # id keeps slice names; path drops them; sliceName names the slice an element opens
-    e = {"id": path}
-    segs = path.split(".")
-    e["path"] = ".".join(s.split(":")[0] for s in segs)
-    if ":" in segs[-1]:
-        e["sliceName"] = segs[-1].split(":")[1]
-    if short:
-        e["short"] = short
-    if seed:
-        e["extension"] = seed_ext(seed)
-    if slicing:
-        e["slicing"] = slicing
-    if mn is not None:
-        e["min"] = mn
-    if mx is not None:
-        e["max"] = mx
-    if types:
-        e["type"] = types
-    if fixed:
-        e["fixed" + fixed[0]] = fixed[1]
-    if pattern:
-        e["pattern" + pattern[0]] = pattern[1]
-    if vs:
-        e["binding"] = {"strength": "required", "valueSet": vs_url(vs)}
-    if cons:
-        e["constraint"] = cons
-    return e
-
-
-def ref(*targets):
-    return [{"code": "Reference", "targetProfile": [t if t.startswith("http") else sd_url(t) if t.startswith("ait-") else R4 + t for t in targets]}]
-
-
-def by_pattern(path, rules="open"):
-    return {"discriminator": [{"type": "pattern", "path": path}], "rules": rules}
-
-
-def coded_slice(path, disc, code, mn, mx, seed=None):
-    """A slice recognised by a coded child, the R4 way: the parent is sliced with a pattern
-    discriminator on `disc` (see by_pattern) and the slice's `disc` child carries
-    patternCodeableConcept (R4 has no BackboneElement pattern)."""
-    return [el(path, mn, mx, seed=seed), el("%s.%s" % (path, disc), pattern=("CodeableConcept", cc(CS, code)))]
-
-
-BY_URL = {"discriminator": [{"type": "value", "path": "url"}], "rules": "open"}
-BY_PROFILE = {"discriminator": [{"type": "profile", "path": "resolve()"}], "rules": "open"}
-
-
-def ext_slice(base, name, ext_id, mn, mx):
-    return el("%s.extension:%s" % (base, name), mn, mx, types=[{"code": "Extension", "profile": [sd_url(ext_id)]}])
-
-
-def profile(pid, name, base, title, description, elements, root_cons=None):
-    root = {"id": base, "path": base}
-    if root_cons:
-        root["constraint"] = root_cons
-    resources.append({
-        "resourceType": "StructureDefinition", "id": pid, "url": sd_url(pid), "version": VERSION,
-        "name": name, "title": title, "status": "active", "description": description,
-        "fhirVersion": "4.0.1", "kind": "resource", "abstract": False, "type": base,
-        "baseDefinition": R4 + base, "derivation": "constraint",
-        "differential": {"element": [root] + elements}})
-
-
-def extension(eid, name, description, value_type, context, seed=None, cons=None):
-    root = {"id": "Extension", "path": "Extension", "short": description}
-    if seed:
-        root["extension"] = seed_ext(seed)
-    if cons:
-        root["constraint"] = cons
-    resources.append({
-        "resourceType": "StructureDefinition", "id": eid, "url": sd_url(eid), "version": VERSION,
-        "name": name, "title": name, "status": "active", "description": description,
-        "fhirVersion": "4.0.1", "kind": "complex-type", "abstract": False,
-        "context": [{"type": "element", "expression": c} for c in context],
-        "type": "Extension", "baseDefinition": R4 + "Extension", "derivation": "constraint",
-        "differential": {"element": [
-            root,
-            {"id": "Extension.extension", "path": "Extension.extension", "max": "0"},
-            {"id": "Extension.url", "path": "Extension.url", "fixedUri": sd_url(eid)},
-            {"id": "Extension.value[x]", "path": "Extension.value[x]", "min": 1, "type": [{"code": value_type}]}]}})
-
-
-# ---------------------------------------------------------------- terminology
-# Local codes: what has no standard code. (code, display, seed section)
-LOCAL = [
-    # the ten pathway steps (000 §III)
-    ("indication", "Step 1: indication", "000 §IV"), ("dossier", "Step 2: referral dossier", "000 §V"),
-    ("rcp", "Step 3: multidisciplinary decision (RCP)", "000 §VI"),
-    ("preop-consultation", "Step 4: pre-operative consultations", "000 §VII"),
-    ("planning", "Step 5: planning", "000 §VIII"), ("prescription", "Step 6: prescription and preparation", "000 §IX"),
-    ("hospitalisation", "Step 7: hospitalisation and implantation", "000 §X"),
-    ("discharge", "Step 8: discharge consultation", "000 §XI"), ("follow-up", "Step 9: follow-up", "000 §XII"),
-    ("refill", "Step 10: refills", "000 §XIII"),
-    # RCP
-    ("accepted", "RCP decision: accepted", "000 §VI"), ("refused", "RCP decision: refused", "000 §VI"),
-    ("deferred", "RCP decision: deferred", "000 §VI"),
-    ("implanted-pump", "Implanted intrathecal pump (life expectancy > 3 months)", "000 §VI"),
-    ("catheter-port-external-pump", "Intrathecal catheter, subcutaneous port and external syringe driver (life expectancy < 3 months)", "000 §VI"),
-    ("rcp-review", "Multidisciplinary review of an AIT referral", "000 §VI"),
-    ("rcp-participant", "RCP participant", "000 §VI"), ("rcp-decision", "RCP decision", "000 §VI"),
-    ("rcp-technique", "Technique decided", "000 §VI"), ("rcp-life-expectancy-basis", "Life expectancy the technique rests on", "000 §VI"),
-    ("rcp-report", "RCP report", "000 §VI"),
-    # centres
-    ("implanting-centre", "Implanting centre (établissement poseur)", "000 §III"),
-    ("refill-centre", "Refill centre (établissement remplisseur)", "000 §III"),
-    # dossier
-    ("ait-referral", "Referral for intrathecal analgesia", "000 §V"),
-    ("oncology-opinion", "Last organ RCP report (oncology opinion)", "000 §V"),
-    ("palliative-care-plan", "Palliative care plan (PPS)", "000 §V"),
-    ("life-expectancy", "Estimated life expectancy", "000 §V"),
-    ("oral-morphine-equivalent", "Current daily oral morphine equivalent", "000 §IV"),
-    ("pain-type", "Pain type", "000 §V"), ("pain-etiology", "Pain etiology", "000 §V"),
-    ("treatment-tried", "Analgesic treatment already tried", "000 §V"),
-    ("nociceptive", "Nociceptive pain", "000 §V"), ("neuropathic", "Neuropathic pain", "000 §V"), ("mixed", "Mixed pain", "000 §V"),
-    ("ct-tap-spine", "CT thorax-abdomen-pelvis including the spine", "000 §V"),
-    ("brain-ct-mri", "Brain CT or MRI", "000 §V"),
-    # device and acts
-    ("intrathecal-pump", "Implantable intrathecal drug delivery pump", "001"),
-    ("reservoir-volume", "Reservoir volume", "000 §XIII"), ("catheter-tip-level", "Catheter tip vertebral level", "000 §XIII"),
-    ("patient-bolus-remote", "Patient bolus remote", "000 §X"), ("mri-conditional", "MR conditional", "000 §XIII"),
-    ("pump-implantation", "Implantation of an intrathecal pump or catheter", "000 §X"),
-    ("pump-refill", "Refill of an implanted intrathecal pump", "000 §XIII"),
-    ("ait-pathway", "AIT care pathway", "000 §III"),
-    # IR (003): families and techniques
-    ("consolidation", "Consolidation", "003"), ("cimentoplasty", "Cimentoplasty / vertebroplasty", "003"),
-    ("vertebral-augmentation", "Vertebral augmentation", "003"), ("osteosynthesis", "Percutaneous osteosynthesis", "003"),
-    ("percutaneous-destruction", "Percutaneous destruction", "003"), ("radiofrequency-ablation", "Radiofrequency ablation", "003"),
-    ("cryoablation", "Cryotherapy", "003"), ("laser-ablation", "Laser ablation", "003"), ("microwave-ablation", "Microwave ablation", "003"),
-    ("focused-ultrasound", "Focused ultrasound", "003"), ("neurolysis", "Neurolysis", "003"), ("embolisation", "Embolisation", "003"),
-    ("combined-technique", "Combined techniques", "003"), ("tunnelled-drainage", "Tunnelled drainage", "003"),
-    ("mirels-score", "Mirels score", "003 annex 4"), ("mirels-site", "Mirels: site", "003 annex 4"),
-    ("mirels-pain", "Mirels: pain", "003 annex 4"), ("mirels-size", "Mirels: size", "003 annex 4"),
-    ("mirels-lesion", "Mirels: lesion", "003 annex 4"),
-    ("sins-score", "SINS score", "003 annex 4"), ("sins-location", "SINS: location", "003 annex 4"),
-    ("sins-pain", "SINS: pain", "003 annex 4"), ("sins-lesion", "SINS: bone lesion", "003 annex 4"),
-    ("sins-alignment", "SINS: radiographic alignment", "003 annex 4"), ("sins-collapse", "SINS: vertebral body collapse", "003 annex 4"),
-    ("sins-posterior", "SINS: posterolateral involvement", "003 annex 4"),
-    # milestones (notifications)
-    ("referral-received", "Referral received", "000 §V"), ("dossier-incomplete", "Dossier incomplete", "000 §VI"),
-    ("rcp-decision-sent", "RCP decision sent", "000 §VI"), ("intervention-planned", "Intervention planned", "000 §VIII"),
-    ("discharge-letter", "Discharge letter", "000 §XI"), ("refill-letter", "Refill letter", "000 §XIII"),
-    ("complication", "Complication reported", "000 §X"),
-]
-IR_FAMILY = {"cimentoplasty": "consolidation", "vertebral-augmentation": "consolidation", "osteosynthesis": "consolidation",
-             "radiofrequency-ablation": "percutaneous-destruction", "cryoablation": "percutaneous-destruction",
-             "laser-ablation": "percutaneous-destruction", "microwave-ablation": "percutaneous-destruction",
-             "focused-ultrasound": "percutaneous-destruction"}
-LEVELS = ["C%d" % i for i in range(1, 8)] + ["D%d" % i for i in range(1, 13)] + ["L%d" % i for i in range(1, 6)] + ["S%d" % i for i in range(1, 6)]
-
-# Dossier labs (000 §V): LOINC code, display.
-LABS = [("751-8", "Neutrophils [#/volume] in Blood by Automated count"),
-        ("777-3", "Platelets [#/volume] in Blood by Automated count"), ("718-7", "Hemoglobin [Mass/volume] in Blood"),
-        ("5902-2", "Prothrombin time (PT)"), ("3173-2", "aPTT in Blood by Coagulation assay"),
-        ("2160-0", "Creatinine [Mass/volume] in Serum or Plasma"), ("2345-7", "Glucose [Mass/volume] in Serum or Plasma"),
-        ("2951-2", "Sodium [Moles/volume] in Serum or Plasma"), ("2823-3", "Potassium [Moles/volume] in Serum or Plasma"),
-        ("2075-0", "Chloride [Moles/volume] in Serum or Plasma"), ("17861-6", "Calcium [Mass/volume] in Serum or Plasma"),
-        ("2777-1", "Phosphate [Mass/volume] in Serum or Plasma")]
-# Intrathecal molecules (000 §IX; 001): ATC code, display.
-MOLECULES = [("N02AA01", "morphine"), ("N02BG08", "ziconotide"), ("N01BB09", "ropivacaine"), ("N01BB01", "bupivacaine"),
-             ("N02CX02", "clonidine"), ("N02AA03", "hydromorphone"), ("N02AB03", "fentanyl"), ("N01AH03", "sufentanil"),
-             ("M03BX01", "baclofen")]
-# Daily-dose limits per molecule: (ATC, unit, max per day, severity, seed). 000 §IX.
-DAILY_DOSE_LIMITS = [("N02BG08", "ug/d", 21.6, "error", "000 §IX"),   # ziconotide maximum 21.6 µg/day
-                     ("N01BB09", "mg/d", 8, "warning", "000 §IX")]     # ropivacaine 6-8 mg/day
-# Dossier freshness relative to the referral date (000 §V).
-LAB_MAX_AGE = "1 month"
-IMAGING_MAX_AGE = "6 weeks"
-LIFE_EXPECTANCY_PUMP_MONTHS = 3  # > 3 months: implanted pump; < 3 months: catheter + port (000 §VI)
-RESERVOIR_ML = (20, 40)  # 000 §XIII
-REFILL_INTERVAL = ("3 weeks", "3 months")  # 000 §XIII
-MAX_MOLECULES = 3  # 000 §IX
-MIRELS = [("mirels-site", [1, 2, 3]), ("mirels-pain", [1, 2, 3]), ("mirels-size", [1, 2, 3]), ("mirels-lesion", [1, 2, 3])]
-SINS = [("sins-location", [0, 1, 2, 3]), ("sins-pain", [0, 1, 3]), ("sins-lesion", [0, 1, 2]), ("sins-alignment", [0, 2, 4]),
-        ("sins-collapse", [0, 1, 2, 3]), ("sins-posterior", [0, 1, 3])]
-
-resources.append({"resourceType": "CodeSystem", "id": "ait", "url": CS, "version": VERSION, "name": "AITCodes",
-                  "title": "AIT pathway codes", "status": "active", "content": "complete", "caseSensitive": True,
-                  "description": "Codes of the AIT and IR pathways that have no standard code: steps, decisions, techniques, milestones.",
-                  "hierarchyMeaning": "is-a",
-                  "concept": [dict({"code": c, "display": d, "definition": "%s (%s)" % (d, s)},
-                                   **({"property": [{"code": "parent", "valueCode": IR_FAMILY[c]}]} if c in IR_FAMILY else {}))
-                              for c, d, s in LOCAL],
-                  "property": [{"code": "parent", "type": "code"}]})
-resources.append({"resourceType": "CodeSystem", "id": "ait-vertebral-level", "url": CS_LEVEL, "version": VERSION,
-                  "name": "AITVertebralLevel", "title": "Vertebral levels (French notation, D for thoracic)", "status": "active",
-                  "content": "complete", "caseSensitive": True, "description": "Vertebral levels for the catheter tip (000 §XIII: C4, D5, D9).",
-                  "concept": [{"code": l, "display": l} for l in LEVELS]})
-
-
-def valueset(vid, name, includes, description):
-    resources.append({"resourceType": "ValueSet", "id": vid, "url": vs_url(vid), "version": VERSION, "name": name,
-                      "title": name, "status": "active", "description": description,
-                      "compose": {"include": [{"system": s, "concept": [{"code": c, "display": d} if d else {"code": c} for c, d in cs]}
-                                              for s, cs in includes]}})
-
-
-def local(*codes):
-    d = {c: disp for c, disp, _ in LOCAL}
-    return (CS, [(c, d[c]) for c in codes])
-
-
-valueset("ait-pathway-step", "AITPathwayStep", [local("indication", "dossier", "rcp", "preop-consultation", "planning", "prescription",
-                                                     "hospitalisation", "discharge", "follow-up", "refill")], "The ten steps of the AIT pathway (000 §III).")
-valueset("ait-rcp-decision", "AITRCPDecision", [local("accepted", "refused", "deferred")], "RCP decisions (000 §VI).")
-valueset("ait-technique", "AITTechnique", [local("implanted-pump", "catheter-port-external-pump")], "AIT techniques (000 §VI).")
-valueset("ait-centre-role", "AITCentreRole", [local("implanting-centre", "refill-centre")], "Roles of a centre in the network (000 §III).")
-valueset("ait-pain-type", "AITPainType", [local("nociceptive", "neuropathic", "mixed")], "Pain types (000 §V).")
-valueset("ait-opinion-type", "AITOpinionType", [local("oncology-opinion", "palliative-care-plan")], "Oncology or palliative opinion (000 §V).")
-valueset("ait-dossier-imaging", "AITDossierImaging", [local("ct-tap-spine", "brain-ct-mri")], "Imaging of the dossier (000 §V).")
-valueset("ait-dossier-labs", "AITDossierLabs", [(LOINC, LABS)], "Laboratory results of the dossier (000 §V).")
-valueset("ait-intrathecal-molecules", "AITIntrathecalMolecules", [(ATC, MOLECULES)], "Molecules given intrathecally (000 §IX; 001).")
-valueset("ait-vertebral-level", "AITVertebralLevel", [(CS_LEVEL, [(l, None) for l in LEVELS])], "Vertebral levels (000 §XIII).")
-valueset("ait-ir-technique", "AITIRTechnique", [local(*[c for c, _, s in LOCAL if s == "003" and c not in ("consolidation", "percutaneous-destruction")])],
-         "IR techniques for cancer pain (003).")
-valueset("ait-daily-dose-unit", "AITDailyDoseUnit", [(UCUM, [("mg/d", "milligram per day"), ("ug/d", "microgram per day")])], "Units of an intrathecal daily dose (000 §IX).")
-valueset("ait-mirels-score", "AITMirelsItems", [local("mirels-site", "mirels-pain", "mirels-size", "mirels-lesion")], "Mirels items (003 annex 4).")
-valueset("ait-sins-score", "AITSINSItems", [local(*[c for c, _ in SINS])], "SINS items (003 annex 4).")
+from terminology import CS_ROLE, CS_SCORE  # noqa: E402  (writes the CodeSystems and ValueSets)
 
 
 # ---------------------------------------------------------------- extensions
@@ -308,9 +21,29 @@ extension("ait-prescription", "AITPrescriptionUsed", "The intrathecal prescripti
 extension("ait-volume-instilled", "AITVolumeInstilled", "Volume instilled at a refill (000 §XIII).", "Quantity", ["Procedure"])
 extension("ait-residual-volume", "AITResidualVolume", "Residual volume found in the reservoir (000 §XIII).", "Quantity", ["Procedure"])
 extension("ait-flow-rate", "AITFlowRate", "Flow programmed after the refill (000 §XII).", "Quantity", ["Procedure"])
-extension("ait-next-refill-date", "AITNextRefillDate", "Date of the next refill (000 §XI, §XIII).", "dateTime", ["Procedure"])
+extension("ait-next-refill-date", "AITNextRefillDate", "Date of the next refill (000 §XI, §XIII).", "dateTime", ["Procedure", "Encounter", "Appointment"])
 extension("ait-double-check", "AITPharmacyDoubleCheck", "The pharmacy double-checked the preparation (000 §XIII).", "boolean", ["Procedure"])
 extension("ait-assay", "AITPharmacyAssay", "The pharmacy assayed the preparation's content (000 §XIII).", "boolean", ["Procedure"])
+# What the gateway writes (mapping/): normalised lab values, the pathway CarePlan's state and
+# deadlines, score answers, the planned implantation date.
+extension("ait-normalised-value", "AITNormalisedValue",
+          "A dossier lab value converted to the lab's canonical UCUM unit (e.g. creatinine in umol/L); the submitted value "
+          "stays where it was (000 §V).", "Quantity", ["Observation"], seed="000 §V")
+extension("ait-activity-overdue", "AITActivityOverdue",
+          "The step's deadline has passed: the coordinating algologist is told (000 §VI, §VII).", "boolean",
+          ["CarePlan.activity.detail"], seed="000 §VI, §VII")
+extension("ait-deadline-section", "AITDeadlineSection",
+          "The deadline of a step and the seed section it comes from, e.g. 'RCP within 15 days of the complete dossier (000 §VI)'.",
+          "string", ["CarePlan.activity.detail"])
+extension("ait-score-answer", "AITScoreAnswer", "The answer of a Mirels or SINS item; the component's value is its points (003 annex 4).",
+          "Coding", ["Observation.component"], seed=SCORE_SEED, vs="ait-score-answer")
+extension("ait-planned-implantation", "AITPlannedImplantation",
+          "The implantation date set at planning, with the operating room and the PUI (000 §VIII).", "dateTime",
+          ["DomainResource"], seed="000 §VIII")
+extension("ait-pathway-state", "AITPathwayState",
+          "The gateway's state of the pathway (facts with their dates, flags), JSON in a string: the stored CarePlan is the "
+          "whole state the gateway resumes from. Written by the gateway only; clients read the activities (000 §III).",
+          "string", ["CarePlan"])
 resources.append({"resourceType": "StructureDefinition", "id": "ait-seed-section", "url": SEED_EXT, "version": VERSION,
                   "name": "AITSeedSection", "title": "AITSeedSection", "status": "active",
                   "description": "The section of the source referential a clinical rule comes from (e.g. 000 §IX).",
@@ -322,20 +55,33 @@ resources.append({"resourceType": "StructureDefinition", "id": "ait-seed-section
                                                {"id": "Extension.value[x]", "path": "Extension.value[x]", "min": 1, "type": [{"code": "string"}]}]}})
 resources.append({"resourceType": "StructureDefinition", "id": "ait-required-code", "url": REQUIRED_CODE_EXT, "version": VERSION,
                   "name": "AITRequiredCode", "title": "AITRequiredCode", "status": "active",
-                  "description": "States an invariant as a required-code rule: some target of the references in `pool` has `code` in its "
-                                 "CodeableConcept `element` (the invariant's expression says the same in FHIRPath).",
+                  "description": "States an invariant as a required-code rule: some target of the references in `pool` has one of the "
+                                 "`code`s in its CodeableConcept `element` (the invariant's expression says the same in FHIRPath).",
                   "fhirVersion": "4.0.1", "kind": "complex-type", "abstract": False,
                   "context": [{"type": "element", "expression": "ElementDefinition.constraint"}],
                   "type": "Extension", "baseDefinition": R4 + "Extension", "derivation": "constraint",
                   "differential": {"element": [
                       {"id": "Extension", "path": "Extension"},
                       {"id": "Extension.extension", "path": "Extension.extension", "slicing": BY_URL, "min": 3},
-                      *[e for n, t in [("pool", "string"), ("element", "string"), ("code", "Coding")] for e in [
-                          {"id": "Extension.extension:" + n, "path": "Extension.extension", "sliceName": n, "min": 1, "max": "1"},
+                      *[e for n, t, mx in [("pool", "string", "1"), ("element", "string", "1"), ("code", "Coding", "*")] for e in [
+                          {"id": "Extension.extension:" + n, "path": "Extension.extension", "sliceName": n, "min": 1, "max": mx},
                           {"id": "Extension.extension:%s.url" % n, "path": "Extension.extension.url", "fixedUri": n},
                           {"id": "Extension.extension:%s.value[x]" % n, "path": "Extension.extension.value[x]", "min": 1, "type": [{"code": t}]}]],
                       {"id": "Extension.url", "path": "Extension.url", "fixedUri": REQUIRED_CODE_EXT},
                       {"id": "Extension.value[x]", "path": "Extension.value[x]", "max": "0"}]}})
+
+# ---------------------------------------------------------------- identifier systems
+def naming_system(nid, name, uri, description):
+    resources.append({"resourceType": "NamingSystem", "id": nid, "name": name, "status": "active", "kind": "identifier",
+                      "date": "2026-01-01", "description": description,
+                      "uniqueId": [{"type": "uri", "value": uri, "preferred": True}]})
+
+
+naming_system("ait-intake", "AITIntakeIdentifier", NS_INTAKE,
+              "Identifiers the gateway derives from the content of a referral's resource sent without one (a UUID), so that "
+              "a referral posted twice creates nothing twice.")
+naming_system("ait-careplan", "AITCarePlanIdentifier", NS_CAREPLAN,
+              "Business identifier of a pathway CarePlan, derived from the referral's, one pathway per referral (000 §III).")
 
 # ---------------------------------------------------------------- actors
 profile("ait-patient", "AITPatient", "Patient", "AIT patient",
@@ -411,10 +157,12 @@ profile("ait-lab-result", "AITLabResult", "Observation", "Dossier laboratory res
          el("Observation.subject", 1, "1", types=ref("ait-patient")),
          el("Observation.effective[x]", 1, "1", types=[{"code": "dateTime"}]),
          el("Observation.value[x]", 1, "1", types=[{"code": "Quantity"}])],
-        [inv("ait-lab-1", "neutrophils above 500/mm3 (0.5 10*3/uL); below is a relative contraindication needing a benefit/risk assessment",
-             "code.coding.where(system='http://loinc.org' and code='751-8').exists() and value.code='10*3/uL' implies value.value > 0.5", "000 §IV", "warning"),
-         inv("ait-lab-2", "platelets above 80 000/mm3 (80 10*3/uL); below is a relative contraindication needing a benefit/risk assessment",
-             "code.coding.where(system='http://loinc.org' and code='777-3').exists() and value.code='10*3/uL' implies value.value > 80", "000 §IV", "warning")])
+        [inv(key, "%s (%s); below is a relative contraindication needing a benefit/risk assessment"
+             % (human, ", ".join("%g %s" % (mn / f, u) for u, f in CELL_COUNT_UNITS)),
+             "code.coding.where(%s).exists() implies value.where(%s).empty()"
+             % (code_match([(LOINC, c) for c, _ in dict((k, cs) for k, _, cs in DOSSIER_LABS)[lab]]),
+                " or ".join("(code='%s' and value <= %g)" % (u, mn / f) for u, f in CELL_COUNT_UNITS)), "000 §IV", "warning")
+         for key, lab, mn, human in CELL_COUNT_MIN])
 profile("ait-imaging-report", "AITImagingReport", "DiagnosticReport", "Dossier imaging",
         "Imaging of the dossier: CT thorax-abdomen-pelvis with the spine, brain CT or MRI, less than %s old (000 §V)." % IMAGING_MAX_AGE,
         [el("DiagnosticReport.status", 1, "1"),
@@ -422,6 +170,22 @@ profile("ait-imaging-report", "AITImagingReport", "DiagnosticReport", "Dossier i
          el("DiagnosticReport.subject", 1, "1", types=ref("ait-patient")),
          el("DiagnosticReport.effective[x]", 1, "1", types=[{"code": "dateTime"}]),
          el("DiagnosticReport.conclusion", 1, "1")])
+IMAGING_MATCH = code_match([(s, c) for _, _, rows in DOSSIER_IMAGING for s, c, _ in rows])
+profile("ait-imaging-study", "AITImagingStudy", "ImagingStudy", "Dossier imaging study",
+        "Imaging of the dossier sent as an ImagingStudy: CT thorax-abdomen-pelvis with the spine, brain CT or MRI, "
+        "less than %s old at referral (000 §V)." % IMAGING_MAX_AGE,
+        [el("ImagingStudy.status", 1, "1"),
+         el("ImagingStudy.subject", 1, "1", types=ref("ait-patient")),
+         el("ImagingStudy.started", 1, "1", short="date of the study: the dossier's imaging is less than %s old" % IMAGING_MAX_AGE,
+            seed="000 §V"),
+         el("ImagingStudy.procedureCode", 1, "*")],
+        [inv("ait-is-1", "the study is a dossier imaging: CT thorax-abdomen-pelvis with the spine, or brain CT or MRI",
+             "procedureCode.coding.where(%s).exists()" % IMAGING_MATCH, "000 §V")])
+profile("ait-condition", "AITCondition", "Condition", "Condition of the indication",
+        "A condition the AIT indication rests on (000 §IV): the cancer and its pain, or an absolute or relative "
+        "contraindication (ValueSet ait-contraindication, or SNOMED CT).",
+        [el("Condition.code", 1, "1"),
+         el("Condition.subject", 1, "1", types=ref("ait-patient"))])
 profile("ait-oncology-opinion", "AITOncologyOpinion", "DocumentReference", "Oncology or palliative opinion",
         "The last organ RCP report or the palliative care plan (PPS) (000 §V).",
         [el("DocumentReference.type", 1, "1", vs="ait-opinion-type", seed="000 §V"),
@@ -446,10 +210,12 @@ ref_els = [el("ServiceRequest.status", 1, "1"), el("ServiceRequest.intent", 1, "
            el("ServiceRequest.performer", 0, "*", types=ref("ait-organization")),
            el("ServiceRequest.supportingInfo", 1, "*", slicing=BY_PROFILE, seed="000 §V")]
 ref_els += [el("ServiceRequest.supportingInfo:" + n, mn, mx, types=ref(p), seed="000 §V") for n, p, mn, mx in DOSSIER]
-ref_cons = [required_code("ait-ref-lab-" + c, "the dossier has %s (LOINC %s)" % (d, c), "supportingInfo", "code", LOINC, c, "000 §V")
-            for c, d in LABS]
-ref_cons += [required_code("ait-ref-img-" + c, "the dossier has %s" % d, "supportingInfo", "code", CS, c, "000 §V")
-             for c, d in local("ct-tap-spine", "brain-ct-mri")[1]]
+ref_cons = [required_code("ait-ref-lab-" + codes[0][0], "the dossier has %s (LOINC %s)" % (d, " or ".join(c for c, _ in codes)),
+                          "supportingInfo", "code", [(LOINC, c) for c, _ in codes], LAB_SEED)
+            for _, d, codes in DOSSIER_LABS]
+ref_cons += [required_code("ait-ref-img-" + k, "the dossier has %s (%s)" % (d, " or ".join(c for _, c, _ in rows)),
+                           "supportingInfo", "code", [(s, c) for s, c, _ in rows], LAB_SEED)
+             for k, d, rows in DOSSIER_IMAGING]
 ref_cons += [inv("ait-ref-fresh-lab", "labs are less than %s old at referral" % LAB_MAX_AGE,
                  "supportingInfo.resolve().where(category.coding.code='laboratory').all(effective.toDate() >= %%resource.authoredOn.toDate() - %s)" % LAB_MAX_AGE, "000 §V"),
              inv("ait-ref-fresh-img", "imaging is less than %s old at referral" % IMAGING_MAX_AGE,
@@ -602,21 +368,49 @@ profile("ait-refill", "AITRefill", "Procedure", "Pump refill",
              "performed.exists() and %s.exists() implies (%s.toDate() >= performed.toDate() + %s and %s.toDate() <= performed.toDate() + %s)"
              % (NEXT, NEXT, REFILL_INTERVAL[0], NEXT, REFILL_INTERVAL[1]), "000 §XIII", "warning")])
 
-# ---------------------------------------------------------------- care plan (000 §III)
-profile("ait-careplan", "AITCarePlan", "CarePlan", "AIT pathway",
-        "The AIT pathway of one patient: one activity per step (000 §III) with its status and scheduled window.",
-        [el("CarePlan.status", 1, "1"), el("CarePlan.intent", 1, "1"),
-         el("CarePlan.category", 1, "*", slicing=by_pattern("$this")),
-         el("CarePlan.category:pathway", 1, "1", pattern=("CodeableConcept", cc(CS, "ait-pathway"))),
-         el("CarePlan.subject", 1, "1", types=ref("ait-patient")),
-         el("CarePlan.author", 1, "1", types=ref("ait-practitioner", "PractitionerRole"), short="the coordinating algologist"),
-         el("CarePlan.basedOn", 0, "*", types=ref("ait-referral")),
-         el("CarePlan.activity", 1, "*"),
-         el("CarePlan.activity.detail", 1, "1"),
-         el("CarePlan.activity.detail.code", 1, "1", vs="ait-pathway-step", seed="000 §III"),
-         el("CarePlan.activity.detail.status", 1, "1"),
-         el("CarePlan.activity.detail.scheduled[x]", 1, "1", types=[{"code": "Period"}], short="scheduled window")],
-        [inv("ait-cp-1", "each pathway step appears once", "activity.detail.code.coding.code.isDistinct()", "000 §III")])
+# ---------------------------------------------------------------- care plans (000 §III; 003)
+def careplan(pid, name, title, description, category, steps_vs, seed, key, extra_els=(), extra_cons=()):
+    """A pathway CarePlan as the gateway writes it: one activity per step with its status,
+    its window once the step is scheduled or started, its deadline and overdue flag."""
+    els = [el("CarePlan.extension", slicing=BY_URL), ext_slice("CarePlan", "pathwayState", "ait-pathway-state", 0, "1"),
+           el("CarePlan.identifier", slicing=by_pattern("system")),
+           el("CarePlan.identifier:pathway", 0, "1", pattern=("Identifier", {"system": NS_CAREPLAN}),
+              short="the pathway's business identifier (the gateway derives it from the referral's)"),
+           el("CarePlan.status", 1, "1"), el("CarePlan.intent", 1, "1"),
+           el("CarePlan.category", 1, "*", slicing=by_pattern("$this")),
+           el("CarePlan.category:pathway", 1, "1", pattern=("CodeableConcept", cc(CS, category))),
+           el("CarePlan.subject", 1, "1", types=ref("ait-patient"))] + list(extra_els) + [
+           el("CarePlan.activity", 1, "*"),
+           el("CarePlan.activity.detail", 1, "1"),
+           el("CarePlan.activity.detail.extension", slicing=BY_URL),
+           ext_slice("CarePlan.activity.detail", "overdue", "ait-activity-overdue", 0, "1"),
+           ext_slice("CarePlan.activity.detail", "deadline", "ait-deadline-section", 0, "1"),
+           el("CarePlan.activity.detail.code", 1, "1", vs=steps_vs, seed=seed),
+           el("CarePlan.activity.detail.status", 1, "1"),
+           # A step without a deadline is not scheduled until its first fact (000 §III).
+           el("CarePlan.activity.detail.scheduled[x]", 0, "1", types=[{"code": "Period"}], seed="000 §III",
+              short="scheduled window, once the step is scheduled or started")]
+    cons = [inv(key + "-1", "each pathway step appears once", "activity.detail.code.coding.code.isDistinct()", seed),
+            inv(key + "-3", "a scheduled step has its window", "activity.detail.where(status='scheduled').all(scheduled.exists())", "000 §III")]
+    profile(pid, name, "CarePlan", title, description, els, cons + list(extra_cons))
+
+
+careplan("ait-careplan", "AITCarePlan", "AIT pathway",
+         "The AIT pathway of one patient: one activity per step (000 §III) with its status and, once scheduled or started, "
+         "its window. The coordinating algologist (author) is known from the RCP on (000 §VI).",
+         "ait-pathway", "ait-pathway-step", "000 §III", "ait-cp",
+         [el("CarePlan.author", 0, "1", types=ref("ait-practitioner", "PractitionerRole"), seed="000 §VI",
+             short="the coordinating algologist, from the RCP on"),
+          el("CarePlan.basedOn", 0, "*", types=ref("ait-referral"))],
+         [inv("ait-cp-2", "from the RCP decision on, the pathway names its coordinating algologist (author)",
+              "activity.where(detail.code.coding.code='rcp' and detail.status='completed').exists() implies author.exists()",
+              "000 §VI", "warning")])
+careplan("ait-ir-careplan", "AITIRCarePlan", "IR pathway",
+         "The interventional-radiology pathway of one patient (003): request, RCP, pre-interventional consultation, "
+         "procedure, follow-up at 1 month, one activity per step.",
+         "ir-pathway", "ait-ir-pathway-step", "003", "ait-ircp",
+         [el("CarePlan.author", 0, "1", types=ref("ait-practitioner", "PractitionerRole")),
+          el("CarePlan.basedOn", 0, "*", types=ref("ServiceRequest"))])
 
 # ---------------------------------------------------------------- IR (003)
 profile("ait-ir-procedure", "AITIRProcedure", "Procedure", "IR procedure for cancer pain",
@@ -632,16 +426,32 @@ profile("ait-ir-procedure", "AITIRProcedure", "Procedure", "IR procedure for can
 
 
 def score(pid, name, title, code, items, lo, hi, vs):
+    prefix = code.split("-")[0]
+    ans = "extension('%s').value" % sd_url("ait-score-answer")
     els = [el("Observation.component", len(items), "*", slicing=by_pattern("code"))]
-    cons = [inv("%s-sum" % pid, "the %s total is the sum of its items" % title, "value = component.value.sum()", "003 annex 4"),
-            inv("%s-range" % pid, "the %s total is %d to %d" % (title, lo, hi), "value >= %d and value <= %d" % (lo, hi), "003 annex 4")]
+    cons = [inv("%s-sum" % pid, "the %s total is the sum of its items" % title, "value = component.value.sum()", SCORE_SEED),
+            inv("%s-range" % pid, "the %s total is %d to %d" % (title, lo, hi), "value >= %d and value <= %d" % (lo, hi), SCORE_SEED)]
     for c, allowed in items:
         n = c.split("-")[1]
         els += coded_slice("Observation.component:" + n, "code", c, 1, "1")
-        els.append(el("Observation.component:%s.value[x]" % n, 1, "1", types=[{"code": "integer"}]))
+        els += [el("Observation.component:%s.extension" % n, slicing=BY_URL),
+                ext_slice("Observation.component:" + n, "answer", "ait-score-answer", 0, "1"),
+                el("Observation.component:%s.value[x]" % n, 1, "1", types=[{"code": "integer"}])]
         cons.append(inv("%s-%s" % (pid, n), "%s scores %s" % (c, " or ".join(map(str, allowed))),
-                        "component.where(code.coding.code='%s').value.all(%s)" % (c, " or ".join("$this = %d" % a for a in allowed)), "003 annex 4"))
-    obs(pid, name, title, "%s score with its items (003 annex 4)." % title, coding(CS, code), ["integer"], els, cons)
+                        "component.where(code.coding.code='%s').value.all(%s)" % (c, " or ".join("$this = %d" % a for a in allowed)), SCORE_SEED))
+    # An answer belongs to its item and scores its points: each answered component, as
+    # "item|points|answer", is a row of the table (one pass; gofhir short-circuits nothing).
+    rows = [r for r in SCORE_ANSWERS if r[0].startswith(prefix + "-")]
+    cons.append(inv("%s-answer" % pid, "an item's answer is one of its own and the item scores the answer's points",
+                    "component.select(code.coding.code.first() + '|' + value.toString() + '|' + extension.where(url='%s')"
+                    ".value.code.first()).all($this in (%s))"
+                    % (sd_url("ait-score-answer"), " | ".join("'%s|%d|%s-%s'" % (q, p, q, a) for q, a, _, p in rows)), SCORE_SEED))
+    bands = [b for b in SCORE_BANDS if b[0] == prefix]
+    cons.append(inv("%s-band" % pid, "the interpretation is the band of the total (%s)" % ", ".join("%d-%d %s" % (l, h, b) for _, b, _, l, h in bands),
+                    " and ".join("((value >= %d and value <= %d) implies interpretation.coding.where(system='%s').all(code='%s-%s'))"
+                                 % (l, h, CS_SCORE, s, b) for s, b, _, l, h in bands), SCORE_SEED))
+    obs(pid, name, title, "%s score with its items, their answers and the interpretation band (003 annex 4)." % title,
+        coding(CS, code), ["integer"], els, cons)
 
 
 score("ait-mirels", "AITMirelsScore", "Mirels", "mirels-score", MIRELS, 4, 12, "ait-mirels-score")
@@ -665,158 +475,7 @@ searchparam("ait-rcp-decision", "rcp-decision", "Task", "token",
 searchparam("ait-pathway-step", "pathway-step", "CarePlan", "token",
             "CarePlan.activity.detail.code", "Pathways by step (000 §III).")
 
-# ---------------------------------------------------------------- examples
-examples = []
-PAT = {"reference": "Patient/ait-patient-example"}
-
-
-def example(r, prof):
-    r["meta"] = {"profile": [sd_url(prof)]} if prof else r.get("meta")
-    if r["meta"] is None:
-        del r["meta"]
-    examples.append(r)
-
-
-def R(t, i):
-    return {"reference": "%s/%s" % (t, i)}
-
-
-example({"resourceType": "Patient", "id": "ait-patient-example",
-         "identifier": [{"system": INS_NIR, "value": "255081416802538"},
-                        {"type": cc("http://terminology.hl7.org/CodeSystem/v2-0203", "PI"), "system": "urn:oid:1.2.250.1.71.4.2.1", "value": "IPP-0042"}],
-         "name": [{"family": "Exemple", "given": ["Jeanne"]}], "gender": "female", "birthDate": "1955-08-14",
-         "generalPractitioner": [R("Practitioner", "ait-gp-example")]}, "ait-patient")
-for pid, given, rpps in [("ait-gp-example", "Paul", "10000000001"), ("ait-referrer-example", "Anne", "10000000002"),
-                         ("ait-algologist-example", "Marc", "10000000003"), ("ait-implanter-example", "Lina", "10000000004"),
-                         ("ait-pharmacist-example", "Hugo", "10000000005")]:
-    example({"resourceType": "Practitioner", "id": pid, "identifier": [{"system": RPPS, "value": rpps}],
-             "name": [{"family": "Docteur", "given": [given]}]}, "ait-practitioner")
-for rid, prac, code in [("ait-role-algologist", "ait-algologist-example", "algologist"), ("ait-role-implanter", "ait-implanter-example", "implanting-physician"),
-                        ("ait-role-pharmacist", "ait-pharmacist-example", "pui-pharmacist")]:
-    example({"resourceType": "PractitionerRole", "id": rid, "practitioner": R("Practitioner", prac),
-             "organization": R("Organization", "ait-implanting-centre-example"), "code": [{"text": code}]}, None)
-for oid, name, role, finess in [("ait-implanting-centre-example", "CHU Exemple", "implanting-centre", "590780193"),
-                                ("ait-refill-centre-example", "CH Proximité", "refill-centre", "590000212")]:
-    example({"resourceType": "Organization", "id": oid, "identifier": [{"system": FINESS, "value": finess}],
-             "type": [cc(CS, role)], "name": name}, "ait-organization")
-example({"resourceType": "DocumentReference", "id": "ait-oncology-opinion-example", "status": "current",
-         "type": cc(CS, "oncology-opinion"), "subject": PAT, "date": "2026-03-02T10:00:00+01:00",
-         "content": [{"attachment": {"contentType": "application/pdf", "url": "Binary/rcp-onco-1", "title": "RCP digestive"}}]}, "ait-oncology-opinion")
-example({"resourceType": "Observation", "id": "ait-performance-status-example", "status": "final",
-         "code": cc(LOINC, "89247-1", "ECOG Performance Status score"), "subject": PAT, "effectiveDateTime": "2026-03-02", "valueInteger": 2}, "ait-performance-status")
-example({"resourceType": "Observation", "id": "ait-life-expectancy-example", "status": "final", "code": cc(CS, "life-expectancy"),
-         "subject": PAT, "effectiveDateTime": "2026-03-02", "valueQuantity": {"value": 6, "unit": "months", "system": UCUM, "code": "mo"}}, "ait-life-expectancy")
-example({"resourceType": "Observation", "id": "ait-ome-example", "status": "final", "code": cc(CS, "oral-morphine-equivalent"),
-         "subject": PAT, "effectiveDateTime": "2026-03-02", "valueQuantity": {"value": 360, "unit": "mg/day", "system": UCUM, "code": "mg/d"}}, "ait-oral-morphine-equivalent")
-example({"resourceType": "Observation", "id": "ait-pain-assessment-example", "status": "final",
-         "code": cc(LOINC, "72514-3"), "subject": PAT, "effectiveDateTime": "2026-03-02", "valueInteger": 8,
-         "bodySite": {"text": "upper abdomen, radiating to the back"},
-         "component": [{"code": cc(CS, "pain-type"), "valueCodeableConcept": cc(CS, "mixed")},
-                       {"code": cc(CS, "pain-etiology"), "valueString": "pancreatic adenocarcinoma, coeliac plexus invasion"},
-                       {"code": cc(CS, "treatment-tried"), "valueString": "oxycodone up to 240 mg/d, pregabalin"}]}, "ait-pain-assessment")
-LAB_VALUES = {"751-8": (3.2, "10*3/uL"), "777-3": (210, "10*3/uL"), "718-7": (11.2, "g/dL"), "5902-2": (12.5, "s"), "3173-2": (31, "s"),
-              "2160-0": (0.8, "mg/dL"), "2345-7": (95, "mg/dL"), "2951-2": (139, "mmol/L"), "2823-3": (4.1, "mmol/L"),
-              "2075-0": (101, "mmol/L"), "17861-6": (9.4, "mg/dL"), "2777-1": (3.5, "mg/dL")}
-for c, d in LABS:
-    v, u = LAB_VALUES[c]
-    example({"resourceType": "Observation", "id": "ait-lab-%s-example" % c, "status": "final",
-             "category": [cc("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory")],
-             "code": cc(LOINC, c, d), "subject": PAT, "effectiveDateTime": "2026-03-01",
-             "valueQuantity": {"value": v, "unit": u, "system": UCUM, "code": u}}, "ait-lab-result")
-for iid, code, concl in [("ait-imaging-ct-example", "ct-tap-spine", "Pancreatic mass, no spinal canal invasion."),
-                         ("ait-imaging-brain-example", "brain-ct-mri", "No brain metastasis.")]:
-    example({"resourceType": "DiagnosticReport", "id": iid, "status": "final", "code": cc(CS, code), "subject": PAT,
-             "effectiveDateTime": "2026-02-20", "conclusion": concl}, "ait-imaging-report")
-example({"resourceType": "MedicationStatement", "id": "ait-medication-review-example", "status": "active",
-         "medicationCodeableConcept": cc(ATC, "N02AA05", "oxycodone"), "subject": PAT,
-         "note": [{"text": "240 mg/d orally; constipation, drowsiness"}]}, "ait-medication-review")
-dossier_refs = ["DocumentReference/ait-oncology-opinion-example", "Observation/ait-performance-status-example",
-                "Observation/ait-life-expectancy-example", "Observation/ait-pain-assessment-example"] + \
-               ["Observation/ait-lab-%s-example" % c for c, _ in LABS] + \
-               ["DiagnosticReport/ait-imaging-ct-example", "DiagnosticReport/ait-imaging-brain-example",
-                "MedicationStatement/ait-medication-review-example", "Observation/ait-ome-example"]
-example({"resourceType": "ServiceRequest", "id": "ait-referral-example", "status": "active", "intent": "order",
-         "code": cc(CS, "ait-referral"), "subject": PAT, "authoredOn": "2026-03-03",
-         "requester": R("Practitioner", "ait-referrer-example"), "performer": [R("Organization", "ait-implanting-centre-example")],
-         "supportingInfo": [{"reference": r} for r in dossier_refs]}, "ait-referral")
-example({"resourceType": "DocumentReference", "id": "ait-rcp-report-example", "status": "current",
-         "type": cc(LOINC, "34794-8"), "subject": PAT, "date": "2026-03-12T18:00:00+01:00",
-         "content": [{"attachment": {"contentType": "application/pdf", "url": "Binary/rcp-ait-1"}}]}, None)
-example({"resourceType": "Task", "id": "ait-rcp-decision-example", "status": "completed", "intent": "order",
-         "code": cc(CS, "rcp-review"), "basedOn": [R("ServiceRequest", "ait-referral-example")], "for": PAT,
-         "executionPeriod": {"start": "2026-03-12T17:00:00+01:00", "end": "2026-03-12T18:00:00+01:00"},
-         "owner": R("Practitioner", "ait-algologist-example"),
-         "input": [{"type": cc(CS, "rcp-participant"), "valueReference": R("PractitionerRole", r)}
-                   for r in ("ait-role-algologist", "ait-role-implanter", "ait-role-pharmacist")],
-         "output": [{"type": cc(CS, "rcp-decision"), "valueCodeableConcept": cc(CS, "accepted")},
-                    {"type": cc(CS, "rcp-technique"), "valueCodeableConcept": cc(CS, "implanted-pump")},
-                    {"type": cc(CS, "rcp-life-expectancy-basis"), "valueReference": R("Observation", "ait-life-expectancy-example")},
-                    {"type": cc(CS, "rcp-report"), "valueReference": R("DocumentReference", "ait-rcp-report-example")}]}, "ait-rcp-decision")
-example({"resourceType": "Device", "id": "ait-pump-example",
-         "extension": [{"url": sd_url("ait-implant-date"), "valueDateTime": "2026-04-02"}],
-         "status": "active", "type": cc(CS, "intrathecal-pump"), "manufacturer": "Medtronic",
-         "deviceName": [{"name": "SynchroMed II", "type": "model-name"}], "modelNumber": "8637-40", "serialNumber": "NGP123456H",
-         "expirationDate": "2033-04-02", "patient": PAT, "owner": R("Organization", "ait-implanting-centre-example"),
-         "safety": [cc(CS, "mri-conditional")],
-         "property": [{"type": cc(CS, "reservoir-volume"), "valueQuantity": [{"value": 40, "unit": "mL", "system": UCUM, "code": "mL"}]},
-                      {"type": cc(CS, "catheter-tip-level"), "valueCode": [cc(CS_LEVEL, "D5")]},
-                      {"type": cc(CS, "patient-bolus-remote"), "valueCode": [cc("http://terminology.hl7.org/CodeSystem/v2-0136", "Y")]}]}, "ait-pump")
-example({"resourceType": "Procedure", "id": "ait-implantation-example", "status": "completed", "code": cc(CS, "pump-implantation"),
-         "subject": PAT, "basedOn": [R("ServiceRequest", "ait-referral-example")], "performedDateTime": "2026-04-02T09:30:00+02:00",
-         "performer": [{"actor": R("Practitioner", "ait-implanter-example")}], "bodySite": [{"text": "left abdominal wall pocket; catheter tip D5"}],
-         "focalDevice": [{"manipulated": R("Device", "ait-pump-example")}]}, "ait-implantation")
-MIX = {"resourceType": "Medication", "id": "mix",
-       "ingredient": [{"itemCodeableConcept": cc(ATC, "N02AA01", "morphine"),
-                       "strength": {"numerator": {"value": 50, "unit": "mg", "system": UCUM, "code": "mg"}, "denominator": {"value": 1, "unit": "mL", "system": UCUM, "code": "mL"}}},
-                      {"itemCodeableConcept": cc(ATC, "N02BG08", "ziconotide"),
-                       "strength": {"numerator": {"value": 100, "unit": "ug", "system": UCUM, "code": "ug"}, "denominator": {"value": 1, "unit": "mL", "system": UCUM, "code": "mL"}}}]}
-example(dict(MIX, id="ait-compounded-medication-example"), "ait-compounded-medication")
-
-
-def dose(atc, name, v, unit):
-    return {"extension": [{"url": sd_url("ait-molecule"), "valueCodeableConcept": cc(ATC, atc, name)}],
-            "text": "%s %g %s" % (name, v, unit),
-            "route": {"coding": [coding(SNOMED, "372452007", "Intrathecal route"), coding(EDQM, "20042000", "Intrathecal use")]},
-            "doseAndRate": [{"rateQuantity": {"value": v, "unit": unit, "system": UCUM, "code": unit}}],
-            "maxDosePerPeriod": {"numerator": {"value": 4, "unit": "bolus"}, "denominator": {"value": 1, "unit": "d", "system": UCUM, "code": "d"}}}
-
-
-example({"resourceType": "MedicationRequest", "id": "ait-prescription-example", "contained": [MIX],
-         "extension": [{"url": sd_url("ait-off-label"), "valueBoolean": False}],
-         "status": "active", "intent": "order", "medicationReference": {"reference": "#mix"}, "subject": PAT,
-         "authoredOn": "2026-04-01", "requester": R("Practitioner", "ait-algologist-example"),
-         "dosageInstruction": [dose("N02AA01", "morphine", 3, "mg/d"), dose("N02BG08", "ziconotide", 2.4, "ug/d")]}, "ait-intrathecal-prescription")
-example({"resourceType": "Procedure", "id": "ait-refill-example",
-         "extension": [{"url": sd_url("ait-prescription"), "valueReference": R("MedicationRequest", "ait-prescription-example")},
-                       {"url": sd_url("ait-volume-instilled"), "valueQuantity": {"value": 38, "unit": "mL", "system": UCUM, "code": "mL"}},
-                       {"url": sd_url("ait-residual-volume"), "valueQuantity": {"value": 2.5, "unit": "mL", "system": UCUM, "code": "mL"}},
-                       {"url": sd_url("ait-flow-rate"), "valueQuantity": {"value": 0.6, "unit": "mL/d", "system": UCUM, "code": "mL/d"}},
-                       {"url": sd_url("ait-next-refill-date"), "valueDateTime": "2026-06-30"},
-                       {"url": sd_url("ait-double-check"), "valueBoolean": True}, {"url": sd_url("ait-assay"), "valueBoolean": True}],
-         "status": "completed", "code": cc(CS, "pump-refill"), "subject": PAT, "performedDateTime": "2026-05-05T10:00:00+02:00",
-         "performer": [{"actor": R("Practitioner", "ait-algologist-example"), "onBehalfOf": R("Organization", "ait-refill-centre-example")}],
-         "focalDevice": [{"manipulated": R("Device", "ait-pump-example")}]}, "ait-refill")
-STEPS = [("dossier", "completed", "2026-03-01", "2026-03-03"), ("rcp", "completed", "2026-03-03", "2026-03-18"),
-         ("preop-consultation", "completed", "2026-03-13", "2026-03-19"), ("hospitalisation", "scheduled", "2026-04-01", "2026-04-09"),
-         ("refill", "not-started", "2026-04-30", "2026-07-09")]
-example({"resourceType": "CarePlan", "id": "ait-careplan-example", "status": "active", "intent": "plan",
-         "category": [cc(CS, "ait-pathway")], "subject": PAT, "author": R("Practitioner", "ait-algologist-example"),
-         "basedOn": [R("ServiceRequest", "ait-referral-example")],
-         "activity": [{"detail": {"code": cc(CS, s), "status": st, "scheduledPeriod": {"start": a, "end": b}}} for s, st, a, b in STEPS]}, "ait-careplan")
-example({"resourceType": "Procedure", "id": "ait-ir-procedure-example", "status": "completed", "code": cc(CS, "cimentoplasty"),
-         "subject": PAT, "performedDateTime": "2026-02-10T14:00:00+01:00",
-         "performer": [{"actor": R("Practitioner", "ait-implanter-example")}], "bodySite": [{"text": "L2 vertebral body"}]}, "ait-ir-procedure")
-
-
-def score_example(sid, prof, code, values):
-    example({"resourceType": "Observation", "id": sid, "status": "final", "code": cc(CS, code), "subject": PAT,
-             "effectiveDateTime": "2026-02-01", "valueInteger": sum(v for _, v in values),
-             "component": [{"code": cc(CS, c), "valueInteger": v} for c, v in values]}, prof)
-
-
-score_example("ait-mirels-example", "ait-mirels", "mirels-score", [("mirels-site", 3), ("mirels-pain", 2), ("mirels-size", 2), ("mirels-lesion", 3)])
-score_example("ait-sins-example", "ait-sins", "sins-score", [("sins-location", 2), ("sins-pain", 3), ("sins-lesion", 2),
-                                                             ("sins-alignment", 0), ("sins-collapse", 1), ("sins-posterior", 1)])
+import examples  # noqa: E402  (appends to fhirbuild.examples)
 
 # ---------------------------------------------------------------- seed sections used by the rules above
 resources.append({"resourceType": "CodeSystem", "id": "ait-seed-section", "url": CS_SEED, "version": VERSION,
@@ -825,14 +484,4 @@ resources.append({"resourceType": "CodeSystem", "id": "ait-seed-section", "url":
                   "description": "Sections of the seed documents (000 AIT referential, 001 review, 003 IR referential) that clinical rules cite.",
                   "concept": [{"code": s, "display": s} for s in sorted(seeds_used)]})
 
-if os.path.isdir(OUT):
-    shutil.rmtree(OUT)
-os.makedirs(OUT)
-pkg = dict(PKG)
-json.dump(pkg, open(os.path.join(OUT, "package.json"), "w"), indent=2, ensure_ascii=False)
-for r in resources:
-    json.dump(r, open(os.path.join(OUT, "%s-%s.json" % (r["resourceType"], r["id"])), "w"), indent=1, ensure_ascii=False)
-os.makedirs(os.path.join(OUT, "example"))
-for r in examples:
-    json.dump(r, open(os.path.join(OUT, "example", "%s-%s.json" % (r["resourceType"], r["id"])), "w"), indent=1, ensure_ascii=False)
-print(len(resources), "resources,", len(examples), "examples")
+write()
