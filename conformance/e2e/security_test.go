@@ -198,3 +198,30 @@ func TestAuditTrail(t *testing.T) {
 		}
 	}
 }
+
+// TestNoPatientDataInLogs: a patient written, searched by name and identifier, read,
+// refused and mistyped leaves nothing of its data in the gateway's log.
+func TestNoPatientDataInLogs(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	secrets := []string{"Zorglubette", "2840575123456", "1975-03-14"}
+	r, err := c.Do(http.MethodPost, "Patient", []byte(`{"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.8","value":"2840575123456"}],"name":[{"family":"Zorglubette"}],"birthDate":"1975-03-14"}`), nil)
+	if err != nil || r.Status != http.StatusCreated {
+		t.Fatalf("create: %v %s", err, r)
+	}
+	for _, p := range []string{"Patient?name=Zorglubette", "Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|2840575123456",
+		"Patient?birthdate=1975-03-14", "Patient/" + IDFromLocation(r.Header.Get("Location")), "Patient?name=Zorglubette&birthdate=notadate"} {
+		c.Do(http.MethodGet, p, nil, nil)
+	}
+	NewClient(g.BaseURL).Do(http.MethodGet, "Patient?name=Zorglubette", nil, nil) // refused: no token
+	c.Do(http.MethodPut, "Patient/x", []byte(`{"resourceType":"Patient","id":"y","name":[{"family":"Zorglubette"}]}`), nil)
+	logs := g.Logs()
+	if !strings.Contains(logs, "op=search-type") {
+		t.Fatalf("the log does not show the requests at all:\n%s", logs)
+	}
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Errorf("patient data %q in the log:\n%s", s, logs)
+		}
+	}
+}
