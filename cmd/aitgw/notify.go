@@ -33,6 +33,9 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 		Name: "status", Types: []string{"Subscription"}, Instance: true,
 		Definition: "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status",
 		Run: func(ctx context.Context, req *rest.Request) (*rest.Response, error) {
+			if err := unconfined(req, "Subscription"); err != nil {
+				return nil, err
+			}
 			if _, err := svc.Read(ctx, &rest.Request{Type: "Subscription", ID: req.ID, Access: req.Access}); err != nil {
 				return nil, err
 			}
@@ -43,6 +46,9 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 		Name: "events", Types: []string{"Subscription"}, Instance: true,
 		Definition: "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events",
 		Run: func(ctx context.Context, req *rest.Request) (*rest.Response, error) {
+			if err := unconfined(req, "Subscription"); err != nil {
+				return nil, err
+			}
 			if _, err := svc.Read(ctx, &rest.Request{Type: "Subscription", ID: req.ID, Access: req.Access}); err != nil {
 				return nil, err
 			}
@@ -59,6 +65,9 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 			if req.Access != nil && !req.Access.Allows("search-type", "Communication") {
 				return nil, fhir.Errorf(http.StatusForbidden, "security", "", "listing dead letters needs Communication search rights")
 			}
+			if err := unconfined(req, "Communication"); err != nil {
+				return nil, err
+			}
 			dl, err := w.DeadLetters(ctx)
 			if err != nil {
 				return nil, err
@@ -71,6 +80,9 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 		Run: func(ctx context.Context, req *rest.Request) (*rest.Response, error) {
 			if req.Access != nil && !req.Access.Allows("update", "Communication") {
 				return nil, fhir.Errorf(http.StatusForbidden, "security", "", "replaying dead letters needs Communication update rights")
+			}
+			if err := unconfined(req, "Communication"); err != nil {
+				return nil, err
 			}
 			var seqs []int64
 			for _, v := range req.Query["seq"] {
@@ -113,4 +125,13 @@ func parametersResponse(name string, v any) *rest.Response {
 	}}
 	body, _ := json.Marshal(p)
 	return &rest.Response{Status: http.StatusOK, Body: body}
+}
+
+// unconfined refuses an operation whose answer spans patients (a subscription's event
+// log, the dead letters) to a client confined to one patient's compartment.
+func unconfined(req *rest.Request, typ string) error {
+	if req.Access != nil && req.Access.Patient("operation", typ) != "" {
+		return fhir.Errorf(http.StatusForbidden, "security", "", "this operation spans patients: a patient-context token cannot use it")
+	}
+	return nil
 }

@@ -91,6 +91,8 @@ func TestPatientTokenStaysInItsCompartment(t *testing.T) {
 		{"delete with a read scope", "DELETE", "Observation/oa", ""},
 		{"transaction reading the other patient", "POST", "", `{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"Patient/pb"}}]}`},
 		{"audit trail without the audit scope", "GET", "AuditEvent", ""},
+		{"dead letters of every patient", "GET", "$ait-dead-letters", ""},
+		{"a subscription's event log", "GET", "Subscription/any/$events", ""},
 	}
 	for _, c := range refused {
 		r, err := a.Do(c.method, c.path, []byte(c.body), nil)
