@@ -11,15 +11,11 @@ import (
 )
 
 // Canonical URLs of the AIT implementation guide (profiles/package, canonical
-// https://fhir.aitgw.org/ig/ait), in one place. What the guide does not define yet
-// lives under Pending, the mapping's own provisional base, until the guide adds it
-// (each such constant says so); TestCanonicalURLsAreInTheGuide keeps the split honest.
+// https://fhir.aitgw.org/ig/ait), in one place. Everything the mapping writes under
+// Base exists in the guide (TestCanonicalURLsAreInTheGuide keeps it so).
 const (
 	// Base is the canonical base of the AIT implementation guide.
 	Base = "https://fhir.aitgw.org/ig/ait"
-	// Pending is the provisional base of what the guide lacks (not under Base, so that
-	// nothing claims to be part of the guide before it is).
-	Pending = "https://aitgw.example.org/fhir"
 
 	ProfilePatient          = Base + "/StructureDefinition/ait-patient"
 	ProfilePractitioner     = Base + "/StructureDefinition/ait-practitioner"
@@ -40,55 +36,53 @@ const (
 	ProfileIRProcedure      = Base + "/StructureDefinition/ait-ir-procedure"
 	ProfileMirels           = Base + "/StructureDefinition/ait-mirels"
 	ProfileSINS             = Base + "/StructureDefinition/ait-sins"
+	ProfileImagingStudy     = Base + "/StructureDefinition/ait-imaging-study"
+	ProfileCondition        = Base + "/StructureDefinition/ait-condition"
+	ProfileIRCarePlan       = Base + "/StructureDefinition/ait-ir-careplan"
 
-	// ProfileImagingStudy: the guide has no ImagingStudy profile (pending).
-	ProfileImagingStudy = Pending + "/StructureDefinition/ait-imaging-study"
-	// ProfileCondition: the guide has no Condition profile (pending).
-	ProfileCondition = Pending + "/StructureDefinition/ait-condition"
-	// ProfileIRCarePlan: the guide has no IR CarePlan profile (pending).
-	ProfileIRCarePlan = Pending + "/StructureDefinition/ir-careplan"
-
-	// CodeSystemAIT holds the guide's codes: pathway steps, RCP decisions, techniques,
-	// dossier elements, procedures, score components, milestones.
+	// CodeSystemAIT holds the guide's codes: pathway steps (AIT and IR), step facts
+	// and their qualifiers (consent given, on methadone, refill centre differs), RCP
+	// decisions, techniques, dossier elements, procedures, score components,
+	// contraindications, milestones.
 	CodeSystemAIT = Base + "/CodeSystem/ait"
 	// CodeSystemSeed codes the seed section a rule comes from (issue details).
 	CodeSystemSeed = Base + "/CodeSystem/ait-seed-section"
-	// CodeSystemPending holds the codes the mapping needs and the guide lacks: the
-	// step facts without a guide resource (consent, consultations, planning,
-	// admission, discharge…), the qualifiers of a step (consent given, on methadone,
-	// refill centre differs), the overdue milestones. Pending.
-	CodeSystemPending = Pending + "/CodeSystem/ait-pathway"
-	// CodeSystemScore codes score answers and interpretation bands (Mirels, SINS):
-	// the guide codes the components (CodeSystemAIT) but not their answers nor the
-	// bands. Pending.
-	CodeSystemScore = Pending + "/CodeSystem/ait-score"
+	// CodeSystemScore codes score answers ("mirels-site-upper-limb": component code
+	// and answer) and interpretation bands ("mirels-low", "sins-stable").
+	CodeSystemScore = Base + "/CodeSystem/ait-score"
+	// CodeSystemRole codes the actors of the pathways (pathways.md, "Actors").
+	CodeSystemRole = rules.SystemPractitionerRole
 
 	// ExtNextRefill carries the next refill date on a discharge or refill resource.
 	ExtNextRefill = Base + "/StructureDefinition/ait-next-refill-date"
-
+	// ExtMolecule names the molecule of a prescription's dosage line (its rateQuantity
+	// is then that molecule's daily dose).
+	ExtMolecule = Base + "/StructureDefinition/ait-molecule"
+	// ExtVolumeInstilled is the volume put in the pump's reservoir at a refill (mL).
+	ExtVolumeInstilled = Base + "/StructureDefinition/ait-volume-instilled"
+	// ExtFlowRate is the pump's programmed flow (mL/d) after a refill.
+	ExtFlowRate = Base + "/StructureDefinition/ait-flow-rate"
 	// ExtNormalisedValue carries a value converted to the canonical UCUM unit; the
-	// submitted value stays where it was. Pending.
-	ExtNormalisedValue = Pending + "/StructureDefinition/normalised-value"
-	// ExtOverdue flags a CarePlan activity whose deadline has passed. Pending.
-	ExtOverdue = Pending + "/StructureDefinition/activity-overdue"
-	// ExtDeadlineSection names the seed section of an activity's deadline. Pending.
-	ExtDeadlineSection = Pending + "/StructureDefinition/deadline-section"
+	// submitted value stays where it was.
+	ExtNormalisedValue = Base + "/StructureDefinition/ait-normalised-value"
+	// ExtOverdue flags a CarePlan activity whose deadline has passed.
+	ExtOverdue = Base + "/StructureDefinition/ait-activity-overdue"
+	// ExtDeadlineSection names the seed section of an activity's deadline.
+	ExtDeadlineSection = Base + "/StructureDefinition/ait-deadline-section"
 	// ExtScoreAnswer carries the answer of one score component (the guide's component
-	// value is the points only). Pending.
-	ExtScoreAnswer = Pending + "/StructureDefinition/score-answer"
-	// ExtPlannedDate carries the planned implantation date on a planning resource. Pending.
-	ExtPlannedDate = Pending + "/StructureDefinition/planned-implantation"
+	// value is the points only).
+	ExtScoreAnswer = Base + "/StructureDefinition/ait-score-answer"
+	// ExtPlannedDate carries the planned implantation date on a planning resource.
+	ExtPlannedDate = Base + "/StructureDefinition/ait-planned-implantation"
 	// ExtPathwayState carries the pathway state (facts and flags) in the CarePlan, so
 	// that the stored CarePlan is the whole state and PathwayFromCarePlan resumes it.
-	// Pending.
-	ExtPathwayState = Pending + "/StructureDefinition/pathway-state"
+	ExtPathwayState = Base + "/StructureDefinition/ait-pathway-state"
 
 	// IdentifierIntake is the system of identifiers the gateway derives for resources
-	// sent without one, so that a referral posted twice creates nothing twice. Pending
-	// (the guide defines no NamingSystem).
-	IdentifierIntake = "urn:aitgw:intake"
-	// IdentifierCarePlan is the system of the pathway CarePlan identifier. Pending.
-	IdentifierCarePlan = "urn:aitgw:careplan"
+	// sent without one, so that a referral posted twice creates nothing twice.
+	IdentifierIntake = Base + "/NamingSystem/ait-intake"
+	// IdentifierCarePlan is the system of the pathway CarePlan identifier.
+	IdentifierCarePlan = Base + "/NamingSystem/ait-careplan"
 
 	// IdentifierRPPS is the RPPS number of a health professional (11 digits), as the
 	// guide's AITPractitioner asks for it.
@@ -108,7 +102,8 @@ const (
 
 // Codes of the guide (CodeSystemAIT) the pathway reads and writes.
 const (
-	CodePathwayCategory = "ait-pathway"       // CarePlan.category
+	CodePathwayCategory = "ait-pathway"       // CarePlan.category of the AIT pathway
+	CodeIRCategory      = "ir-pathway"        // CarePlan.category of the IR pathway
 	CodeRCPReview       = "rcp-review"        // Task.code of the RCP decision
 	CodeRCPDecision     = "rcp-decision"      // Task.output.type: the decision
 	CodeRCPTechnique    = "rcp-technique"     // Task.output.type: the technique
@@ -118,9 +113,8 @@ const (
 	CodeRefill          = "pump-refill"       // Procedure.code of a refill
 )
 
-// Codes of CodeSystemPending that qualify a step resource (besides the step facts of
-// rules.Fact*, which are coded in CodeSystemPending when the guide has no resource for
-// them).
+// Codes of CodeSystemAIT that qualify a step resource (besides the step facts of
+// rules.Fact*, coded in CodeSystemAIT when the guide has no resource for them).
 const (
 	CodeConsentGiven        = "consent-given"
 	CodeOnMethadone         = "on-methadone"
@@ -128,7 +122,7 @@ const (
 )
 
 // systemByAlias resolves the code system aliases of the rules tables.
-var systemByAlias = map[string]string{rules.AliasLOINC: SystemLOINC, rules.AliasAIT: CodeSystemAIT, rules.AliasPending: CodeSystemPending}
+var systemByAlias = map[string]string{rules.AliasLOINC: SystemLOINC, rules.AliasAIT: CodeSystemAIT}
 
 // resolveCodes turns "alias|code" keys into "system|code" keys.
 func resolveCodes(keys []string) []string {

@@ -81,9 +81,9 @@ func CarePlanJSON(p Pathway) []byte {
 	if p.Stopped {
 		status = "revoked"
 	}
-	stepSystem := CodeSystemAIT
+	category := CodePathwayCategory
 	if p.Kind == KindIR {
-		stepSystem = CodeSystemPending // the guide's pathway-step ValueSet has no IR steps
+		category = CodeIRCategory // the IR CarePlan profile requires ait|ir-pathway
 	}
 	var acts []any
 	for _, v := range p.View() {
@@ -93,7 +93,7 @@ func CarePlanJSON(p Pathway) []byte {
 		}
 		detail := map[string]any{
 			"code": map[string]any{"coding": []any{map[string]any{
-				"system": stepSystem, "code": v.Step.Code, "display": v.Step.Display}}},
+				"system": CodeSystemAIT, "code": v.Step.Code, "display": v.Step.Display}}},
 			"status":      string(v.Status),
 			"description": fmt.Sprintf("Step %d: %s (%s)", v.Step.Number, v.Step.Display, v.Step.Section),
 		}
@@ -127,7 +127,7 @@ func CarePlanJSON(p Pathway) []byte {
 		"status":       status,
 		"intent":       "plan",
 		"category": []any{map[string]any{"coding": []any{map[string]any{
-			"system": CodeSystemAIT, "code": CodePathwayCategory}}}},
+			"system": CodeSystemAIT, "code": category}}}},
 		"title":    map[string]string{KindAIT: "AIT pathway (000 §III)", KindIR: "IR pathway (003)"}[p.Kind],
 		"activity": acts,
 	}

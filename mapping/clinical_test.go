@@ -350,11 +350,11 @@ func TestMirelsScoreBands(t *testing.T) {
 		score                    int
 		band                     string
 	}{
-		{"upper-limb", "mild", "lt-1/3", "blastic", 4, "Mirels-low"},
-		{"lower-limb", "moderate", "1/3-2/3", "blastic", 7, "Mirels-low"},
-		{"lower-limb", "moderate", "1/3-2/3", "mixed", 8, "Mirels-intermediate"},
-		{"lower-limb", "moderate", "1/3-2/3", "lytic", 9, "Mirels-high"},
-		{"proximal-femur", "functional", "gt-2/3", "lytic", 12, "Mirels-high"},
+		{"upper-limb", "mild", "lt-1/3", "blastic", 4, "mirels-low"},
+		{"lower-limb", "moderate", "1/3-2/3", "blastic", 7, "mirels-low"},
+		{"lower-limb", "moderate", "1/3-2/3", "mixed", 8, "mirels-intermediate"},
+		{"lower-limb", "moderate", "1/3-2/3", "lytic", 9, "mirels-high"},
+		{"proximal-femur", "functional", "gt-2/3", "lytic", 12, "mirels-high"},
 	} {
 		obs, err := Mirels(map[string]string{"site": tc.site, "pain": tc.pain, "size": tc.size, "lesion": tc.lesion}, "Patient/p1", time.Time{})
 		if err != nil {
@@ -375,12 +375,12 @@ func TestSINSScoreBands(t *testing.T) {
 		score int
 		band  string
 	}{
-		{map[string]string{}, 0, "SINS-stable"},
-		{map[string]string{"location": "junctional", "pain": "mechanical"}, 6, "SINS-stable"},
-		{map[string]string{"location": "junctional", "pain": "mechanical", "posterior": "unilateral"}, 7, "SINS-potentially-unstable"},
-		{map[string]string{"location": "junctional", "pain": "mechanical", "alignment": "subluxation", "lesion": "lytic"}, 12, "SINS-potentially-unstable"},
-		{map[string]string{"location": "junctional", "pain": "mechanical", "alignment": "subluxation", "lesion": "lytic", "posterior": "unilateral"}, 13, "SINS-unstable"},
-		{map[string]string{"location": "junctional", "pain": "mechanical", "alignment": "subluxation", "lesion": "lytic", "posterior": "bilateral", "collapse": "gt-50"}, 18, "SINS-unstable"},
+		{map[string]string{}, 0, "sins-stable"},
+		{map[string]string{"location": "junctional", "pain": "mechanical"}, 6, "sins-stable"},
+		{map[string]string{"location": "junctional", "pain": "mechanical", "posterior": "unilateral"}, 7, "sins-potentially-unstable"},
+		{map[string]string{"location": "junctional", "pain": "mechanical", "alignment": "subluxation", "lesion": "lytic"}, 12, "sins-potentially-unstable"},
+		{map[string]string{"location": "junctional", "pain": "mechanical", "alignment": "subluxation", "lesion": "lytic", "posterior": "unilateral"}, 13, "sins-unstable"},
+		{map[string]string{"location": "junctional", "pain": "mechanical", "alignment": "subluxation", "lesion": "lytic", "posterior": "bilateral", "collapse": "gt-50"}, 18, "sins-unstable"},
 	} {
 		a := map[string]string{}
 		for k, v := range base {

@@ -134,6 +134,40 @@ func TestCoagulationNormal(t *testing.T) {
 	if is := CheckDossier(inr, received); len(is) != 0 {
 		t.Errorf("INR not accepted for the PT: %+v", is)
 	}
+	// PT in seconds (LOINC 5902-2) stands for it too; its "normal" is the laboratory's.
+	if lab, ok := rules.LabByLOINC("5902-2"); !ok || lab.Unit != "s" {
+		t.Fatalf("LOINC 5902-2 (PT in seconds) not recognised: %+v", lab)
+	}
+	sec := withEvidence(without(d, "prothrombin"), Evidence{Element: "prothrombin-time", Type: "Observation", Date: date, Dated: true, Value: &Quantity{12.5, "s"}})
+	if is := CheckDossier(sec, received); len(is) != 0 {
+		t.Errorf("PT in seconds not accepted for the PT: %+v", is)
+	}
+	hi := 13.0
+	sec = withEvidence(without(d, "prothrombin"), Evidence{Element: "prothrombin-time", Type: "Observation", Date: date, Dated: true, Value: &Quantity{16, "s"}, RefHigh: &hi})
+	single(t, CheckDossier(sec, received), "value", "above 13")
+}
+
+// TestPerformanceAndPainCarryTheProfileLOINC: a WHO performance status sent with the
+// guide's local code only, and a pain score sent as LOINC 38208-5, get the LOINC
+// coding their profiles fix (89247-1, 72514-3) beside the codes sent (000 §V.2.a-b).
+func TestPerformanceAndPainCarryTheProfileLOINC(t *testing.T) {
+	for _, tc := range []struct{ system, code, profile, want string }{
+		{CodeSystemAIT, "who-performance-status", ProfilePerformance, "89247-1"},
+		{SystemLOINC, "38208-5", ProfilePain, "72514-3"},
+	} {
+		r := object{"resourceType": "Observation", "code": map[string]any{"coding": []any{map[string]any{"system": tc.system, "code": tc.code}}}}
+		rec, ok := recognise(r)
+		if !ok || rec.Profile != tc.profile {
+			t.Fatalf("%s: recognised as %+v", tc.code, rec)
+		}
+		if !addProfileCode(r, rec.Profile) || addProfileCode(r, rec.Profile) {
+			t.Errorf("%s: the LOINC coding must be added once", tc.code)
+		}
+		code := obj(r, "code")
+		if !hasCoding(code, []string{SystemLOINC + "|" + tc.want}) || !hasCoding(code, []string{tc.system + "|" + tc.code}) || len(codings(code)) != 2 {
+			t.Errorf("%s: codings %v", tc.code, codings(obj(r, "code")))
+		}
+	}
 }
 
 func TestDossierMissingElementsNameLOINCAndSection(t *testing.T) {

@@ -20,7 +20,7 @@ func init() {
 // codedConcept is one code of a step resource, with its system.
 type codedConcept struct{ System, Code string }
 
-// stepCodes collects the codes (CodeSystemAIT and CodeSystemPending) of the
+// stepCodes collects the CodeSystemAIT codes of the
 // CodeableConcepts a step resource may carry them in, the RCP Task's outputs included.
 func stepCodes(m object) []codedConcept {
 	var ccs []object
@@ -44,7 +44,7 @@ func stepCodes(m object) []codedConcept {
 	}
 	var out []codedConcept
 	keep := func(system, code string) {
-		if system == CodeSystemAIT || system == CodeSystemPending {
+		if system == CodeSystemAIT {
 			out = append(out, codedConcept{system, code})
 		}
 	}
@@ -91,8 +91,8 @@ var eventDates = []string{"performedDateTime", "occurrenceDateTime", "effectiveD
 var eventPeriods = []string{"performedPeriod", "period", "effectivePeriod", "executionPeriod"}
 
 // IsStepCandidate is the cheap test a write hook runs on every write before decoding
-// anything: only a resource that mentions the guide's or the pending code systems
-// (or a Consent) can be a step resource. CarePlans never are (the pathway writes them).
+// anything: only a resource that mentions the guide (or a Consent) can be a step
+// resource. CarePlans never are (the pathway writes them).
 func IsStepCandidate(typ string, body []byte) bool {
 	if typ == "CarePlan" || body == nil {
 		return false
@@ -101,7 +101,7 @@ func IsStepCandidate(typ string, body []byte) bool {
 		return true
 	}
 	s := string(body)
-	return strings.Contains(s, Base+"/") || strings.Contains(s, Pending+"/")
+	return strings.Contains(s, Base+"/")
 }
 
 // ReadEvent reads the pathway event a stored step resource stands for; ok is false
@@ -109,11 +109,11 @@ func IsStepCandidate(typ string, body []byte) bool {
 //
 // The step is named, in order: by the guide's resources (Task rcp-review, Procedure
 // pump-implantation or pump-refill, a MedicationRequest claiming the intrathecal
-// prescription profile); by a CodeSystemPending code equal to a rules.Fact* value in
+// prescription profile); by a CodeSystemAIT code equal to a rules.Fact* value in
 // code, type, category, class or serviceType; a Consent with status active is a
 // consent. Its date is performed/occurrence/effective/authoredOn… or a period's start.
 // The RCP outcome (Task.output rcp-decision "accepted") and the technique are guide
-// codes; consent given, methadone and refill-centre flags are CodeSystemPending codes;
+// codes; consent given, methadone and refill-centre flags are CodeSystemAIT codes too;
 // the next refill date is the guide's extension (ExtNextRefill), the planned
 // implantation date ExtPlannedDate. actor is who recorded it, as the caller resolved it.
 func ReadEvent(body []byte, actor Actor) (ev Event, ok bool, err error) {
@@ -125,15 +125,15 @@ func ReadEvent(body []byte, actor Actor) (ev Event, ok bool, err error) {
 	ev = Event{Actor: actor, Fact: guideStep(m, codes)}
 	for _, c := range codes {
 		switch {
-		case c.System == CodeSystemPending && stepFacts[c.Code] && ev.Fact == "":
+		case c.System == CodeSystemAIT && stepFacts[c.Code] && ev.Fact == "":
 			ev.Fact = c.Code
 		case c.System == CodeSystemAIT && c.Code == CodeRCPAccepted:
 			ev.Accepted = true
-		case c.System == CodeSystemPending && c.Code == CodeConsentGiven:
+		case c.System == CodeSystemAIT && c.Code == CodeConsentGiven:
 			ev.Consent = true
-		case c.System == CodeSystemPending && c.Code == CodeOnMethadone:
+		case c.System == CodeSystemAIT && c.Code == CodeOnMethadone:
 			ev.OnMethadone = true
-		case c.System == CodeSystemPending && c.Code == CodeRefillCentreDiffers:
+		case c.System == CodeSystemAIT && c.Code == CodeRefillCentreDiffers:
 			ev.RefillCentreDiffers = true
 		case c.System == CodeSystemAIT && (c.Code == rules.TechniquePump.Code || c.Code == rules.TechniquePort.Code):
 			ev.Technique = c.Code
@@ -186,7 +186,7 @@ func EventFromResource(body []byte, actor Actor) (Event, error) {
 			typ = str(m, "resourceType")
 		}
 		return Event{}, fhir.Errorf(http.StatusUnprocessableEntity, "code-invalid", typ+".code",
-			"%s names no pathway step: a guide step resource or a %s code is expected (000 §III)", typ, CodeSystemPending)
+			"%s names no pathway step: a guide step resource or a %s code is expected (000 §III)", typ, CodeSystemAIT)
 	}
 	return ev, nil
 }

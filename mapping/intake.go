@@ -79,6 +79,10 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 			if rec.Profile != "" {
 				addProfile(r, rec.Profile)
 			}
+			if addProfileCode(r, rec.Profile) {
+				res.Issues = append(res.Issues, issue(fhir.SeverityInformation, "informational", where+".resource.code",
+					"the LOINC coding the guide's profile fixes was added beside the codes sent (000 §V.2)"))
+			}
 			if rec.Lab != nil {
 				res.Issues = append(res.Issues, addNormalised(r, *rec.Lab, where)...)
 			}

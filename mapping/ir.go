@@ -34,7 +34,7 @@ func ScoreObservation(score rules.Score, answers map[string]string, subject stri
 			"code":         map[string]any{"coding": []any{map[string]any{"system": CodeSystemAIT, "code": prefix + q}}},
 			"valueInteger": item.Points,
 			"extension": []any{map[string]any{"url": ExtScoreAnswer, "valueCoding": map[string]any{
-				"system": CodeSystemScore, "code": q + "-" + a, "display": item.Display}}},
+				"system": CodeSystemScore, "code": prefix + q + "-" + a, "display": item.Display}}},
 		})
 	}
 	if len(issues) > 0 {
@@ -49,7 +49,7 @@ func ScoreObservation(score rules.Score, answers map[string]string, subject stri
 		"code":         map[string]any{"coding": []any{map[string]any{"system": CodeSystemAIT, "code": prefix + "score"}}, "text": score.Name + " score"},
 		"valueInteger": total,
 		"interpretation": []any{map[string]any{
-			"coding": []any{map[string]any{"system": CodeSystemScore, "code": score.Name + "-" + band.Code, "display": band.Display}},
+			"coding": []any{map[string]any{"system": CodeSystemScore, "code": prefix + band.Code, "display": band.Display}},
 			"text":   fmt.Sprintf("%s %d: %s; %s (%s)", score.Name, total, band.Display, band.Advice, score.Section)}},
 		"component": comps,
 	}
@@ -78,7 +78,8 @@ func SINS(answers map[string]string, subject string, at time.Time) ([]byte, erro
 // ScoreAnswers reads the answers from a score Observation posted by a client: each
 // component's code is the question, with or without the guide's "mirels-"/"sins-"
 // prefix, and its answer the code of its valueCodeableConcept, valueString or
-// ExtScoreAnswer coding, with or without the "question-" prefix.
+// ExtScoreAnswer coding, with or without the "mirels-question-" (the guide's
+// CodeSystemScore code) or "question-" prefix.
 func ScoreAnswers(observation []byte) (map[string]string, error) {
 	m, err := decodeObject(observation)
 	if err != nil {
@@ -90,9 +91,7 @@ func ScoreAnswers(observation []byte) (map[string]string, error) {
 		for _, cd := range codings(obj(c, "code")) {
 			q = cd.Code
 		}
-		for _, p := range []string{"mirels-", "sins-"} {
-			q = strings.TrimPrefix(q, p)
-		}
+		q = stripScorePrefix(q)
 		a := str(c, "valueString")
 		for _, cd := range codings(obj(c, "valueCodeableConcept")) {
 			a = cd.Code
@@ -102,12 +101,23 @@ func ScoreAnswers(observation []byte) (map[string]string, error) {
 				a = str(obj(e, "valueCoding"), "code")
 			}
 		}
-		a = strings.TrimPrefix(a, q+"-")
+		a = strings.TrimPrefix(stripScorePrefix(a), q+"-") // mirels-site-upper-limb → upper-limb
 		if q != "" {
 			out[q] = a
 		}
 	}
 	return out, nil
+}
+
+// stripScorePrefix removes the guide's score prefix ("mirels-", "sins-") of a
+// component or answer code.
+func stripScorePrefix(code string) string {
+	for _, p := range []string{"mirels-", "sins-"} {
+		if strings.HasPrefix(code, p) {
+			return strings.TrimPrefix(code, p)
+		}
+	}
+	return code
 }
 
 func scoreItem(s rules.Score, q, a string) (rules.ScoreItem, bool) {

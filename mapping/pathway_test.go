@@ -24,14 +24,10 @@ func at(s string) time.Time {
 // stepResource builds a step resource as an EHR would post it: a Procedure with the
 // step's AIT code and qualifying codes, dated, with optional date extensions.
 func stepResource(fact string, when time.Time, qualifiers []string, ext map[string]time.Time) []byte {
-	cs := []any{map[string]any{"system": CodeSystemPending, "code": fact}}
+	cs := []any{map[string]any{"system": CodeSystemAIT, "code": fact}}
 	var outcome []any
 	for _, q := range qualifiers {
-		sys := CodeSystemPending // qualifiers the guide lacks
-		if q == CodeRCPAccepted || q == rules.TechniquePump.Code || q == rules.TechniquePort.Code {
-			sys = CodeSystemAIT
-		}
-		outcome = append(outcome, map[string]any{"system": sys, "code": q})
+		outcome = append(outcome, map[string]any{"system": CodeSystemAIT, "code": q})
 	}
 	r := map[string]any{"resourceType": "Procedure", "status": "completed", "subject": map[string]any{"reference": "Patient/p1"},
 		"code": map[string]any{"coding": cs}, "performedDateTime": when.Format(time.RFC3339)}

@@ -32,25 +32,15 @@ var massFactor = map[string]float64{"mg": 1, "ug": 0.001, "g": 1000}
 
 // CheckPrescription checks an intrathecal MedicationRequest and its Medication (or a
 // contained one when medication is nil) against 000 §IX: hard limits are errors,
-// off-label or unusual values warnings. The daily dose of each molecule is its
-// concentration times the pump flow (dosageInstruction.doseAndRate.rateQuantity, mL/d).
+// off-label or unusual values warnings. The daily dose of each molecule is the
+// rateQuantity of its dosage line (the guide's ExtMolecule names the molecule, in a
+// daily-dose unit) or else its concentration times the pump flow (rateQuantity in mL/d).
 func CheckPrescription(request, medication []byte, ctx PrescriptionContext) ([]fhir.Issue, error) {
 	req, err := decodeObject(request)
 	if err != nil || str(req, "resourceType") != "MedicationRequest" {
 		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "MedicationRequest", "not a MedicationRequest")
 	}
-	var med object
-	if medication != nil {
-		if med, err = decodeObject(medication); err != nil {
-			return nil, fhir.Errorf(http.StatusBadRequest, "structure", "Medication", "not a Medication")
-		}
-	} else if ref := str(obj(req, "medicationReference"), "reference"); strings.HasPrefix(ref, "#") {
-		for _, c := range objs(req, "contained") {
-			if "#"+str(c, "id") == ref {
-				med = c
-			}
-		}
-	}
+	med := medicationOf(req, medication)
 	if med == nil {
 		return nil, fhir.Errorf(http.StatusUnprocessableEntity, "required", "MedicationRequest.medication",
 			"the intrathecal mixture's Medication (ingredients and strengths) is needed (000 §IX.1)")
@@ -66,9 +56,9 @@ func CheckPrescription(request, medication []byte, ctx PrescriptionContext) ([]f
 	if max := rules.MaxMolecules; float64(len(ings)) > max.Value {
 		add(fhir.SeverityError, "Medication.ingredient", max.Section, "%d molecules: at most %g in the intrathecal mixture", len(ings), max.Value)
 	}
-	if !hasFlow {
+	if !hasFlow && !hasDoseLines(req) {
 		add(fhir.SeverityWarning, "MedicationRequest.dosageInstruction.doseAndRate.rateQuantity", "000 §IX.1",
-			"no pump flow in mL/d: daily doses cannot be checked")
+			"neither a pump flow in mL/d nor a daily dose per molecule: daily doses cannot be checked")
 	}
 	for i, ing := range ings {
 		expr := fmt.Sprintf("Medication.ingredient[%d]", i)
@@ -96,11 +86,10 @@ func CheckPrescription(request, medication []byte, ctx PrescriptionContext) ([]f
 					mol, conc.Value, lim.Concentration, lim.ConcUnit)
 			}
 		}
-		if !hasFlow {
+		perDay, ok := dailyDose(req, mol, lim, conc, flow, hasFlow)
+		if !ok {
 			continue
 		}
-		// Daily dose in the limit's unit: mg/mL × mL/d, then mg → ug when needed.
-		perDay := conc.Value * flow / massFactor[strings.TrimSuffix(lim.DoseUnit, "/d")]
 		issues = append(issues, doseIssues(mol, lim, perDay, at, expr, ctx)...)
 	}
 	return issues, nil
@@ -183,4 +172,125 @@ func strengthPerML(r object) (Quantity, bool) {
 // (000 §IX.1.a: oral 300 = intrathecal 1).
 func ProposedIntrathecalMorphine(systemicOME float64) float64 {
 	return rules.IntrathecalMorphineFromOME(systemicOME)
+}
+
+// dailyUnitMass is the mass unit of a daily-dose UCUM unit ("mg/d" → "mg").
+func dailyUnitMass(unit string) (string, bool) {
+	m, ok := strings.CutSuffix(unit, "/d")
+	_, known := massFactor[m]
+	return m, ok && known
+}
+
+// doseLine returns the daily dose (in mg) of molecule mol from the dosage line the
+// guide's ExtMolecule assigns to it.
+func doseLine(req object, mol string) (float64, bool) {
+	for _, di := range objs(req, "dosageInstruction") {
+		named := false
+		for _, e := range objs(di, "extension") {
+			if str(e, "url") == ExtMolecule && molecule(obj(e, "valueCodeableConcept")) == mol {
+				named = true
+			}
+		}
+		if !named {
+			continue
+		}
+		for _, dr := range objs(di, "doseAndRate") {
+			if q, ok := quantityOf(obj(dr, "rateQuantity")); ok {
+				if m, ok := dailyUnitMass(q.Unit); ok {
+					return q.Value * massFactor[m], true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// hasDoseLines reports whether some dosage line names its molecule (ExtMolecule).
+func hasDoseLines(req object) bool {
+	for _, di := range objs(req, "dosageInstruction") {
+		for _, e := range objs(di, "extension") {
+			if str(e, "url") == ExtMolecule {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dailyDose is a molecule's daily dose in its limit's unit (rules.IntrathecalLimits):
+// its own dosage line, else concentration (mg/mL) × pump flow (mL/d).
+func dailyDose(req object, mol string, lim rules.IntrathecalLimit, conc Quantity, flow float64, hasFlow bool) (float64, bool) {
+	unit := massFactor[strings.TrimSuffix(lim.DoseUnit, "/d")]
+	if mg, ok := doseLine(req, mol); ok {
+		return mg / unit, true
+	}
+	if !hasFlow {
+		return 0, false
+	}
+	return conc.Value * flow / unit, true
+}
+
+// PrescribedDoses reads the daily dose of each molecule of an intrathecal
+// MedicationRequest (in the molecule's DoseUnit, rules.IntrathecalLimits) and its
+// date: the previous prescription of the ziconotide step rule (000 §IX.1.c).
+// medication may be nil for a contained Medication.
+func PrescribedDoses(request, medication []byte) map[string]DoseChange {
+	req, err := decodeObject(request)
+	if err != nil {
+		return nil
+	}
+	med := medicationOf(req, medication)
+	at, _ := parseDate(str(req, "authoredOn"))
+	flow, hasFlow := pumpFlow(req)
+	out := map[string]DoseChange{}
+	for _, ing := range objs(med, "ingredient") {
+		mol := molecule(obj(ing, "itemCodeableConcept"))
+		lim, known := rules.LimitFor(mol)
+		if !known {
+			continue
+		}
+		conc, _ := strengthPerML(obj(ing, "strength"))
+		if perDay, ok := dailyDose(req, mol, lim, conc, flow, hasFlow); ok {
+			out[mol] = DoseChange{PerDay: perDay, At: at}
+		}
+	}
+	return out
+}
+
+// medicationOf is the Medication given, or the request's contained one.
+func medicationOf(req object, medication []byte) object {
+	if medication != nil {
+		m, _ := decodeObject(medication)
+		return m
+	}
+	if ref := str(obj(req, "medicationReference"), "reference"); strings.HasPrefix(ref, "#") {
+		for _, c := range objs(req, "contained") {
+			if "#"+str(c, "id") == ref {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// IsIntrathecalPrescription reports whether a MedicationRequest claims the guide's
+// intrathecal prescription profile or has an intrathecal route (000 §IX).
+func IsIntrathecalPrescription(request []byte) bool {
+	req, err := decodeObject(request)
+	if err != nil || str(req, "resourceType") != "MedicationRequest" {
+		return false
+	}
+	for _, p := range arr(obj(req, "meta"), "profile") {
+		if p == ProfilePrescription {
+			return true
+		}
+	}
+	for _, di := range objs(req, "dosageInstruction") {
+		for _, c := range codings(obj(di, "route")) {
+			if rules.RouteCodes[c.Code] == rules.RouteIntrathecal {
+				return true
+			}
+		}
+	}
+	return false
 }

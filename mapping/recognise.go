@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/mapping/rules"
 )
 
@@ -18,6 +19,25 @@ var profileByElement = map[string]string{
 	"performance-status": ProfilePerformance,
 	"life-expectancy":    ProfileLifeExpectancy,
 	"pain-assessment":    ProfilePain,
+}
+
+// profileCode is the coding a profile fixes on Observation.code (the guide's pattern):
+// a resource recognised by an equivalent code (ait|who-performance-status, LOINC
+// 38208-5 pain severity) gets it added beside the sender's codings (000 §V.2.a-b).
+var profileCode = map[string]fhir.Coding{
+	ProfilePerformance: {System: SystemLOINC, Code: "89247-1", Display: "ECOG performance status score"},
+	ProfilePain:        {System: SystemLOINC, Code: "72514-3", Display: "Pain severity - 0-10 verbal numeric rating [Score] - Reported"},
+}
+
+// addProfileCode adds the coding the profile fixes to the resource's code unless it
+// is there; it reports whether it added it.
+func addProfileCode(r object, profile string) bool {
+	c, ok := profileCode[profile]
+	code := obj(r, "code")
+	if !ok || code == nil || hasCoding(code, []string{c.System + "|" + c.Code}) {
+		return false
+	}
+	return appendTo(code, "coding", map[string]any{"system": c.System, "code": c.Code, "display": c.Display})
 }
 
 // recognise tells what a resource is by its type and codes. ok is false when the

@@ -15,8 +15,10 @@ type RefillPlan struct {
 	DryDate time.Time
 	// Next is the proposed next refill: RefillSafetyDays before the dry date, within
 	// 3 weeks to 3 months of the refill.
-	Next   time.Time
-	Issues []fhir.Issue
+	Next time.Time
+	// RunsDry: the pump would run dry before the refill already scheduled.
+	RunsDry bool
+	Issues  []fhir.Issue
 }
 
 // PlanRefill computes the next refill from the reservoir content (mL) and the daily
@@ -48,8 +50,13 @@ func PlanRefill(at time.Time, reservoirML, flowMLPerDay float64, scheduled time.
 		add(fhir.SeverityWarning, "MedicationRequest.dosageInstruction.doseAndRate.rateQuantity", w.Section,
 			"refill needed %.1f days after this one, under the usual %s: check flow and boluses", p.Next.Sub(at).Hours()/24, w.Min)
 	}
+	if !scheduled.IsZero() && (scheduled.Before(w.Min.AddTo(at)) || scheduled.After(w.Max.AddTo(at))) {
+		add(fhir.SeverityWarning, "Procedure.extension:nextRefillDate", w.Section,
+			"next refill scheduled %.1f days after this one, outside the usual %s to %s", scheduled.Sub(at).Hours()/24, w.Min, w.Max)
+	}
 	if !scheduled.IsZero() && scheduled.After(p.DryDate) {
-		add(fhir.SeverityError, "CarePlan.activity.detail.scheduled", "000 §XIII",
+		p.RunsDry = true
+		add(fhir.SeverityError, "Procedure.extension:nextRefillDate", "000 §XIII",
 			"the pump runs dry on %s, before the scheduled refill of %s", p.DryDate.Format("2006-01-02"), scheduled.Format("2006-01-02"))
 	}
 	return p

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"time"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
@@ -15,12 +17,12 @@ import (
 // CarePlan in the same transaction as the step resource and hands the milestones to
 // the notifier, which records the Communications and queues their deliveries in that
 // same commit. It registers the clinical operations.
-func wirePathway(srv *server.Server, svc *rest.Service) {
+func wirePathway(srv *server.Server, svc *rest.Service, logger *slog.Logger) func(ctx context.Context) {
 	n := &notify.Notifier{}
-	svc.Hooks = append(svc.Hooks, &pathway.Hook{Notifier: pathway.NotifierFunc(
-		func(ctx context.Context, w *rest.Writer, no pathway.Notice) ([]fhir.Issue, error) {
-			return n.OnMilestone(ctx, w, milestoneOf(no))
-		})})
+	notifier := pathway.NotifierFunc(func(ctx context.Context, w *rest.Writer, no pathway.Notice) ([]fhir.Issue, error) {
+		return n.OnMilestone(ctx, w, milestoneOf(no))
+	})
+	svc.Hooks = append(svc.Hooks, &pathway.Hook{Notifier: notifier})
 	ops := srv.Operations()
 	ops.Add(&server.Operation{Name: "ait-dossier-status", Types: []string{"ServiceRequest"}, Instance: true,
 		Definition: operationBase + "ait-dossier-status", Run: pathway.DossierStatus(svc)})
@@ -30,7 +32,26 @@ func wirePathway(srv *server.Server, svc *rest.Service) {
 		Definition: operationBase + "sins", Run: pathway.SINS(svc)})
 	ops.Add(&server.Operation{Name: "ait-referral", System: true, Write: true,
 		Definition: operationBase + "ait-referral", Run: pathway.Referral(svc)})
+	// deadlines pass without anyone writing: sweep the pathways for overdue steps
+	// (000 §VI-§XIII) and raise their milestones
+	return func(ctx context.Context) {
+		tick := time.NewTicker(overdueSweep)
+		defer tick.Stop()
+		for {
+			if _, err := pathway.SweepOverdue(ctx, svc, notifier, time.Now()); err != nil && ctx.Err() == nil {
+				logger.Error("overdue sweep failed", "error", err.Error())
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}
 }
+
+// overdueSweep is how often the pathways are checked for passed deadlines.
+const overdueSweep = 5 * time.Minute
 
 // operationBase is where the AIT guide's operations are defined.
 const operationBase = mapping.Base + "/OperationDefinition/"

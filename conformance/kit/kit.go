@@ -30,9 +30,8 @@ type Cast struct {
 }
 
 const (
-	ait     = mapping.CodeSystemAIT
-	pending = mapping.CodeSystemPending
-	v20360  = "http://terminology.hl7.org/CodeSystem/v2-0360"
+	ait    = mapping.CodeSystemAIT
+	v20360 = "http://terminology.hl7.org/CodeSystem/v2-0360"
 )
 
 func coding(system, code string) map[string]any {
@@ -94,9 +93,9 @@ func NewCast(p Poster) (Cast, error) {
 // encounter is a step the guide has no resource for: an Encounter coded with the
 // step code (consultations, admission, discharge, follow-up).
 func encounter(d Dossier, fact, start, by string, extra map[string]any, qualifiers ...string) []byte {
-	types := []any{cc(coding(pending, fact))}
+	types := []any{cc(coding(ait, fact))}
 	for _, q := range qualifiers {
-		types = append(types, cc(coding(pending, q)))
+		types = append(types, cc(coding(ait, q)))
 	}
 	r := map[string]any{"resourceType": "Encounter", "status": "finished", "class": coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"),
 		"type": types, "subject": reference(d.Patient), "period": map[string]any{"start": start},
@@ -147,7 +146,7 @@ func AITSteps(d Dossier, c Cast) []Step {
 			"C C C I N N S N N N", ""},
 		{"anaesthesia", encounter(d, "anaesthesia-consultation", "2026-03-13T11:00:00Z", c.Anaesthetist, nil),
 			"C C C C N N S N N N", ""},
-		{"planning", JSON(map[string]any{"resourceType": "ServiceRequest", "status": "active", "intent": "plan", "code": cc(coding(pending, "planning")),
+		{"planning", JSON(map[string]any{"resourceType": "ServiceRequest", "status": "active", "intent": "plan", "code": cc(coding(ait, "planning")),
 			"subject": reference(d.Patient), "basedOn": []any{reference(d.Referral)}, "authoredOn": "2026-03-16T09:00:00Z", "requester": reference(c.AlgologistRole),
 			"extension": []any{map[string]any{"url": mapping.ExtPlannedDate, "valueDateTime": "2026-03-24T08:00:00Z"}}}),
 			"C C C C C N S N N N", "intervention-planned>" + gp + "|" + ref},
@@ -167,7 +166,7 @@ func AITSteps(d Dossier, c Cast) []Step {
 		{"refill 2", Refill(d, c, c.Refiller, "2026-05-25T08:00:00Z", "2026-06-22T09:00:00Z"), "C C C C C C C C I I", "refill-letter>" + gp},
 		{"refill 3", Refill(d, c, c.Refiller, "2026-06-20T10:00:00Z", "2026-07-18T09:00:00Z"), "C C C C C C C C I I", "refill-letter>" + gp},
 		{"complication", JSON(map[string]any{"resourceType": "Encounter", "status": "finished", "class": coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"),
-			"type": []any{cc(coding(pending, "complication"))}, "subject": reference(d.Patient), "period": map[string]any{"start": "2026-06-25T10:00:00Z"},
+			"type": []any{cc(coding(ait, "complication"))}, "subject": reference(d.Patient), "period": map[string]any{"start": "2026-06-25T10:00:00Z"},
 			"participant": []any{map[string]any{"individual": reference(c.Refiller)}}}),
 			"C C C C C C C C I I", "complication>" + gp + "|" + ref + "|" + algo},
 	}
@@ -191,7 +190,7 @@ func Statuses(careplan []byte) string {
 	for _, a := range cp.Activity {
 		s := letters[a.Detail.Status]
 		for _, e := range a.Detail.Extension {
-			if strings.HasSuffix(e.URL, "/activity-overdue") {
+			if e.URL == mapping.ExtOverdue {
 				s += "!"
 			}
 		}

@@ -16,11 +16,14 @@ import (
 	"github.com/aitgw/aitgw/mapping/rules"
 )
 
-// Hook advances the pathway on write. It runs on every write: anything that is not a
-// step resource (mapping.IsStepCandidate, then mapping.ReadEvent) returns at once.
+// Hook checks the clinical rules and advances the pathway on write. It runs on every
+// write. First the clinical checks (checkClinical: prescription safety, refill
+// schedule, RCP technique and indication, cimentoplasty prerequisites); then anything
+// that is not a step resource (mapping.IsStepCandidate, then mapping.ReadEvent)
+// returns.
 //
 // For a step resource it finds the patient's pathway CarePlan in the same transaction
-// (CarePlan?subject=…&category=ait|ait-pathway, narrowed by the step's basedOn
+// (CarePlan?subject=…&category=ait|ait-pathway,ait|ir-pathway, narrowed by the step's basedOn
 // referral), reads the actor's role from the step's performer/owner/recorder
 // (ResolveActor), applies the event (mapping.Apply: an out-of-order step, a refill by
 // a non-physician, a broken minimum delay is the *fhir.Error 422 that rolls the whole
@@ -40,6 +43,9 @@ var _ rest.WriteHook = (*Hook)(nil)
 func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record) error {
 	if rec == nil || rec.Deleted {
 		return nil
+	}
+	if err := h.checkClinical(ctx, w, rec); err != nil {
+		return err
 	}
 	if rec.Type == "CarePlan" {
 		if rec.Version == 1 && strings.Contains(string(rec.Body), mapping.ExtPathwayState) {
@@ -163,7 +169,7 @@ func findCarePlan(w *rest.Writer, step object) (string, []byte, error) {
 	if subject == "" {
 		return "", nil, nil
 	}
-	q := "subject=" + url.QueryEscape(subject) + "&category=" + url.QueryEscape(mapping.CodeSystemAIT+"|"+mapping.CodePathwayCategory)
+	q := "subject=" + url.QueryEscape(subject) + "&category=" + url.QueryEscape(mapping.CodeSystemAIT+"|"+mapping.CodePathwayCategory+","+mapping.CodeSystemAIT+"|"+mapping.CodeIRCategory)
 	ids, err := w.Match("CarePlan", q)
 	if err != nil || len(ids) == 0 {
 		return "", nil, err

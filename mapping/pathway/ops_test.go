@@ -8,6 +8,8 @@ import (
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/mapping"
+	"github.com/aitgw/aitgw/mapping/rules"
 )
 
 // TestDossierStatusOperation: $ait-dossier-status on the stored referral answers the
@@ -68,17 +70,45 @@ func TestMirelsAndSINSOperations(t *testing.T) {
 		t.Fatalf("Mirels: %v", err)
 	}
 	b := string(resp.Body)
-	if !strings.Contains(b, `"valueInteger":8`) || !strings.Contains(b, "Mirels-intermediate") || !strings.Contains(b, `"Patient/p1"`) {
+	if !strings.Contains(b, `"valueInteger":8`) || !strings.Contains(b, "mirels-intermediate") || !strings.Contains(b, `"Patient/p1"`) {
 		t.Errorf("Mirels 8: %s", b)
 	}
-	resp, err = post(SINS(w.svc), `{"name":"location","valueCode":"junctional"},{"name":"pain","valueCode":"mechanical"},{"name":"lesion","valueCode":"lytic"},{"name":"alignment","valueCode":"subluxation"},{"name":"collapse","valueCode":"none"},{"name":"posterior","valueCode":"unilateral"}`)
-	if err != nil || !strings.Contains(string(resp.Body), `"valueInteger":13`) || !strings.Contains(string(resp.Body), "SINS-unstable") {
+	g := guide(t, w)
+	mustMeetGuide := func(name string, body []byte) {
+		t.Helper()
+		for _, is := range g.v.ValidateWith(ctx, nil, body).Issue {
+			if is.Severity == fhir.SeverityError || is.Severity == fhir.SeverityFatal {
+				t.Errorf("%s output against the guide (003 annex 4): %v %s", name, is.Expression, is.Diagnostics)
+			}
+		}
+	}
+	mustMeetGuide("$mirels", resp.Body)
+	if !strings.Contains(b, `"code":"mirels-size-1/3-2/3"`) {
+		t.Errorf("Mirels answers are not coded component + answer: %s", b)
+	}
+	resp, err = post(SINS(w.svc), `{"name":"location","valueCode":"junctional"},{"name":"pain","valueCode":"mechanical"},{"name":"lesion","valueCode":"lytic"},{"name":"alignment","valueCode":"subluxation"},{"name":"collapse","valueCode":"none"},{"name":"posterior","valueCode":"unilateral"},{"name":"subject","valueReference":{"reference":"Patient/p1"}}`)
+	if err != nil || !strings.Contains(string(resp.Body), `"valueInteger":13`) || !strings.Contains(string(resp.Body), "sins-unstable") {
 		t.Errorf("SINS 13: %v %s", err, resp.Body)
+	} else {
+		mustMeetGuide("$sins", resp.Body)
 	}
 	_, err = post(Mirels(w.svc), `{"name":"site","valueCode":"skull"},{"name":"pain","valueCode":"mild"},{"name":"size","valueCode":"lt-1/3"},{"name":"lesion","valueCode":"blastic"}`)
 	fe := fhir.AsError(err)
 	if err == nil || fe.Status != http.StatusBadRequest || fe.Outcome.Issue[0].Expression[0] != "Observation.component.where(code.coding.code='mirels-site')" ||
 		!strings.Contains(fe.Outcome.Issue[0].Diagnostics, "003 annex 4") {
 		t.Errorf("bad answer: %v", err)
+	}
+}
+
+// TestGuideRoleCodesAreRead: a PractitionerRole coded in the guide's
+// ait-practitioner-role CodeSystem gives its role (pathways.md, "Actors"), the
+// psychologist of the RCP included (000 §VI); an unknown code gives none.
+func TestGuideRoleCodesAreRead(t *testing.T) {
+	for code, want := range map[string]rules.Role{"algologist": rules.RoleAlgologist, "psychologist": rules.RolePsychologist,
+		"refill-centre-physician": rules.RoleRefillCentre, "nurse": rules.RoleNurse, "astrologer": ""} {
+		cc := object{"coding": []any{map[string]any{"system": mapping.CodeSystemRole, "code": code}}}
+		if got := roleOf([]object{cc}); got != want {
+			t.Errorf("%s: role %q, want %q", code, got, want)
+		}
 	}
 }

@@ -16,10 +16,7 @@ import (
 	"github.com/aitgw/aitgw/profiles"
 )
 
-const (
-	ait     = mapping.CodeSystemAIT
-	pending = mapping.CodeSystemPending
-)
+const ait = mapping.CodeSystemAIT
 
 // dossier is what the referral created: the ids the steps refer to.
 type dossier struct {

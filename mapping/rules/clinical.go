@@ -134,3 +134,50 @@ var AnticoagulantRules = []AnticoagulantRule{
 	{"aspirin-over-100mg", "stop", 5, "000 §VII"},
 	{"anticoagulant", "relay by LMWH, stop D-1", 1, "000 §VII"},
 }
+
+// ConditionCode recognises a condition a rule names (IntrathecalLimit.
+// ContraindicatedWith) by its SNOMED CT code.
+type ConditionCode struct {
+	Condition, SNOMED string
+	Section           string
+}
+
+// ConditionCodes are the conditions of the prescription rules.
+var ConditionCodes = []ConditionCode{
+	{"psychosis", "69322001", "000 §IX.1.c"},  // psychotic disorder
+	{"psychosis", "191526005", "000 §IX.1.c"}, // schizophrenia
+}
+
+// Antithrombotic maps an ATC code prefix to the molecule key of AnticoagulantRules.
+type Antithrombotic struct {
+	ATCPrefix, Molecule string
+}
+
+// Antithrombotics recognises the antithrombotics of a medication review (004, 000
+// §VII); the first matching prefix wins. Aspirin is taken as low dose unless the
+// dose says otherwise (the antiplatelet ATC code B01AC06 is the low-dose form).
+var Antithrombotics = []Antithrombotic{
+	{"B01AA", "vitamin-k-antagonist"},
+	{"B01AC04", "clopidogrel"},
+	{"B01AC06", "aspirin-low-dose"},
+	{"B01AB", "anticoagulant"},
+	{"B01AE", "anticoagulant"},
+	{"B01AF", "anticoagulant"},
+}
+
+// CimentoplastySite recognises the site of a cimentoplasty from a body-site word.
+type CimentoplastySite struct {
+	Word, Site string
+}
+
+// CimentoplastySites are the words of Procedure.bodySite read as a site of 004 (a
+// vertebral level such as "L2" or "T11" is read as vertebra too).
+var CimentoplastySites = []CimentoplastySite{
+	{"vertebra", "vertebra"}, {"vertèbre", "vertebra"}, {"vertebral", "vertebra"},
+	{"pelvis", "pelvis"}, {"pelvic", "pelvis"}, {"bassin", "pelvis"}, {"iliac", "pelvis"}, {"sacrum", "pelvis"},
+	{"hip", "hip"}, {"hanche", "hip"}, {"acetabul", "hip"}, {"cotyle", "hip"},
+}
+
+// CimentoplastyCodes are the procedure codes (the guide's CodeSystem) the
+// cimentoplasty prerequisites apply to (004).
+var CimentoplastyCodes = []string{"cimentoplasty", "vertebral-augmentation"}

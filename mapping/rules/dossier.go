@@ -28,11 +28,8 @@ type DossierElement struct {
 const (
 	AliasLOINC = "loinc"
 	AliasAIT   = "ait"
-	// AliasPending names the mapping's own codes the guide lacks yet.
-	AliasPending = "pending"
-	loinc        = AliasLOINC + "|"
-	ait          = AliasAIT + "|"
-	pending      = AliasPending + "|"
+	loinc      = AliasLOINC + "|"
+	ait        = AliasAIT + "|"
 )
 
 // DossierElements is the checklist of the complete dossier (000 §V.2).
@@ -40,15 +37,15 @@ var DossierElements = []DossierElement{
 	{Key: "oncology-opinion", Display: "Oncology or palliative-care opinion (last RCP report or PPS)", Kind: KindDocument,
 		Codes: []string{ait + "oncology-opinion", loinc + "11488-4"}, Section: "000 §V.2.a"},
 	{Key: "performance-status", Display: "WHO performance status", Kind: KindClinical,
-		Codes: []string{loinc + "89247-1", pending + "who-performance-status"}, Section: "000 §V.2.a"},
+		Codes: []string{loinc + "89247-1", ait + "who-performance-status"}, Section: "000 §V.2.a"},
 	{Key: "life-expectancy", Display: "Life-expectancy estimate", Kind: KindClinical,
 		Codes: []string{ait + "life-expectancy"}, Section: "000 §V.2.a"},
 	{Key: "pain-assessment", Display: "Pain assessment (locations, type, intensity, etiology, treatments)", Kind: KindClinical,
-		Codes: []string{loinc + "72514-3", loinc + "38208-5", pending + "pain-assessment"}, Section: "000 §V.2.b"},
+		Codes: []string{loinc + "72514-3", loinc + "38208-5", ait + "pain-assessment"}, Section: "000 §V.2.b"},
 	{Key: "neutrophils", Display: "Neutrophils", Kind: KindLab, Section: "000 §V.2.c"},
 	{Key: "platelets", Display: "Platelets", Kind: KindLab, Section: "000 §V.2.c"},
 	{Key: "haemoglobin", Display: "Haemoglobin", Kind: KindLab, Section: "000 §V.2.c"},
-	{Key: "coagulation-pt", Display: "Coagulation: prothrombin time (TP or INR)", Kind: KindLab, AnyOf: []string{"prothrombin", "inr"}, Section: "000 §V.2.c"},
+	{Key: "coagulation-pt", Display: "Coagulation: prothrombin time (TP, seconds or INR)", Kind: KindLab, AnyOf: []string{"prothrombin", "prothrombin-time", "inr"}, Section: "000 §V.2.c"},
 	{Key: "coagulation-aptt", Display: "Coagulation: aPTT", Kind: KindLab, AnyOf: []string{"aptt", "aptt-ratio"}, Section: "000 §V.2.c"},
 	{Key: "creatinine", Display: "Creatinine", Kind: KindLab, Section: "000 §V.2.c"},
 	{Key: "glucose", Display: "Glucose", Kind: KindLab, Section: "000 §V.2.c"},
@@ -58,9 +55,9 @@ var DossierElements = []DossierElement{
 	{Key: "calcium", Display: "Calcium", Kind: KindLab, Section: "000 §V.2.c"},
 	{Key: "phosphate", Display: "Phosphate", Kind: KindLab, Section: "000 §V.2.c"},
 	{Key: "ct-thorax-abdomen-pelvis", Display: "CT thorax-abdomen-pelvis including the spine", Kind: KindImaging,
-		Codes: []string{ait + "ct-tap-spine", pending + "ct-thorax-abdomen-pelvis"}, Section: "000 §V.2.d"},
+		Codes: []string{ait + "ct-tap-spine"}, Section: "000 §V.2.d"},
 	{Key: "brain-imaging", Display: "Recent brain CT or MRI", Kind: KindImaging,
-		Codes: []string{loinc + "24725-4", loinc + "24590-2", ait + "brain-ct-mri", pending + "brain-imaging"}, Section: "000 §V.2.d"},
+		Codes: []string{loinc + "24725-4", loinc + "24590-2", ait + "brain-ct-mri"}, Section: "000 §V.2.d"},
 	{Key: "medication-review", Display: "Medication review (analgesics current and tried, anticoagulants)", Kind: KindReview,
 		Section: "000 §V.2.e"},
 }

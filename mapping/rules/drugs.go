@@ -20,6 +20,7 @@ var RouteCodes = map[string]Route{
 	"34206005":  RouteSC,
 	"404820008": RouteEpidural,
 	"72607000":  RouteIntrathecal,
+	"372452007": RouteIntrathecal, // the guide's prescription example codes it so
 	"45890007":  RouteTransdermal,
 }
 

@@ -43,6 +43,10 @@ var Labs = []Lab{
 		Unit: "g/dL", Units: []UnitFactor{{"g/dL", 1}, {"g/L", 0.1}, {"mmol/L", 1.6114}}, Section: "000 §V.2.c"},
 	{Key: "prothrombin", Display: "Prothrombin time (TP, %)", LOINC: []string{"5894-1"},
 		Unit: "%", Units: []UnitFactor{{"%", 1}}, Low: f(70), UsualRange: true, Section: "000 §V.2.c"},
+	// PT in seconds (LOINC 5902-2, the guide's primary PT code): "normal" is the
+	// laboratory's own range for its reagent, so no bound of ours.
+	{Key: "prothrombin-time", Display: "Prothrombin time (s)", LOINC: []string{"5902-2"},
+		Unit: "s", Units: []UnitFactor{{"s", 1}}, UsualRange: true, Section: "000 §V.2.c"},
 	{Key: "inr", Display: "INR", LOINC: []string{"6301-6", "34714-6"},
 		Unit: "{INR}", Units: []UnitFactor{{"{INR}", 1}, {"1", 1}, {"{ratio}", 1}}, High: f(1.3), UsualRange: true, Section: "000 §V.2.c"},
 	{Key: "aptt", Display: "aPTT", LOINC: []string{"3173-2", "14979-9"},
@@ -66,8 +70,8 @@ var Labs = []Lab{
 }
 
 // Coagulation lists the lab keys of which one must be present for "normal coagulation
-// (PT, aPTT)": a PT (as % or INR) and an aPTT (seconds or ratio).
-var Coagulation = [][]string{{"prothrombin", "inr"}, {"aptt", "aptt-ratio"}}
+// (PT, aPTT)": a PT (as %, seconds or INR) and an aPTT (seconds or ratio).
+var Coagulation = [][]string{{"prothrombin", "prothrombin-time", "inr"}, {"aptt", "aptt-ratio"}}
 
 // LabByLOINC returns the lab recognised by a LOINC code.
 func LabByLOINC(code string) (Lab, bool) {

@@ -13,6 +13,7 @@ const (
 	RolePharmacist           Role = "pharmacist"
 	RoleRefillCentre         Role = "refill-centre-physician"
 	RoleAnaesthetist         Role = "anaesthetist"
+	RolePsychologist         Role = "psychologist" // psychologist or psychiatrist, at the RCP (000 §VI)
 	RoleInterventionalRadiol Role = "interventional-radiologist"
 	RolePhysician            Role = "physician" // any other physician
 	RoleNurse                Role = "nurse"
@@ -210,6 +211,8 @@ type MilestoneRule struct {
 const (
 	MilestoneDossierIncomplete = "dossier-incomplete"
 	MilestoneOverdue           = "deadline-overdue"
+	// MilestonePumpDry: the pump would run dry before the next scheduled refill.
+	MilestonePumpDry = "pump-dry-before-refill"
 )
 
 // Milestones is the notification matrix (pathways.md, "Who is told what").
@@ -224,6 +227,8 @@ var Milestones = []MilestoneRule{
 	{"refill-letter", "Refill (drugs used)", []string{FactRefill}, []Role{RoleGP}, false, "000 §XIII"},
 	{"complication", "Complication", []string{FactComplication}, []Role{RoleGP, RoleReferringPhysician, RoleAlgologist}, false, "000 §X, §IX"},
 	{MilestoneOverdue, "A deadline is overdue", nil, []Role{RoleAlgologist}, false, "000 §VI, §VII"},
+	{MilestonePumpDry, "The pump would run dry before the next scheduled refill", nil,
+		[]Role{RoleAlgologist, RoleRefillCentre}, false, "000 §XIII, 001"},
 }
 
 // MilestoneByCode returns the matrix row of a milestone.
