@@ -137,7 +137,7 @@ func (h *Hook) notify(ctx context.Context, w *rest.Writer, p mapping.Pathway, st
 			return err
 		}
 		n := Notice{Code: m.Code, Display: m.Display, SeedSection: m.Section, Patient: p.Subject, About: about,
-			Recipients: to, Coordinator: p.Author, Facts: map[string]string{"step": m.Step}, At: m.At}
+			Recipients: to, Coordinator: p.Author, Facts: map[string]string{"step": m.Step, "detail": m.Detail}, At: m.At}
 		if m.Detail != "" {
 			n.Facts["detail"] = m.Detail
 		}

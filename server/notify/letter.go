@@ -58,7 +58,7 @@ Conduite tenue : {{f "management"}}.`, "000 §X, §IX"},
 	{"deadline-overdue", "Délai du parcours AIT dépassé",
 		`Un délai du parcours est dépassé : {{f "deadline"}}.`, "000 §VI, §VII"},
 	{"pump-dry-before-refill", "Alerte : pompe vide avant le prochain remplissage",
-		`Au débit programmé, la pompe intrathécale sera vide avant le remplissage prévu. Merci d'avancer le remplissage ou d'ajuster le débit.`, "000 §XIII"},
+		`Au débit programmé, la pompe intrathécale sera vide avant le remplissage prévu ({{f "detail"}}). Merci d'avancer le remplissage ou d'ajuster le débit.`, "000 §XIII"},
 	{AlertMissingRecipient, "Alerte : destinataire introuvable",
 		`Le {{f "role"}} n'est pas renseigné ({{f "expression"}}) : la notification « {{f "milestone"}} » n'a pas pu lui être adressée.
 Merci de compléter le dossier.`, "000 §III"},
