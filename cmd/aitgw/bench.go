@@ -22,6 +22,7 @@ func benchCmd(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	dur := fs.Duration("duration", 5*time.Second, "measured time per scenario")
 	conc := fs.Int("concurrency", 16, "concurrent clients")
+	noAudit := fs.Bool("without-audit", false, "run the gateway without its audit trail, to measure what the audit costs")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -32,7 +33,7 @@ func benchCmd(args []string) int {
 	}
 	defer os.RemoveAll(dir)
 	report, err := bench.Run(context.Background(), bench.Options{
-		Gateway:     func() (bench.Target, error) { return startInProcess(dir) },
+		Gateway:     func() (bench.Target, error) { return startInProcess(dir, *noAudit) },
 		Duration:    *dur,
 		Concurrency: *conc,
 		Logf:        func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
@@ -49,12 +50,12 @@ func benchCmd(args []string) int {
 }
 
 // startInProcess serves a gateway on a free loopback port, with an operator token.
-func startInProcess(dir string) (bench.Target, error) {
+func startInProcess(dir string, withoutAudit bool) (bench.Target, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return bench.Target{}, err
 	}
-	cfg := &config{Addr: ln.Addr().String(), Data: dir, MaxBody: 16 << 20}
+	cfg := &config{Addr: ln.Addr().String(), Data: dir, MaxBody: 16 << 20, withoutAudit: withoutAudit}
 	gw, err := openGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		ln.Close()

@@ -23,6 +23,9 @@ type config struct {
 	SMTPRelay, SMTPFrom, SMTPUser, SMTPPassword string
 	// NotifyHorizon is how long a notification is retried before it is dead-lettered.
 	NotifyHorizon time.Duration
+	// withoutAudit turns the audit trail off: only the load command sets it, to
+	// measure what the audit costs; serve has no such switch.
+	withoutAudit bool
 }
 
 // flags declares the shared settings on fs, defaulting from AITGW_* variables.
