@@ -64,34 +64,18 @@ func Classify(method, rel string) Access {
 	return a
 }
 
-// typeLevel maps the method of a "[type]" request (conditional writes included).
-func typeLevel(method string) Interaction {
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		return InteractionSearch
-	case http.MethodPost:
-		return InteractionCreate
-	case http.MethodPut:
-		return InteractionUpdate
-	case http.MethodPatch:
-		return InteractionPatch
-	case http.MethodDelete:
-		return InteractionDelete
+// typeLevel and instanceLevel map the method of a "[type]" request (conditional
+// writes included) and of a "[type]/[id]" request to the interaction; absent: none.
+var (
+	typeLevelMethods = map[string]Interaction{
+		http.MethodGet: InteractionSearch, http.MethodHead: InteractionSearch, http.MethodPost: InteractionCreate,
+		http.MethodPut: InteractionUpdate, http.MethodPatch: InteractionPatch, http.MethodDelete: InteractionDelete,
 	}
-	return 0
-}
+	instanceLevelMethods = map[string]Interaction{
+		http.MethodGet: InteractionRead, http.MethodHead: InteractionRead,
+		http.MethodPut: InteractionUpdate, http.MethodPatch: InteractionPatch, http.MethodDelete: InteractionDelete,
+	}
+)
 
-// instanceLevel maps the method of a "[type]/[id]" request.
-func instanceLevel(method string) Interaction {
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		return InteractionRead
-	case http.MethodPut:
-		return InteractionUpdate
-	case http.MethodPatch:
-		return InteractionPatch
-	case http.MethodDelete:
-		return InteractionDelete
-	}
-	return 0
-}
+func typeLevel(method string) Interaction     { return typeLevelMethods[method] }
+func instanceLevel(method string) Interaction { return instanceLevelMethods[method] }
