@@ -23,6 +23,9 @@ type config struct {
 	SMTPRelay, SMTPFrom, SMTPUser, SMTPPassword string
 	// NotifyHorizon is how long a notification is retried before it is dead-lettered.
 	NotifyHorizon time.Duration
+	// RedisURL, when set, keeps the data in Redis instead of the embedded store, for
+	// several gateway instances; RedisPrefix namespaces its keys.
+	RedisURL, RedisPrefix string
 	// withoutAudit turns the audit trail off: only the load command sets it, to
 	// measure what the audit costs; serve has no such switch.
 	withoutAudit bool
@@ -36,6 +39,8 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBody, "max-body", 16<<20, "largest request body in bytes")
 	fs.StringVar(&c.ExternalIssuer, "issuer", env("AITGW_ISSUER", ""), "external OAuth issuer whose tokens are trusted (AITGW_ISSUER)")
 	fs.StringVar(&c.JWKSURL, "issuer-jwks-url", env("AITGW_ISSUER_JWKS_URL", ""), "JWKS URL of the external issuer (AITGW_ISSUER_JWKS_URL)")
+	fs.StringVar(&c.RedisURL, "redis", env("AITGW_REDIS_URL", ""), "Redis URL (redis://host:6379/0) for a multi-instance deployment (AITGW_REDIS_URL); default: the embedded store under --data")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("AITGW_REDIS_PREFIX", "aitgw"), "prefix of the gateway's Redis keys (AITGW_REDIS_PREFIX)")
 	fs.StringVar(&c.SMTPRelay, "smtp-relay", env("AITGW_SMTP_RELAY", ""), "SMTP relay host:port for notification letters (AITGW_SMTP_RELAY)")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", env("AITGW_SMTP_FROM", "aitgw@localhost"), "sender of notification letters (AITGW_SMTP_FROM)")
 	fs.StringVar(&c.SMTPUser, "smtp-user", env("AITGW_SMTP_USER", ""), "SMTP user (AITGW_SMTP_USER); the password is read from AITGW_SMTP_PASSWORD only")

@@ -12,7 +12,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/aitgw/aitgw/conformance"
+	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/bolt"
+	"github.com/aitgw/aitgw/fhir/redis"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/fhir/search"
 	"github.com/aitgw/aitgw/profiles"
@@ -26,7 +28,7 @@ var version = "0.1.0-dev"
 
 // gateway is a wired gateway: store, search engine, interactions and HTTP server.
 type gateway struct {
-	store   *bolt.Store
+	store   fhir.Store
 	handler http.Handler
 	audit   *smart.AuditLog
 	// background are the gateway's workers (notification delivery), run by serve.
@@ -39,7 +41,7 @@ func openGateway(cfg *config, logger *slog.Logger) (*gateway, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	store, err := bolt.Open(filepath.Join(cfg.Data, "aitgw.db"))
+	store, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -148,4 +150,13 @@ func (gw *gateway) Close() error {
 		gw.audit.Close()
 	}
 	return gw.store.Close()
+}
+
+// openStore opens the embedded store under --data, or the Redis store when --redis
+// names one (several gateways then share it).
+func openStore(cfg *config) (fhir.Store, error) {
+	if cfg.RedisURL != "" {
+		return redis.Open(context.Background(), cfg.RedisURL, redis.WithPrefix(cfg.RedisPrefix))
+	}
+	return bolt.Open(filepath.Join(cfg.Data, "aitgw.db"))
 }

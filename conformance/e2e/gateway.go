@@ -90,13 +90,13 @@ type Gateway struct {
 	logs *limitedBuffer
 }
 
-// Start runs bin serve on a free loopback port with dataDir and waits until
+// Start runs bin serve (with extra flags) on a free loopback port with dataDir and waits until
 // /fhir/metadata answers. It retries on another port if the first one was taken
 // between choosing and binding it.
-func Start(ctx context.Context, bin, dataDir string) (*Gateway, error) {
+func Start(ctx context.Context, bin, dataDir string, extra ...string) (*Gateway, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		g, err := startOnce(ctx, bin, dataDir)
+		g, err := startOnce(ctx, bin, dataDir, extra)
 		if err == nil {
 			return g, nil
 		}
@@ -105,7 +105,7 @@ func Start(ctx context.Context, bin, dataDir string) (*Gateway, error) {
 	return nil, lastErr
 }
 
-func startOnce(ctx context.Context, bin, dataDir string) (*Gateway, error) {
+func startOnce(ctx context.Context, bin, dataDir string, extra []string) (*Gateway, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func startOnce(ctx context.Context, bin, dataDir string) (*Gateway, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	base := "http://" + addr + "/fhir"
 	g := &Gateway{BaseURL: base, DataDir: dataDir, bin: bin, done: make(chan struct{}), logs: &limitedBuffer{max: 64 << 10}}
-	g.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", dataDir, "--base-url", base)
+	g.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", dataDir, "--base-url", base}, extra...)...)
 	// The environment carries the same settings, as the issue specifies both.
 	g.cmd.Env = append(os.Environ(), "AITGW_ADDR="+addr, "AITGW_DATA="+dataDir, "AITGW_BASE_URL="+base)
 	g.cmd.Stdout = g.logs
