@@ -76,6 +76,7 @@ type Error struct {
 	Outcome *OperationOutcome
 }
 
+// Error renders the status and the first issue.
 func (e *Error) Error() string {
 	if e.Outcome != nil && len(e.Outcome.Issue) > 0 {
 		is := e.Outcome.Issue[0]
