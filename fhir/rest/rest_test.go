@@ -5,32 +5,17 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aitgw/aitgw/fhir"
-	"github.com/aitgw/aitgw/fhir/bolt"
 	"github.com/aitgw/aitgw/fhir/rest"
-	"github.com/aitgw/aitgw/fhir/search"
+	"github.com/aitgw/aitgw/fhir/rest/resttest"
 )
 
-const base = "http://gw.test/fhir"
+const base = resttest.Base
 
-func newService(t *testing.T) *rest.Service {
-	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "aitgw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	reg, err := search.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.SetBase(base)
-	return &rest.Service{Store: st, Engine: search.NewEngine(reg), BaseURL: base, PageSize: 2}
-}
+func newService(t testing.TB) *rest.Service { return resttest.Service(t, 2) }
 
 var ctx = context.Background()
 

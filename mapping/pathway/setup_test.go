@@ -2,15 +2,13 @@ package pathway
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
-	"github.com/aitgw/aitgw/fhir/bolt"
 	"github.com/aitgw/aitgw/fhir/rest"
-	"github.com/aitgw/aitgw/fhir/search"
+	"github.com/aitgw/aitgw/fhir/rest/resttest"
 )
 
 const base = "http://gw.test/fhir"
@@ -54,19 +52,10 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "aitgw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	reg, err := search.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.SetBase(base)
 	w := &world{notes: &recorder{}, now: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)}
-	w.svc = &rest.Service{Store: st, Engine: search.NewEngine(reg), BaseURL: base, PageSize: 50,
-		Hooks: []rest.WriteHook{&Hook{Notifier: w.notes}}, Now: func() time.Time { return w.now }}
+	w.svc = resttest.Service(t, 50)
+	w.svc.Hooks = []rest.WriteHook{&Hook{Notifier: w.notes}}
+	w.svc.Now = func() time.Time { return w.now }
 	return w
 }
 
