@@ -11,7 +11,7 @@ import (
 	"github.com/aitgw/aitgw/fhir/rest/resttest"
 )
 
-const base = "http://gw.test/fhir"
+const base = resttest.Base
 
 // recorder is a Notifier that keeps the notices and warns, as the real one must, of
 // a role nobody holds.
