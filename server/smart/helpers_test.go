@@ -32,10 +32,11 @@ func newEnv(t testing.TB) *testEnv {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	e := &testEnv{kv: NewMemKV()}
-	var h http.Handler
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	// the server's address is known before it serves, so that the router (which
+	// needs the base URL) is complete before the first request
+	e.srv = httptest.NewUnstartedServer(nil)
 	t.Cleanup(e.srv.Close)
-	e.cfg = Config{BaseURL: e.srv.URL + "/fhir", DataDir: t.TempDir(), BuiltIn: true}
+	e.cfg = Config{BaseURL: "http://" + e.srv.Listener.Addr().String() + "/fhir", DataDir: t.TempDir(), BuiltIn: true}
 	var err error
 	if e.keys, err = OpenKeyset(e.cfg.DataDir); err != nil {
 		t.Fatal(err)
@@ -65,7 +66,8 @@ func newEnv(t testing.TB) *testEnv {
 	fh.GET("/:type/:id", ok)
 	fh.PUT("/:type/:id", ok)
 	fh.GET("/:type/:id/*rest", ok)
-	h = r
+	e.srv.Config.Handler = r
+	e.srv.Start()
 	return e
 }
 
