@@ -25,7 +25,10 @@ type AuditLog struct {
 	logger   *slog.Logger
 	queue    chan []byte
 	done     chan struct{}
-	once     sync.Once
+	// mu guards closed against requests still answered while the log closes: their
+	// events are written directly instead of being queued.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // auditBatch bounds one write of audit events.
@@ -81,10 +84,29 @@ func (l *AuditLog) run() {
 	}
 }
 
-// Close flushes the queued events and stops the writer.
+// Close flushes the queued events and stops the writer. Closing twice is harmless.
 func (l *AuditLog) Close() {
-	l.once.Do(func() { close(l.queue) })
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.queue)
+	}
+	l.mu.Unlock()
 	<-l.done
+}
+
+// add queues an event, or writes it at once when the log is closing.
+func (l *AuditLog) add(ev []byte) {
+	l.mu.RLock()
+	if !l.closed {
+		l.queue <- ev
+		l.mu.RUnlock()
+		return
+	}
+	l.mu.RUnlock()
+	if err := l.rec.Record(context.Background(), "AuditEvent", [][]byte{ev}); err != nil {
+		l.logger.Error("audit write failed after close", "error", err.Error())
+	}
 }
 
 // Middleware queues the AuditEvent of each request under base (the FHIR base path,
@@ -105,7 +127,7 @@ func (l *AuditLog) Middleware(base string) gin.HandlerFunc {
 			PatientID: auditPatient(g, a), Outcome: c.Writer.Status(), Recorded: time.Now().UTC(),
 			Observer: l.observer, SourceAddress: c.ClientIP(),
 		}
-		l.queue <- AuditEvent(g, req)
+		l.add(AuditEvent(g, req))
 	}
 }
 
