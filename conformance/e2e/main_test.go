@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,10 +40,14 @@ func startGateway(t *testing.T) *Gateway {
 		t.Fatalf("start gateway: %v", err)
 	}
 	t.Cleanup(func() {
+		g.Stop()
+		// a gateway built with -race (AITGW_BIN) reports data races in its log
+		if strings.Contains(g.Logs(), "DATA RACE") {
+			t.Errorf("the gateway reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("gateway log tail:\n%s", g.Logs())
 		}
-		g.Stop()
 	})
 	return g
 }
