@@ -180,7 +180,7 @@ func CheckCimentoplasty(in CimentoplastyInput) []fhir.Issue {
 		}
 	}
 	if in.PosteriorArchMechanicalRisk {
-		out = append(out, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule", Expression: []string{"Condition.bodySite"},
+		out = append(out, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule", Expression: []string{"Observation.component.where(code.coding.code='sins-posterior')"},
 			Diagnostics: "posterior-arch involvement with mechanical risk contraindicates cimentoplasty: surgical stabilisation instead (" + sec + ")",
 			Details:     seedDetails(sec)})
 	}

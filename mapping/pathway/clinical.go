@@ -300,6 +300,11 @@ func checkCimentoplasty(w *rest.Writer, m object) error {
 			in.Imaging = append(in.Imaging, str(obj(se, "modality"), "code"))
 		}
 	}
+	if in.Site == "vertebra" {
+		if in.PosteriorArchMechanicalRisk, err = posteriorInvolvement(w, subject); err != nil {
+			return err
+		}
+	}
 	stmts, err := ofPatient(w, "MedicationStatement", subject)
 	if err != nil {
 		return err
@@ -323,4 +328,34 @@ func checkCimentoplasty(w *rest.Writer, m object) error {
 		issues = asWarnings(issues)
 	}
 	return split422(w, issues)
+}
+
+// posteriorInvolvement reads the posterior-arch involvement of 004 from the patient's
+// latest SINS score (003 annex 4): its posterolateral item answered unilateral or
+// bilateral is an involvement of the posterior elements, a spine at mechanical risk.
+func posteriorInvolvement(w *rest.Writer, subject string) (bool, error) {
+	obs, err := ofPatient(w, "Observation", subject)
+	if err != nil {
+		return false, err
+	}
+	var latest []byte
+	var at string
+	for _, b := range obs {
+		o := decode(b)
+		if !hasCode([]object{obj(o, "code")}, mapping.CodeSystemAIT, "sins-score") {
+			continue
+		}
+		if t := str(o, "effectiveDateTime"); latest == nil || t > at {
+			latest, at = b, t
+		}
+	}
+	if latest == nil {
+		return false, nil
+	}
+	answers, err := mapping.ScoreAnswers(latest)
+	if err != nil {
+		return false, nil // an unreadable score says nothing either way
+	}
+	a := answers["posterior"]
+	return a == "unilateral" || a == "bilateral", nil
 }

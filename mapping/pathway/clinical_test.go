@@ -268,6 +268,28 @@ func TestCimentoplastyPrerequisitesOnWrite(t *testing.T) {
 	if _, err := w.post(proc("preparation")); err != nil {
 		t.Errorf("with CT and MR: %v", fhir.AsError(err).Outcome.JSON())
 	}
+	// posterior-arch involvement (004), read from the latest SINS score's
+	// posterolateral item (003 annex 4): unilateral refuses, none lets it through
+	sins := func(posterior string, at time.Time) {
+		obs, err := mapping.SINS(map[string]string{"location": "mobile", "pain": "mechanical", "lesion": "lytic",
+			"alignment": "normal", "collapse": "lt-50", "posterior": posterior}, pat, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.post(obs); err != nil {
+			t.Fatalf("SINS: %v", fhir.AsError(err).Outcome.JSON())
+		}
+	}
+	sins("unilateral", w.now)
+	_, err = w.post(proc("preparation"))
+	want422At(t, err, "004", "Observation.component.where(code.coding.code='sins-posterior')")
+	if fe := fhir.AsError(err); !strings.Contains(string(fe.Outcome.JSON()), "posterior-arch") {
+		t.Errorf("refusal does not name the posterior arch: %s", fe.Outcome.JSON())
+	}
+	sins("none", w.now.Add(time.Hour))
+	if _, err := w.post(proc("preparation")); err != nil {
+		t.Errorf("a later SINS without posterior involvement: %v", fhir.AsError(err).Outcome.JSON())
+	}
 }
 
 // TestSweepOverdueRCPNotHeldIn15Days (000 §VI): the RCP not held exactly 15 days after
