@@ -356,6 +356,5 @@ func posteriorInvolvement(w *rest.Writer, subject string) (bool, error) {
 	if err != nil {
 		return false, nil // an unreadable score says nothing either way
 	}
-	a := answers["posterior"]
-	return a == "unilateral" || a == "bilateral", nil
+	return rules.PosteriorArchInvolved[answers["posterior"]], nil
 }

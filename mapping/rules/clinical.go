@@ -118,6 +118,11 @@ var CimentoplastyImaging = map[string][]string{
 // CimentoplastySection is the seed of the cimentoplasty prerequisites.
 const CimentoplastySection = "004"
 
+// PosteriorArchInvolved are the answers of the SINS posterolateral item (003 annex 4)
+// that mean an involvement of the posterior arch: a spine at mechanical risk, which
+// contraindicates cimentoplasty in favour of surgical stabilisation (004).
+var PosteriorArchInvolved = map[string]bool{"unilateral": true, "bilateral": true}
+
 // AnticoagulantRule says what to do with an antithrombotic before a procedure.
 type AnticoagulantRule struct {
 	Molecule string
