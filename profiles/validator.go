@@ -115,6 +115,16 @@ func (v *Validator) ValidateWith(ctx context.Context, resolver Resolver, body []
 		r.indexBundle(root)
 	}
 	r.resource(root, res.Body, res.Type, res.Type, profileURLs, nil)
+	if r.dropped > 0 {
+		// the summary is an error only when errors were among those not reported: a
+		// Bundle of 500 ValueSets claiming a foreign profile is valid, only talkative
+		sev := fhir.SeverityInformation
+		if r.droppedError {
+			sev = fhir.SeverityError
+		}
+		r.issues = append(r.issues, fhir.Issue{Severity: sev, Code: "too-costly",
+			Diagnostics: fmt.Sprintf("%d more issues not reported (at most %d are)", r.dropped, maxIssues)})
+	}
 	if len(r.issues) == 0 {
 		r.issues = []fhir.Issue{{Severity: fhir.SeverityInformation, Code: "informational", Diagnostics: "no issues detected"}}
 	}
@@ -150,6 +160,10 @@ type run struct {
 	external map[string]target // what the resolver answered, per reference
 	pools    map[string]*pool  // resolved reference targets of required-code rules
 	depth    int
+	// dropped counts the issues past maxIssues; droppedError tells whether any was an
+	// error (the verdict must not change with the cap).
+	dropped      int
+	droppedError bool
 	// verdict: only whether the instance conforms matters (a reference target's
 	// check), so the run stops at its first error.
 	verdict bool
@@ -177,9 +191,11 @@ type target struct {
 func (r *run) add(is fhir.Issue) {
 	if len(r.issues) < maxIssues {
 		r.issues = append(r.issues, is)
-	} else if len(r.issues) == maxIssues {
-		r.issues = append(r.issues, fhir.Issue{Severity: fhir.SeverityError, Code: "too-costly",
-			Diagnostics: fmt.Sprintf("more than %d issues; the rest are not reported", maxIssues)})
+		return
+	}
+	r.dropped++
+	if is.Severity == fhir.SeverityError || is.Severity == fhir.SeverityFatal {
+		r.droppedError = true
 	}
 }
 
