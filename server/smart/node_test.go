@@ -18,7 +18,7 @@ func installFhirclient(t *testing.T) string {
 	t.Helper()
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: the fhirclient interoperability test cannot run", tool)
+			t.Fatalf("%s not installed: the fhirclient interoperability test cannot run (apt-get install nodejs npm)", tool)
 		}
 	}
 	cache, err := os.UserCacheDir()
