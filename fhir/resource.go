@@ -137,7 +137,7 @@ func stampMeta(raw json.RawMessage, version int64, lastUpdated time.Time) (json.
 		}
 	}
 	v, _ := json.Marshal(strconv.FormatInt(version, 10))
-	t, _ := json.Marshal(lastUpdated.UTC().Format(time.RFC3339Nano))
+	t, _ := json.Marshal(FormatInstant(lastUpdated))
 	mf.set("versionId", v, "")
 	mf.set("lastUpdated", t, "versionId")
 	return mf.encode(), nil
@@ -278,23 +278,6 @@ func (f *fieldList) encode() []byte {
 	return b.Bytes()
 }
 
-// Head returns the resource reduced to resourceType, id and meta: what the server
-// stamps, for indexing the parameters that read it.
-func Head(body []byte) ([]byte, error) {
-	fl, err := objectFields(body)
-	if err != nil {
-		return nil, err
-	}
-	head := &fieldList{}
-	for _, k := range []string{"resourceType", "id", "meta"} {
-		if v := fl.get(k); v != nil {
-			head.keys = append(head.keys, k)
-			head.vals = append(head.vals, v)
-		}
-	}
-	return head.encode(), nil
-}
-
 // Member is a top-level member to set with SetMembers.
 type Member struct {
 	Key   string
@@ -329,3 +312,6 @@ func SetMembers(body []byte, set []Member, del ...string) ([]byte, error) {
 	}
 	return out.encode(), nil
 }
+
+// FormatInstant renders meta.lastUpdated as the server stamps it.
+func FormatInstant(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

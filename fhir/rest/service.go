@@ -24,8 +24,8 @@ import (
 type Searcher interface {
 	// Index computes the search-index entries of a resource about to be stored.
 	Index(typ string, body []byte) ([]fhir.IndexEntry, error)
-	// IndexOnly is Index restricted to some parameters.
-	IndexOnly(typ string, body []byte, codes map[string]bool) ([]fhir.IndexEntry, error)
+	// StampEntries are the entries of what the server stamps: _id and _lastUpdated.
+	StampEntries(id, lastUpdated string) []fhir.IndexEntry
 	// Match returns the ids of typ matching a query string (conditional interactions).
 	Match(tx fhir.Tx, typ, query string) ([]string, error)
 	// Search runs a search; warnings report ignored parameters.
@@ -132,11 +132,19 @@ func (s *Service) now() time.Time {
 
 func (s *Service) base() string { return strings.TrimRight(s.BaseURL, "/") }
 
-// NewID returns a fresh logical id (a random UUID, valid as a FHIR id).
+// NewID returns a fresh logical id: a UUID version 7 (RFC 9562), valid as a FHIR id.
+// Its first 48 bits are the time in milliseconds, so ids made close in time sort
+// together: the store's keys that hold an id (current version, versions, index rows
+// of _id and of references to new resources) are then appended rather than scattered,
+// which is most of what a commit writes. The other 74 bits are random.
 func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
+	ms := uint64(time.Now().UnixMilli())
+	for i := 0; i < 6; i++ {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]

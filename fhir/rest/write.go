@@ -32,9 +32,9 @@ type Writer struct {
 func (w *Writer) Warn(issues ...fhir.Issue) { w.warnings = append(w.warnings, issues...) }
 
 // stampParams are the search parameters that read what the server stamps (id and
-// meta): they are indexed from the stamped resource inside the transaction, the rest
-// from the content, which may be indexed before it.
-var stampParams = map[string]bool{"_id": true, "_lastUpdated": true, "_profile": true, "_tag": true, "_security": true, "_source": true}
+// meta.lastUpdated): they are indexed inside the transaction, directly from the
+// stamped values; everything else is indexed from the content, before it.
+var stampParams = map[string]bool{"_id": true, "_lastUpdated": true}
 
 // preIndex computes the content index entries of resources about to be written,
 // outside the store transaction: FHIRPath evaluation is the costliest part of a
@@ -58,8 +58,8 @@ type preItem struct {
 }
 
 // index returns the index entries of a version: content entries (pre-computed when
-// possible) and the entries of the stamped id and meta.
-func (w *Writer) index(typ string, body, stamped []byte) ([]fhir.IndexEntry, error) {
+// possible) and the entries of the stamped id and lastUpdated.
+func (w *Writer) index(typ, id string, body []byte) ([]fhir.IndexEntry, error) {
 	content, ok := w.pre[typ+"\x00"+string(body)]
 	if !ok {
 		var err error
@@ -67,26 +67,13 @@ func (w *Writer) index(typ string, body, stamped []byte) ([]fhir.IndexEntry, err
 			return nil, err
 		}
 	}
-	head, err := fhir.Head(stamped)
-	if err != nil {
-		return nil, err
-	}
-	stamp, err := w.s.Engine.IndexOnly(typ, head, stampParams)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]fhir.IndexEntry, 0, len(content)+len(stamp))
+	out := make([]fhir.IndexEntry, 0, len(content)+4)
 	for _, e := range content {
 		if !stampParams[e.Param] {
 			out = append(out, e)
 		}
 	}
-	for _, e := range stamp {
-		if stampParams[e.Param] {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	return append(out, w.s.Engine.StampEntries(id, fhir.FormatInstant(w.now))...), nil
 }
 
 // Tx is the transaction the writer writes in.
@@ -116,7 +103,7 @@ func (w *Writer) Put(typ, id string, body []byte, method string, ifMatch int64) 
 	if err != nil {
 		return nil, false, badRequest("structure", "", "cannot read resource: %v", err)
 	}
-	index, err := w.index(typ, body, stamped)
+	index, err := w.index(typ, id, body)
 	if err != nil {
 		return nil, false, err
 	}

@@ -23,9 +23,9 @@ func (s *Engine) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
 	return s.reg.Index(typ, body)
 }
 
-// IndexOnly computes the entries of some parameters only.
-func (s *Engine) IndexOnly(typ string, body []byte, codes map[string]bool) ([]fhir.IndexEntry, error) {
-	return s.reg.IndexOnly(typ, body, codes)
+// StampEntries computes the _id and _lastUpdated entries of a version.
+func (s *Engine) StampEntries(id, lastUpdated string) []fhir.IndexEntry {
+	return s.reg.StampEntries(id, lastUpdated)
 }
 
 // Match returns the ids matching a conditional query.

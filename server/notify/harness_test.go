@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -103,7 +102,7 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.store = s
-	e.svc = &rest.Service{Store: s, Engine: engine{reg: e.reg}, BaseURL: "http://gw.test/fhir", PageSize: 20, MaxPageSize: 100,
+	e.svc = &rest.Service{Store: s, Engine: search.NewEngine(e.reg), BaseURL: "http://gw.test/fhir", PageSize: 20, MaxPageSize: 100,
 		Hooks: []rest.WriteHook{SubscriptionHook{}, e}}
 }
 
@@ -217,28 +216,6 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-
-// engine adapts the search registry to rest.Searcher (as cmd/aitgw does).
-// It embeds the interface so that methods the tests never reach need no stub.
-type engine struct {
-	rest.Searcher
-	reg *search.Registry
-}
-
-func (s engine) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
-	return s.reg.Index(typ, body)
-}
-func (s engine) IndexOnly(typ string, body []byte, codes map[string]bool) ([]fhir.IndexEntry, error) {
-	return s.reg.IndexOnly(typ, body, codes)
-}
-func (s engine) Match(tx fhir.Tx, typ, q string) ([]string, error) { return s.reg.Match(tx, typ, q) }
-func (s engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*rest.SearchResult, []fhir.Issue, error) {
-	return nil, nil, errors.New("not used")
-}
-func (s engine) Includes(fhir.Tx, string, url.Values, []*fhir.Record) ([]*fhir.Record, error) {
-	return nil, nil
-}
-func (s engine) Render(body []byte, _ url.Values) []byte { return body }
 
 // pathway stores the actors of a small AIT pathway: GP and referring physician with
 // email, a coordinator, a patient.
