@@ -18,6 +18,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 )
 
 // commands maps each subcommand to its entry point; each returns the exit code.
@@ -34,6 +35,7 @@ var commands = map[string]func(args []string) int{
 }
 
 func main() {
+	tuneGC()
 	if len(os.Args) < 2 {
 		usage()
 		os.Exit(2)
@@ -50,5 +52,18 @@ func usage() {
 	fmt.Fprintln(os.Stderr, "usage: aitgw <command> [flags]\n\ncommands:")
 	for _, c := range []string{"serve", "bench", "token", "keys", "clients", "validate", "launch", "notify", "users"} {
 		fmt.Fprintln(os.Stderr, "  "+c)
+	}
+}
+
+// tuneGC collects garbage less often than Go's default: the gateway keeps a small
+// live heap and allocates a lot per request, so memory (plentiful on the hosts it
+// runs on) is traded for CPU, with a soft limit so that the heap cannot run away.
+// GOGC and GOMEMLIMIT, when set, win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(4 << 30)
 	}
 }
