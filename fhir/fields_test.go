@@ -65,3 +65,21 @@ func FuzzObjectFields(f *testing.F) {
 		checkFields(t, body)
 	})
 }
+
+func TestSplitArrayAgreesWithEncodingJSON(t *testing.T) {
+	for _, c := range []string{`[]`, `[ ]`, `[1]`, `[ "a,]" , {"b":[1,2]}, [], null, -2.5e1 ]`, "[\n{\"x\":\"\\\"]\"}\n]"} {
+		var want []json.RawMessage
+		if err := json.Unmarshal([]byte(c), &want); err != nil {
+			t.Fatal(err)
+		}
+		got := splitArray([]byte(c))
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d items, want %d", c, len(got), len(want))
+		}
+		for i := range want {
+			if string(got[i]) != string(want[i]) {
+				t.Fatalf("%q item %d: %s, want %s", c, i, got[i], want[i])
+			}
+		}
+	}
+}

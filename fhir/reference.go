@@ -3,6 +3,7 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -13,6 +14,9 @@ import (
 // (text.div) occurrences of replaced references are replaced too, as the
 // specification asks for transactions.
 func RewriteReferences(body []byte, fn func(ref string) (string, bool)) ([]byte, error) {
+	if !json.Valid(body) {
+		return nil, fmt.Errorf("invalid JSON")
+	}
 	replaced := map[string]string{}
 	out, err := rewrite(body, "", func(ref string) (string, bool) {
 		n, ok := fn(ref)
@@ -34,7 +38,7 @@ func rewrite(raw []byte, key string, fn func(string) (string, bool)) ([]byte, er
 	}
 	switch raw[0] {
 	case '{':
-		fl, err := objectFields(raw)
+		fl, err := splitObject(raw)
 		if err != nil {
 			return nil, err
 		}
@@ -54,10 +58,7 @@ func rewrite(raw []byte, key string, fn func(string) (string, bool)) ([]byte, er
 		}
 		return fl.encode(), nil
 	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
-			return nil, err
-		}
+		items := splitArray(raw)
 		changed := false
 		for i, it := range items {
 			nv, err := rewrite(it, key, fn)

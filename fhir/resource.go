@@ -157,6 +157,12 @@ func objectFields(body []byte) (*fieldList, error) {
 	if !json.Valid(b) {
 		return nil, fmt.Errorf("invalid JSON")
 	}
+	return splitObject(b)
+}
+
+// splitObject is objectFields on JSON already known to be valid (a member of a
+// validated document): no second validation pass.
+func splitObject(b []byte) (*fieldList, error) {
 	if len(b) == 0 || b[0] != '{' {
 		return nil, fmt.Errorf("not a JSON object")
 	}
@@ -315,3 +321,18 @@ func SetMembers(body []byte, set []Member, del ...string) ([]byte, error) {
 
 // FormatInstant renders meta.lastUpdated as the server stamps it.
 func FormatInstant(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// splitArray returns the items of a valid JSON array, each as its exact bytes.
+func splitArray(b []byte) []json.RawMessage {
+	var items []json.RawMessage
+	i := skipSpace(b, 1)
+	for i < len(b) && b[i] != ']' {
+		end := valueEnd(b, i)
+		items = append(items, json.RawMessage(b[i:end]))
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return items
+}

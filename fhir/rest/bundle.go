@@ -43,6 +43,10 @@ type entryOp struct {
 	err    error
 	// newID is the id a create (or an unmatched conditional update) will get.
 	newID string
+	// resolved is the body with its references resolved before the store
+	// transaction, valid while the transaction resolves to resolvedWith (refsKey).
+	resolved     []byte
+	resolvedWith string
 }
 
 // Bundle processes a batch or transaction Bundle posted to the base.

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"net/http"
+	"sort"
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -166,9 +167,12 @@ func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.P
 	if op.resp != nil { // ifNoneExist matched: nothing to write
 		return op.resp, nil
 	}
-	body, err := w.resolveReferences(op.res.Body, refs)
-	if err != nil {
-		return nil, err
+	body := op.resolved
+	if body == nil || op.resolvedWith != refsKey(refs) {
+		var err error
+		if body, _, err = w.resolveReferences(op.res.Body, refs); err != nil {
+			return nil, err
+		}
 	}
 	res := &fhir.Resource{Type: typ, ID: id, Body: body}
 	switch r.Method {
@@ -192,8 +196,11 @@ func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.P
 
 // resolveReferences rewrites references to other entries' fullUrls, and conditional
 // references, to the ids they resolved to.
-func (w *Writer) resolveReferences(body []byte, refs map[string]string) ([]byte, error) {
+// It also reports whether the body holds conditional references, whose resolution
+// depends on the store's state, not only on refs.
+func (w *Writer) resolveReferences(body []byte, refs map[string]string) ([]byte, bool, error) {
 	var failure error
+	conditional := false
 	out, err := fhir.RewriteReferences(body, func(ref string) (string, bool) {
 		if t, ok := refs[ref]; ok {
 			return t, true
@@ -202,6 +209,7 @@ func (w *Writer) resolveReferences(body []byte, refs map[string]string) ([]byte,
 		if !isCond || !fhir.IsResourceType(typ) {
 			return "", false
 		}
+		conditional = true
 		ids, err := w.Match(typ, query)
 		switch {
 		case err != nil:
@@ -216,12 +224,12 @@ func (w *Writer) resolveReferences(body []byte, refs map[string]string) ([]byte,
 		return "", false
 	})
 	if failure != nil {
-		return nil, failure
+		return nil, conditional, failure
 	}
 	if err != nil {
-		return nil, badRequest("structure", "", "cannot read resource: %v", err)
+		return nil, conditional, badRequest("structure", "", "cannot read resource: %v", err)
 	}
-	return out, nil
+	return out, conditional, nil
 }
 
 // preIndexTransaction resolves the entries on a snapshot, as the transaction will
@@ -239,8 +247,11 @@ func (s *Service) preIndexTransaction(ctx context.Context, ops []*entryOp) map[s
 			if op.res == nil || op.resp != nil {
 				continue
 			}
-			if body, err := w.resolveReferences(op.res.Body, refs); err == nil {
+			if body, conditional, err := w.resolveReferences(op.res.Body, refs); err == nil {
 				items = append(items, preItem{op.res.Type, body})
+				if !conditional { // resolved by refs alone: reused under the lock if refs are the same
+					op.resolved, op.resolvedWith = body, refsKey(refs)
+				}
 			}
 		}
 		return nil
@@ -249,4 +260,22 @@ func (s *Service) preIndexTransaction(ctx context.Context, ops []*entryOp) map[s
 		op.resp, op.target = nil, ""
 	}
 	return s.preIndex(items...)
+}
+
+// refsKey renders a fullUrl → target map canonically, to tell whether a transaction
+// resolved its entries the same way before its store transaction and inside it.
+func refsKey(refs map[string]string) string {
+	keys := make([]string, 0, len(refs))
+	for k := range refs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('\x00')
+		b.WriteString(refs[k])
+		b.WriteByte('\x00')
+	}
+	return b.String()
 }
