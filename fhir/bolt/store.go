@@ -97,6 +97,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:      cfg.lockTimeout,
 		FreelistType: bbolt.FreelistMapType, // faster allocation once the file is large
+		// address space reserved up front: a growing file is not remapped (a remap
+		// waits for every reader) until it passes 1 GiB
+		InitialMmapSize: 1 << 30,
 	})
 	if errors.Is(err, bberrors.ErrTimeout) {
 		return nil, fmt.Errorf("bolt: %s is locked by another process (waited %s): %w", path, cfg.lockTimeout, err)
