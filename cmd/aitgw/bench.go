@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/aitgw/aitgw/conformance/bench"
@@ -23,8 +25,23 @@ func benchCmd(args []string) int {
 	dur := fs.Duration("duration", 5*time.Second, "measured time per scenario")
 	conc := fs.Int("concurrency", 16, "concurrent clients")
 	noAudit := fs.Bool("without-audit", false, "run the gateway without its audit trail, to measure what the audit costs")
+	only := fs.String("only", "", "run only these gateway scenarios (comma-separated: read,create,transaction), e.g. to profile one")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (client and gateway) to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	dir, err := os.MkdirTemp("", "aitgw-bench-")
 	if err != nil {
@@ -36,6 +53,7 @@ func benchCmd(args []string) int {
 		Gateway:     func() (bench.Target, error) { return startInProcess(dir, *noAudit) },
 		Duration:    *dur,
 		Concurrency: *conc,
+		Only:        strings.FieldsFunc(*only, func(r rune) bool { return r == ',' }),
 		Logf:        func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aitgw/aitgw/conformance"
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/appendonly"
 	"github.com/aitgw/aitgw/fhir/bolt"
 	"github.com/aitgw/aitgw/fhir/redis"
 	"github.com/aitgw/aitgw/fhir/rest"
@@ -28,9 +29,12 @@ var version = "0.1.0-dev"
 
 // gateway is a wired gateway: store, search engine, interactions and HTTP server.
 type gateway struct {
-	store   fhir.Store
-	handler http.Handler
-	audit   *smart.AuditLog
+	store fhir.Store
+	// auditStore keeps the audit trail: the embedded append-only store beside the
+	// main one (routed to by store), or the shared Redis store itself.
+	auditStore fhir.Store
+	handler    http.Handler
+	audit      *smart.AuditLog
 	// background are the gateway's workers (notification delivery), run by serve.
 	background []func(ctx context.Context)
 }
@@ -41,11 +45,11 @@ func openGateway(cfg *config, logger *slog.Logger) (*gateway, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	store, err := openStore(cfg)
+	store, auditStore, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
-	gw := &gateway{store: store}
+	gw := &gateway{store: store, auditStore: auditStore}
 	if err := gw.wire(cfg, logger); err != nil {
 		gw.Close()
 		return nil, err
@@ -65,7 +69,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	svc := &rest.Service{Store: gw.store, Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
 	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger}, svc)
 
-	pkg, err := wireProfiles(srv, svc, reg)
+	pkg, v, err := wireProfiles(srv, svc, reg)
 	if err != nil {
 		return err
 	}
@@ -77,7 +81,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 		}
 	})
 	var security []byte
-	if gw.audit, security, err = wireSmart(cfg, srv, svc, gw.store, logger); err != nil {
+	if gw.audit, security, err = wireSmart(cfg, srv, gw.store, gw.auditStore, v, logger); err != nil {
 		return err
 	}
 	srv.SetCapabilities(server.Capabilities{
@@ -100,18 +104,18 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 // wireProfiles applies the AIT guide: validation on write, $validate, the guide's
 // search parameters, its conformance resources served read-only, and the package
 // download at /ig/package.tgz.
-func wireProfiles(srv *server.Server, svc *rest.Service, reg *search.Registry) (*profiles.Package, error) {
+func wireProfiles(srv *server.Server, svc *rest.Service, reg *search.Registry) (*profiles.Package, *profiles.Validator, error) {
 	pkg, err := profiles.Load()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v, err := profiles.NewValidator(pkg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, sp := range pkg.SearchParameters() {
 		if err := reg.Add(sp); err != nil {
-			return nil, fmt.Errorf("AIT search parameter: %w", err)
+			return nil, nil, fmt.Errorf("AIT search parameter: %w", err)
 		}
 	}
 	val := &aitValidation{v: v, store: svc.Store}
@@ -120,13 +124,13 @@ func wireProfiles(srv *server.Server, svc *rest.Service, reg *search.Registry) (
 	srv.Use(readOnlyPackage(pkg))
 	tgz, err := pkg.Tarball()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	srv.Engine().GET("/ig/package.tgz", func(c *gin.Context) {
 		c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.tgz"`, pkg.Name, pkg.Version))
 		c.Data(http.StatusOK, "application/gzip", tgz)
 	})
-	return pkg, nil
+	return pkg, v, nil
 }
 
 // supportedProfiles lists the guide's resource profiles by type.
@@ -152,11 +156,23 @@ func (gw *gateway) Close() error {
 	return gw.store.Close()
 }
 
-// openStore opens the embedded store under --data, or the Redis store when --redis
-// names one (several gateways then share it).
-func openStore(cfg *config) (fhir.Store, error) {
+// openStore opens the embedded stores under --data, or the Redis store when --redis
+// names one (several gateways then share it, the audit trail included). Embedded, the
+// audit trail has its own append-only store (audit.db), written without taking the
+// main store's write lock, and the returned store routes AuditEvent to it.
+func openStore(cfg *config) (store, audit fhir.Store, err error) {
 	if cfg.RedisURL != "" {
-		return redis.Open(context.Background(), cfg.RedisURL, redis.WithPrefix(cfg.RedisPrefix))
+		rs, err := redis.Open(context.Background(), cfg.RedisURL, redis.WithPrefix(cfg.RedisPrefix))
+		return rs, rs, err
 	}
-	return bolt.Open(filepath.Join(cfg.Data, "aitgw.db"))
+	main, err := bolt.Open(filepath.Join(cfg.Data, "aitgw.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	trail, err := appendonly.Open(filepath.Join(cfg.Data, "audit.db"), "AuditEvent")
+	if err != nil {
+		main.Close()
+		return nil, nil, err
+	}
+	return fhir.Split(main, trail, "AuditEvent"), trail, nil
 }

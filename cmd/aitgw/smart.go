@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/aitgw/aitgw/fhir"
-	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/server"
 	"github.com/aitgw/aitgw/server/smart"
 )
@@ -18,7 +17,7 @@ import (
 // verification, scope and compartment enforcement (through rest.Access), the built-in
 // authorization server, and the audit trail. It returns the audit log and the
 // CapabilityStatement's rest.security element.
-func wireSmart(cfg *config, srv *server.Server, svc *rest.Service, store fhir.Store, logger *slog.Logger) (*smart.AuditLog, []byte, error) {
+func wireSmart(cfg *config, srv *server.Server, store, auditStore fhir.Store, v smart.EventValidator, logger *slog.Logger) (*smart.AuditLog, []byte, error) {
 	sc := cfg.smart()
 	var keys *smart.Keyset
 	if sc.BuiltIn {
@@ -34,7 +33,7 @@ func wireSmart(cfg *config, srv *server.Server, svc *rest.Service, store fhir.St
 	engine := srv.Engine()
 	var audit *smart.AuditLog
 	if !cfg.withoutAudit {
-		audit = smart.NewAuditLog(svc, "aitgw "+cfg.Addr, logger)
+		audit = smart.NewAuditLog(auditStore, v, "aitgw "+cfg.Addr, logger)
 		engine.Use(audit.Middleware(basePath(cfg.base())))
 	}
 	engine.Use(verifier.Middleware())

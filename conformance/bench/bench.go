@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,6 +40,9 @@ type Options struct {
 	Concurrency int
 	// Logf, when set, receives progress lines (never resource content).
 	Logf func(format string, args ...any)
+	// Only, when set, names the gateway scenarios to run ("read", "create",
+	// "transaction"), to profile one; the bare handler always runs.
+	Only []string
 }
 
 func (o *Options) defaults() error {
@@ -125,16 +129,19 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 
 	r := &Report{Concurrency: opt.Concurrency, Duration: opt.Duration, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	steps := []struct {
-		into *Scenario
-		name string
-		op   op
+		into      *Scenario
+		key, name string
+		op        op
 	}{
-		{&r.Bare, "bare gin handler, same bytes as a Patient read", d.getExpect(bare.url, http.StatusOK)},
-		{&r.Reads, "read Patient by id", d.getExpect(d.base+"/Patient/"+seed.id, http.StatusOK)},
-		{&r.Creates, "create Patient", d.create},
-		{&r.Transactions, "transaction Patient + Observation (urn:uuid)", d.transaction},
+		{&r.Bare, "bare", "bare gin handler, same bytes as a Patient read", d.getExpect(bare.url, http.StatusOK)},
+		{&r.Reads, "read", "read Patient by id", d.getExpect(d.base+"/Patient/"+seed.id, http.StatusOK)},
+		{&r.Creates, "create", "create Patient", d.create},
+		{&r.Transactions, "transaction", "transaction Patient + Observation (urn:uuid)", d.transaction},
 	}
 	for _, s := range steps {
+		if s.key != "bare" && len(opt.Only) > 0 && !slices.Contains(opt.Only, s.key) {
+			continue
+		}
 		opt.Logf("bench: %s (%s, %d workers)", s.name, opt.Duration, opt.Concurrency)
 		sc, err := d.measure(ctx, s.name, s.op)
 		if err != nil {

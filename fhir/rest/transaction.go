@@ -177,7 +177,7 @@ func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.P
 	res := &fhir.Resource{Type: typ, ID: id, Body: body}
 	switch r.Method {
 	case http.MethodPost:
-		rec, _, err := w.Put(typ, id, body, http.MethodPost, 0)
+		rec, _, err := w.put(typ, id, body, http.MethodPost, 0)
 		if err != nil {
 			return nil, err
 		}

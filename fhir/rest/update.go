@@ -36,7 +36,7 @@ func (s *Service) Update(ctx context.Context, req *Request) (*Response, error) {
 }
 
 func (w *Writer) updateByID(res *fhir.Resource, id string, ifMatch int64, method string) (*Response, error) {
-	rec, created, err := w.Put(res.Type, id, res.Body, method, ifMatch)
+	rec, created, err := w.put(res.Type, id, res.Body, method, ifMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (w *Writer) conditionalUpdate(a Access, res *fhir.Resource, criteria string
 }
 
 func (w *Writer) createWithID(typ, id string, body []byte) (*Response, error) {
-	rec, _, err := w.Put(typ, id, body, http.MethodPut, 0)
+	rec, _, err := w.put(typ, id, body, http.MethodPut, 0)
 	if err != nil {
 		return nil, err
 	}

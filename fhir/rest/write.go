@@ -82,9 +82,27 @@ func (w *Writer) Tx() fhir.Tx { return w.tx }
 // Now is the time stamped on every version of this transaction.
 func (w *Writer) Now() time.Time { return w.now }
 
-// Put stores body as the next version of typ/id. ifMatch, when non-zero, must equal
-// the current version (412 otherwise). method is recorded in history.
+// Put stores a resource the server derives itself (a pathway CarePlan, a
+// Communication, a Subscription's status) as the next version of typ/id. It is
+// validated in full first, base R4 included: generated resources get no more trust
+// than received ones. A resource that fails is a 422 naming what the write would have
+// produced. ifMatch, when non-zero, must equal the current version (412 otherwise);
+// method is recorded in history.
 func (w *Writer) Put(typ, id string, body []byte, method string, ifMatch int64) (*fhir.Record, bool, error) {
+	if w.s.Validate != nil {
+		if oo := w.s.Validate.ValidateWrite(typ, body, true); oo != nil && oo.HasErrors() {
+			for i := range oo.Issue {
+				oo.Issue[i].Diagnostics = "the " + typ + " the gateway derives from this write would be invalid: " + oo.Issue[i].Diagnostics
+			}
+			return nil, false, &fhir.Error{Status: http.StatusUnprocessableEntity, Outcome: oo}
+		}
+	}
+	return w.put(typ, id, body, method, ifMatch)
+}
+
+// put stores body as the next version of typ/id, already validated (a client's
+// submission is, before its store transaction).
+func (w *Writer) put(typ, id string, body []byte, method string, ifMatch int64) (*fhir.Record, bool, error) {
 	cur, err := w.tx.Current(typ, id)
 	var version int64 = 1
 	created := true

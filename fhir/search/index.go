@@ -167,16 +167,7 @@ func tokenKeys(v types.Value, keys [][]byte) [][]byte {
 	}
 	data := o.Data()
 	coding := func(c []byte) {
-		sys, code := field(c, "system"), field(c, "code")
-		if code != "" {
-			keys = append(keys, key(tagCode, code), key(tagSysCode, sys, code))
-			if sys == "" {
-				keys = append(keys, key(tagNoSys, code))
-			}
-		}
-		if d := field(c, "display"); d != "" {
-			keys = append(keys, key(tagText, normalize(d)))
-		}
+		keys = codingKeys(keys, field(c, "system"), field(c, "code"), field(c, "display"))
 	}
 	if arr, t, _, err := jsonparser.Get(data, "coding"); err == nil && t == jsonparser.Array {
 		jsonparser.ArrayEach(arr, func(c []byte, ct jsonparser.ValueType, _ int, _ error) {
@@ -204,6 +195,21 @@ func tokenKeys(v types.Value, keys [][]byte) [][]byte {
 		return keys
 	}
 	coding(data)
+	return keys
+}
+
+// codingKeys appends the keys of one Coding: code alone, system|code, |code when it
+// has no system, and its display as text.
+func codingKeys(keys [][]byte, sys, code, display string) [][]byte {
+	if code != "" {
+		keys = append(keys, key(tagCode, code), key(tagSysCode, sys, code))
+		if sys == "" {
+			keys = append(keys, key(tagNoSys, code))
+		}
+	}
+	if display != "" {
+		keys = append(keys, key(tagText, normalize(display)))
+	}
 	return keys
 }
 
@@ -252,6 +258,12 @@ func referenceKeys(v types.Value, keys [][]byte) [][]byte {
 			keys = append(keys, key(tagRefIdent, field(o.Data(), "identifier", "system"), val))
 		}
 	}
+	return literalRefKeys(keys, ref)
+}
+
+// literalRefKeys appends the keys of a literal reference (relative, absolute or
+// canonical); a local reference (#id) or an empty one has none.
+func literalRefKeys(keys [][]byte, ref string) [][]byte {
 	if ref == "" || strings.HasPrefix(ref, "#") {
 		return keys
 	}

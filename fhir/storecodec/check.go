@@ -53,6 +53,27 @@ func CheckPut(rec *fhir.Record, index []fhir.IndexEntry) ([]fhir.IndexEntry, err
 	return entries, nil
 }
 
+// CheckNames runs the name checks of CheckPut alone (a record is given, and its type,
+// id and index parameters are valid names), for a backend that keeps entries its own
+// way (the append-only store).
+func CheckNames(rec *fhir.Record, index []fhir.IndexEntry) error {
+	if rec == nil {
+		return errors.New("store: Put of a nil record")
+	}
+	if err := CheckName("resource type", rec.Type); err != nil {
+		return err
+	}
+	if err := CheckName("resource id", rec.ID); err != nil {
+		return err
+	}
+	for _, e := range index {
+		if err := CheckName("search parameter name", e.Param); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckNextVersion refuses rec unless it is the version after current (0 when the
 // resource never existed); the error wraps fhir.ErrConflict.
 func CheckNextVersion(rec *fhir.Record, current int64) error {

@@ -12,8 +12,10 @@ import (
 // EncodeEntries returns the stored list of a resource's index entries (kept so that an
 // update can remove the rows of the previous version): for each entry, the parameter
 // then the key, each prefixed by its length as a uvarint.
-func EncodeEntries(entries []fhir.IndexEntry) []byte {
-	var b []byte
+func EncodeEntries(entries []fhir.IndexEntry) []byte { return AppendEntries(nil, entries) }
+
+// AppendEntries appends the stored list of entries (see EncodeEntries) to b.
+func AppendEntries(b []byte, entries []fhir.IndexEntry) []byte {
 	for _, e := range entries {
 		b = binary.AppendUvarint(b, uint64(len(e.Param)))
 		b = append(b, e.Param...)

@@ -38,6 +38,11 @@ const (
 // a length-prefixed string, then the body as submitted (none for a tombstone). Type,
 // id and version are not included: backends keep them in the key.
 func EncodeRecord(r *fhir.Record) []byte {
+	return AppendRecord(make([]byte, 0, 1+binary.MaxVarintLen64*2+len(r.Method)+len(r.Body)), r)
+}
+
+// AppendRecord appends the stored form of r (see EncodeRecord) to dst.
+func AppendRecord(dst []byte, r *fhir.Record) []byte {
 	var flags byte
 	body := r.Body
 	if r.Deleted {
@@ -47,8 +52,7 @@ func EncodeRecord(r *fhir.Record) []byte {
 	if r.LastUpdated.IsZero() {
 		flags |= flagNoTimestamp
 	}
-	buf := make([]byte, 0, 1+binary.MaxVarintLen64*2+len(r.Method)+len(body))
-	buf = append(buf, flags)
+	buf := append(dst, flags)
 	if flags&flagNoTimestamp == 0 {
 		buf = binary.AppendVarint(buf, r.LastUpdated.UnixNano())
 	}

@@ -2,33 +2,47 @@ package smart
 
 import (
 	"context"
+	"encoding/hex"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/aitgw/aitgw/fhir"
 )
 
-// Recorder stores resources the server itself generates (fhir/rest.Service does).
-type Recorder interface {
-	Record(ctx context.Context, typ string, bodies [][]byte) error
-}
-
-// AuditLog records an AuditEvent for every FHIR access, refusals included. Events are
-// written in batches, so that auditing a read does not cost the read a commit of its
-// own; Close flushes what is queued. The queue is bounded: when the store cannot keep
-// up, requests wait rather than events being dropped.
+// AuditLog records an AuditEvent for every FHIR access, refusals included. The
+// request only queues what it did; one writer renders the events, validates them
+// (auditCheck), and stores them in batches with their index entries built by
+// construction, so that auditing a read costs a few microseconds rather than a
+// commit, a schema validation and a FHIRPath evaluation of its own. Close flushes what
+// is queued. The queue is bounded: when the store cannot keep up, requests wait
+// rather than events being dropped.
 type AuditLog struct {
-	rec      Recorder
+	store    fhir.Store
+	check    *auditCheck
 	observer string
 	logger   *slog.Logger
-	queue    chan []byte
+	queue    chan pendingAudit
 	done     chan struct{}
+	wmu      sync.Mutex // guards ids, events and arena, and keeps writes in id order
+	ids      auditIDs
+	// events and arena are reused from batch to batch: rendered events, and their bodies
+	events []renderedAudit
+	arena  []byte
 	// mu guards closed against requests still answered while the log closes: their
 	// events are written directly instead of being queued.
 	mu     sync.RWMutex
 	closed bool
+}
+
+// pendingAudit is an access waiting to be written.
+type pendingAudit struct {
+	grant *Grant
+	req   AuditRequest
 }
 
 // auditBatch bounds one write of audit events.
@@ -36,12 +50,15 @@ const auditBatch = 1024
 
 // AuditSearchParams are the AuditEvent search parameters an auditor uses: when, who
 // (agent), about whom (patient), on what (entity), which interaction (subtype,
-// action) and how it ended (outcome). The gateway indexes these only.
+// action) and how it ended (outcome). The gateway indexes these only, and builds
+// their entries itself (TestAuditEntriesMatchIndex checks them against FHIRPath).
 var AuditSearchParams = []string{"_id", "_lastUpdated", "date", "patient", "agent", "entity", "action", "outcome", "subtype", "type"}
 
-// NewAuditLog starts the writer.
-func NewAuditLog(rec Recorder, observer string, logger *slog.Logger) *AuditLog {
-	l := &AuditLog{rec: rec, observer: observer, logger: logger, queue: make(chan []byte, 16384), done: make(chan struct{})}
+// NewAuditLog starts the writer. Events go to store (the audit trail's own store, or
+// the gateway's), each validated by v first.
+func NewAuditLog(store fhir.Store, v EventValidator, observer string, logger *slog.Logger) *AuditLog {
+	l := &AuditLog{store: store, check: newAuditCheck(v), observer: observer, logger: logger,
+		queue: make(chan pendingAudit, 16384), done: make(chan struct{})}
 	go l.run()
 	return l
 }
@@ -50,37 +67,81 @@ func (l *AuditLog) run() {
 	defer close(l.done)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	var batch [][]byte
+	var batch []pendingAudit
 	flush := func() {
-		if len(batch) == 0 {
-			return
+		if len(batch) > 0 {
+			l.write(batch)
+			batch = batch[:0]
 		}
-		for attempt := 0; ; attempt++ {
-			err := l.rec.Record(context.Background(), "AuditEvent", batch)
-			if err == nil {
-				break
-			}
-			// The events are kept and retried: an audit trail with holes is worse than
-			// a slow one. The error names no patient data.
-			l.logger.Error("audit write failed, retrying", "events", len(batch), "error", err.Error())
-			time.Sleep(time.Duration(min(attempt+1, 20)) * 100 * time.Millisecond)
-		}
-		batch = batch[:0]
 	}
 	for {
 		select {
-		case ev, ok := <-l.queue:
+		case p, ok := <-l.queue:
 			if !ok {
 				flush()
 				return
 			}
-			batch = append(batch, ev)
+			batch = append(batch, p)
+			// take what is already queued with plain receives, cheaper than a select each
+			for n := len(l.queue); n > 0 && len(batch) < auditBatch; n-- {
+				p, ok := <-l.queue
+				if !ok {
+					flush()
+					return
+				}
+				batch = append(batch, p)
+			}
 			if len(batch) >= auditBatch {
 				flush()
 			}
 		case <-tick.C:
 			flush()
 		}
+	}
+}
+
+// write renders, validates and stores a batch in one store transaction, retrying
+// until the store takes it: an audit trail with holes is worse than a slow one.
+func (l *AuditLog) write(batch []pendingAudit) {
+	l.wmu.Lock() // uncontended but while the log closes (direct writes)
+	defer l.wmu.Unlock()
+	now := time.Now().UTC()
+	if cap(l.events) < len(batch) {
+		l.events = make([]renderedAudit, len(batch))
+	}
+	events := l.events[:0]
+	arena := l.arena[:0] // the bodies: the store has copied the last batch's
+	for _, p := range batch {
+		events = events[:len(events)+1]
+		a := &events[len(events)-1]
+		arena = a.render(arena, p.grant, p.req, l.ids.next(now), now, false)
+		if oo := l.check.check(a, p); oo != nil {
+			// Values are cleaned to their types and every shape is tested, so this is a
+			// bug: say where, never what (no patient data in logs).
+			for _, is := range oo.Issue {
+				l.logger.Error("audit event failed validation, not stored", "expression", strings.Join(is.Expression, ","), "diagnostics", is.Diagnostics)
+			}
+			events = events[:len(events)-1]
+			continue
+		}
+	}
+	l.arena = arena
+	for attempt := 0; ; attempt++ {
+		err := l.store.Update(context.Background(), func(tx fhir.Tx) error {
+			for i := range events {
+				rec, entries := events[i].record()
+				if err := tx.Put(rec, entries); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			return
+		}
+		// The error names no patient data.
+		l.logger.Error("audit write failed, retrying", "events", len(events), "error", err.Error())
+		time.Sleep(time.Duration(min(attempt+1, 20)) * 100 * time.Millisecond)
 	}
 }
 
@@ -95,18 +156,16 @@ func (l *AuditLog) Close() {
 	<-l.done
 }
 
-// add queues an event, or writes it at once when the log is closing.
-func (l *AuditLog) add(ev []byte) {
+// add queues an access, or writes its event at once when the log is closing.
+func (l *AuditLog) add(p pendingAudit) {
 	l.mu.RLock()
 	if !l.closed {
-		l.queue <- ev
+		l.queue <- p
 		l.mu.RUnlock()
 		return
 	}
 	l.mu.RUnlock()
-	if err := l.rec.Record(context.Background(), "AuditEvent", [][]byte{ev}); err != nil {
-		l.logger.Error("audit write failed after close", "error", err.Error())
-	}
+	l.write([]pendingAudit{p})
 }
 
 // Middleware queues the AuditEvent of each request under base (the FHIR base path,
@@ -121,13 +180,12 @@ func (l *AuditLog) Middleware(base string) gin.HandlerFunc {
 		rel := strings.TrimPrefix(path, base)
 		a := Classify(c.Request.Method, rel)
 		g := GrantFrom(c)
-		req := AuditRequest{
+		l.add(pendingAudit{grant: g, req: AuditRequest{
 			Method: c.Request.Method, Path: path, Query: c.Request.URL.RawQuery,
 			Interaction: a.Interaction, ResourceType: a.ResourceType, ResourceID: a.ID,
 			PatientID: auditPatient(g, a), Outcome: c.Writer.Status(), Recorded: time.Now().UTC(),
 			Observer: l.observer, SourceAddress: c.ClientIP(),
-		}
-		l.add(AuditEvent(g, req))
+		}})
 	}
 }
 
@@ -140,4 +198,39 @@ func auditPatient(g *Grant, a Access) string {
 		return a.ID
 	}
 	return g.PatientContext()
+}
+
+// auditIDs issues AuditEvent ids: UUIDv7 whose 12 bits after the version count
+// within the millisecond (RFC 9562 §6.2, method 1), so that ids only grow. The audit
+// store walks ids as it walks time.
+type auditIDs struct {
+	lastMs int64
+	seq    uint16
+}
+
+func (g *auditIDs) next(now time.Time) string {
+	ms := now.UnixMilli()
+	if ms <= g.lastMs {
+		g.seq++
+		if g.seq >= 1<<12 { // 4,096 ids in one millisecond: borrow the next one
+			g.lastMs++
+			g.seq = 0
+		}
+		ms = g.lastMs
+	} else {
+		g.lastMs, g.seq = ms, 0
+	}
+	var b [16]byte
+	for i := 0; i < 6; i++ {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	b[6] = 0x70 | byte(g.seq>>8)
+	b[7] = byte(g.seq)
+	r := rand.Uint64()
+	for i := 8; i < 16; i++ {
+		b[i] = byte(r >> (8 * (15 - i)))
+	}
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
