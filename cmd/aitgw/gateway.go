@@ -174,5 +174,10 @@ func openStore(cfg *config) (store, audit fhir.Store, err error) {
 		main.Close()
 		return nil, nil, err
 	}
+	if _, err := moveAuditTrail(context.Background(), main, trail); err != nil {
+		main.Close()
+		trail.Close()
+		return nil, nil, err
+	}
 	return fhir.Split(main, trail, "AuditEvent"), trail, nil
 }

@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os/exec"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tokenFor mints a token for g with the given scopes and patient context, as
@@ -198,6 +200,44 @@ func TestAuditTrail(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("audit trail lacks %s", want)
 		}
+	}
+	// searched as an auditor does: about whom, how it ended, when
+	today := time.Now().UTC().Format("2006-01-02")
+	count := func(c *Client, query string) int {
+		r, _ := c.Do("GET", "AuditEvent?"+query+"&_summary=count", nil, nil)
+		var b struct{ Total int }
+		if r == nil || r.Status != http.StatusOK || json.Unmarshal(r.Body, &b) != nil {
+			t.Fatalf("AuditEvent?%s: %v", query, r)
+		}
+		return b.Total
+	}
+	if n := count(admin, "patient=Patient/nobody&action=R&outcome=4"); n != 1 {
+		t.Errorf("the refused read of Patient/nobody: %d events, want 1", n)
+	}
+	if n := count(admin, "outcome=4&date=ge"+today); n < 2 {
+		t.Errorf("refusals today: %d events, want at least 2", n)
+	}
+	if n := count(admin, "agent:identifier=|aitgw-operator&subtype=read"); n < 1 {
+		t.Errorf("reads by the operator: %d events", n)
+	}
+	// the trail is append-only, whatever the scope says
+	writer := NewClient(g.BaseURL)
+	writer.Token = tokenFor(t, g, "system/AuditEvent.cruds system/AuditEvent.rs", "")
+	if r, _ := writer.Do("POST", "AuditEvent", []byte(`{"resourceType":"AuditEvent"}`), nil); r == nil || r.Status < 400 || r.Status >= 500 {
+		t.Errorf("an AuditEvent written by a client: %v", r)
+	}
+	// and it survives a restart
+	before := count(admin, "outcome=4")
+	g.Stop()
+	g2, err := Start(context.Background(), binary, g.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g2.Stop()
+	admin2 := NewClient(g2.BaseURL)
+	admin2.Token = tokenFor(t, g2, "system/AuditEvent.rs", "")
+	if after := count(admin2, "outcome=4"); after < before {
+		t.Errorf("refusals after a restart: %d, were %d", after, before)
 	}
 }
 
