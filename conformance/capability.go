@@ -41,7 +41,13 @@ type Server struct {
 	// ResourceExtensions are the extensions of a type's rest.resource entry (the
 	// Subscription topics of the R4 Backport IG).
 	ResourceExtensions map[string]json.RawMessage
+	// RecordedOnly are the types the server writes itself and never changes (the
+	// audit trail): read and searched, never written by a client.
+	RecordedOnly map[string]bool
 }
+
+// readInteractions are the interactions of a type clients only read.
+var readInteractions = map[string]bool{"read": true, "vread": true, "history-instance": true, "history-type": true, "search-type": true}
 
 type code struct {
 	Code string `json:"code"`
@@ -96,6 +102,16 @@ func (s *Server) CapabilityStatement() []byte {
 		}
 		if len(ops) > 0 {
 			r["operation"] = ops
+		}
+		if s.RecordedOnly[t] {
+			var read []code
+			for _, c := range typeInter {
+				if readInteractions[c.Code] {
+					read = append(read, c)
+				}
+			}
+			r["interaction"], r["versioning"], r["updateCreate"] = read, "versioned", false
+			r["conditionalCreate"], r["conditionalUpdate"], r["conditionalDelete"] = false, false, "not-supported"
 		}
 		if p := s.Profiles[t]; len(p) > 0 {
 			r["supportedProfile"] = p

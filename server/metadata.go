@@ -20,6 +20,8 @@ type Capabilities struct {
 	Security          []byte
 	// ResourceExtensions are extensions of a type's entry (Subscription topics).
 	ResourceExtensions map[string]json.RawMessage
+	// RecordedOnly are the types the server writes itself (AuditEvent): read only.
+	RecordedOnly map[string]bool
 }
 
 // SetCapabilities sets what /metadata declares beyond the routes and operations.
@@ -53,6 +55,7 @@ func (s *Server) capabilityStatement() []byte {
 		BaseURL: s.base(), Software: s.caps.Software, Version: s.caps.Version,
 		Types: types, Interactions: inter, SearchParams: s.caps.SearchParams,
 		Profiles: s.caps.Profiles, Security: s.caps.Security, ResourceExtensions: s.caps.ResourceExtensions,
+		RecordedOnly: s.caps.RecordedOnly,
 	}
 	for _, op := range s.ops.All() {
 		cs.Operations = append(cs.Operations, conformance.Operation{Name: op.Name, Definition: op.Definition, Types: op.Types, System: op.System})

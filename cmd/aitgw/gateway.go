@@ -96,6 +96,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 		Profiles:           supportedProfiles(pkg),
 		Security:           security,
 		ResourceExtensions: map[string]json.RawMessage{"Subscription": notify.CapabilityExtensions()},
+		RecordedOnly:       map[string]bool{"AuditEvent": true},
 	})
 	gw.handler = srv.Handler()
 	return seedPackage(context.Background(), svc, pkg)

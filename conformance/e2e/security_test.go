@@ -226,6 +226,10 @@ func TestAuditTrail(t *testing.T) {
 	if r, _ := writer.Do("POST", "AuditEvent", []byte(`{"resourceType":"AuditEvent"}`), nil); r == nil || r.Status < 400 || r.Status >= 500 {
 		t.Errorf("an AuditEvent written by a client: %v", r)
 	}
+	// and the CapabilityStatement says so
+	if r, _ := NewClient(g.BaseURL).Do("GET", "metadata", nil, nil); r == nil || !auditReadOnly(r.Body) {
+		t.Errorf("the CapabilityStatement offers to write AuditEvent: %v", r)
+	}
 	// and it survives a restart
 	before := count(admin, "outcome=4")
 	g.Stop()
@@ -266,4 +270,31 @@ func TestNoPatientDataInLogs(t *testing.T) {
 			t.Errorf("patient data %q in the log:\n%s", s, logs)
 		}
 	}
+}
+
+// auditReadOnly reports whether a CapabilityStatement lists AuditEvent with read and
+// search interactions only.
+func auditReadOnly(cs []byte) bool {
+	var doc struct {
+		Rest []struct {
+			Resource []struct {
+				Type        string
+				Interaction []struct{ Code string }
+			}
+		}
+	}
+	if json.Unmarshal(cs, &doc) != nil || len(doc.Rest) == 0 {
+		return false
+	}
+	for _, r := range doc.Rest[0].Resource {
+		if r.Type != "AuditEvent" {
+			continue
+		}
+		codes := map[string]bool{}
+		for _, i := range r.Interaction {
+			codes[i.Code] = true
+		}
+		return codes["read"] && codes["search-type"] && !codes["create"] && !codes["update"] && !codes["delete"] && !codes["patch"]
+	}
+	return false
 }
