@@ -90,39 +90,39 @@ func (t *splitTx) releaseSnap() {
 	}
 }
 
+// route returns the transaction that keeps typ: the side snapshot for side types,
+// main's otherwise.
+func (t *splitTx) route(typ string) (Tx, error) {
+	if !t.s.isSide(typ) {
+		return t.Tx, nil
+	}
+	return t.sideTx()
+}
+
 // The reads below go to the side snapshot for side types and to main otherwise.
 
 func (t *splitTx) Current(typ, id string) (*Record, error) {
-	if !t.s.isSide(typ) {
-		return t.Tx.Current(typ, id)
-	}
-	side, err := t.sideTx()
+	tx, err := t.route(typ)
 	if err != nil {
 		return nil, err
 	}
-	return side.Current(typ, id)
+	return tx.Current(typ, id)
 }
 
 func (t *splitTx) Version(typ, id string, version int64) (*Record, error) {
-	if !t.s.isSide(typ) {
-		return t.Tx.Version(typ, id, version)
-	}
-	side, err := t.sideTx()
+	tx, err := t.route(typ)
 	if err != nil {
 		return nil, err
 	}
-	return side.Version(typ, id, version)
+	return tx.Version(typ, id, version)
 }
 
 func (t *splitTx) History(f HistoryFilter, fn func(*Record) bool) error {
-	if !t.s.isSide(f.Type) {
-		return t.Tx.History(f, fn)
-	}
-	side, err := t.sideTx()
+	tx, err := t.route(f.Type)
 	if err != nil {
 		return err
 	}
-	return side.History(f, fn)
+	return tx.History(f, fn)
 }
 
 // Put refuses side types: the server records them itself, once, in the side store.
@@ -135,45 +135,33 @@ func (t *splitTx) Put(rec *Record, index []IndexEntry) error {
 }
 
 func (t *splitTx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, id string) bool) error {
-	if !t.s.isSide(typ) {
-		return t.Tx.ScanIndex(typ, param, from, to, fn)
-	}
-	side, err := t.sideTx()
+	tx, err := t.route(typ)
 	if err != nil {
 		return err
 	}
-	return side.ScanIndex(typ, param, from, to, fn)
+	return tx.ScanIndex(typ, param, from, to, fn)
 }
 
 func (t *splitTx) Index(typ, id string) ([]IndexEntry, error) {
-	if !t.s.isSide(typ) {
-		return t.Tx.Index(typ, id)
-	}
-	side, err := t.sideTx()
+	tx, err := t.route(typ)
 	if err != nil {
 		return nil, err
 	}
-	return side.Index(typ, id)
+	return tx.Index(typ, id)
 }
 
 func (t *splitTx) ScanType(typ string, fn func(*Record) bool) error {
-	if !t.s.isSide(typ) {
-		return t.Tx.ScanType(typ, fn)
-	}
-	side, err := t.sideTx()
+	tx, err := t.route(typ)
 	if err != nil {
 		return err
 	}
-	return side.ScanType(typ, fn)
+	return tx.ScanType(typ, fn)
 }
 
 func (t *splitTx) Count(typ string) (int, error) {
-	if !t.s.isSide(typ) {
-		return t.Tx.Count(typ)
-	}
-	side, err := t.sideTx()
+	tx, err := t.route(typ)
 	if err != nil {
 		return 0, err
 	}
-	return side.Count(typ)
+	return tx.Count(typ)
 }

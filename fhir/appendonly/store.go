@@ -31,17 +31,14 @@ package appendonly
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
-	bberrors "go.etcd.io/bbolt/errors"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/bolt"
 	"github.com/aitgw/aitgw/fhir/storecodec"
 )
 
@@ -89,21 +86,9 @@ func Open(path, typ string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("appendonly: create data directory: %w", err)
-	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout:      cfg.lockTimeout,
-		FreelistType: bbolt.FreelistMapType, // faster allocation once the file is large
-		// address space reserved up front: a growing file is not remapped (a remap
-		// waits for every reader) until it passes 1 GiB
-		InitialMmapSize: 1 << 30,
-	})
-	if errors.Is(err, bberrors.ErrTimeout) {
-		return nil, fmt.Errorf("appendonly: %s is locked by another process (waited %s): %w", path, cfg.lockTimeout, err)
-	}
+	db, err := bolt.OpenFile(path, cfg.lockTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("appendonly: open %s: %w", path, err)
+		return nil, fmt.Errorf("appendonly: %w", err)
 	}
 	if err := db.Update(func(btx *bbolt.Tx) error { return initLayout(btx, typ) }); err != nil {
 		_ = db.Close()

@@ -91,21 +91,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("bolt: create data directory: %w", err)
-	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout:      cfg.lockTimeout,
-		FreelistType: bbolt.FreelistMapType, // faster allocation once the file is large
-		// address space reserved up front: a growing file is not remapped (a remap
-		// waits for every reader) until it passes 1 GiB
-		InitialMmapSize: 1 << 30,
-	})
-	if errors.Is(err, bberrors.ErrTimeout) {
-		return nil, fmt.Errorf("bolt: %s is locked by another process (waited %s): %w", path, cfg.lockTimeout, err)
-	}
+	db, err := OpenFile(path, cfg.lockTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+		return nil, fmt.Errorf("bolt: %w", err)
 	}
 	db.MaxBatchDelay = cfg.maxBatchDelay
 	db.MaxBatchSize = cfg.maxBatchSize
@@ -114,6 +102,29 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("bolt: %s: %w", path, err)
 	}
 	return &Store{db: db, batched: cfg.batched}, nil
+}
+
+// OpenFile opens or creates the bbolt file at path, creating its directory, with the
+// options every store of the gateway uses (fhir/appendonly too); a file locked by
+// another process is an error naming the lock after lockTimeout.
+func OpenFile(path string, lockTimeout time.Duration) (*bbolt.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:      lockTimeout,
+		FreelistType: bbolt.FreelistMapType, // faster allocation once the file is large
+		// address space reserved up front: a growing file is not remapped (a remap
+		// waits for every reader) until it passes 1 GiB
+		InitialMmapSize: 1 << 30,
+	})
+	if errors.Is(err, bberrors.ErrTimeout) {
+		return nil, fmt.Errorf("%s is locked by another process (waited %s): %w", path, lockTimeout, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // initLayout creates the buckets of a new file and checks the format of an old one.
