@@ -19,9 +19,11 @@ import (
 	"github.com/aitgw/aitgw/server"
 )
 
-// aitValidation applies the AIT guide on write: resources claiming one of its
-// profiles are validated in full (base R4, profile, invariants with their seed
-// sections); resources the server generates are validated whatever they claim.
+// aitValidation checks every write: base R4 for every resource (the JSON schema of its
+// type: elements, cardinalities, primitive formats, required codes), and the AIT
+// guide's profiles it claims (profile rules, invariants with their seed sections,
+// reference targets resolved in the store). Resources the server generates are
+// validated the same way, without the store.
 type aitValidation struct {
 	v     *profiles.Validator
 	store fhir.Store
@@ -94,15 +96,16 @@ func (a *aitValidation) ValidateWrite(typ string, body []byte, generated bool) *
 		// checks that need their targets are warnings
 		return a.v.Validate(body)
 	}
-	if !a.claims(body) {
-		return nil
-	}
-	return a.v.ValidateWith(context.Background(), a.resolver(), body)
+	return a.validate(body)
 }
 
-func (a *aitValidation) ValidateBundle(body []byte) *fhir.OperationOutcome {
+func (a *aitValidation) ValidateBundle(body []byte) *fhir.OperationOutcome { return a.validate(body) }
+
+// validate checks a client's resource or Bundle: base R4 always, and what it claims
+// of the guide with the store to resolve references (only then: base R4 needs none).
+func (a *aitValidation) validate(body []byte) *fhir.OperationOutcome {
 	if !a.claims(body) {
-		return nil
+		return a.v.Validate(body)
 	}
 	return a.v.ValidateWith(context.Background(), a.resolver(), body)
 }

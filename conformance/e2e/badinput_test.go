@@ -99,6 +99,20 @@ var badCases = []badCase{
 		header: map[string]string{"Content-Type": "application/json-patch+json"},
 		body:   text(`[{"op":"replace","path":"/gender","value":"male"}]`),
 		status: []int{404}, codes: []string{"not-found"}},
+	// base R4: every resource written is valid for its type, claimed profiles or not
+	{name: "code outside its required value set", method: "POST", path: "Patient", body: text(`{"resourceType":"Patient","gender":"banana"}`),
+		status: []int{422}, codes: valueish, element: "Patient.gender"},
+	{name: "date that is not a date", method: "POST", path: "Patient", body: text(`{"resourceType":"Patient","birthDate":"yesterday"}`),
+		status: []int{422}, codes: valueish, element: "Patient.birthDate"},
+	{name: "element R4 does not define", method: "PUT", path: "Patient/bad-input-d", body: text(`{"resourceType":"Patient","id":"bad-input-d","nickname":"Bob"}`),
+		status: []int{422}, codes: structure, element: "Patient.nickname"},
+	{name: "required element missing", method: "POST", path: "Observation", body: text(`{"resourceType":"Observation","status":"final"}`),
+		status: []int{422}, codes: append([]string{"required"}, valueish...), element: "Observation"},
+	{name: "invalid entry in a transaction", method: "POST", path: "",
+		body: text(`{"resourceType":"Bundle","type":"transaction","entry":[` +
+			`{"fullUrl":"urn:uuid:0b1e9e36-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","name":[{"family":"Valid"}]},"request":{"method":"POST","url":"Patient"}},` +
+			`{"fullUrl":"urn:uuid:0b1e9e36-0000-4000-8000-000000000002","resource":{"resourceType":"Patient","gender":"banana"},"request":{"method":"POST","url":"Patient"}}]}`),
+		status: []int{422}, codes: valueish, element: "Bundle.entry[1].resource.gender"},
 	{name: "transaction that is not a Bundle", method: "POST", path: "", body: text(`{"resourceType":"Patient"}`),
 		status: []int{400, 404, 405, 422}, codes: []string{"invalid", "structure", "not-supported", "processing", "value"}, element: "resourceType"},
 }

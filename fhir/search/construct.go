@@ -88,3 +88,44 @@ func (e *Entries) List() []fhir.IndexEntry { return e.list }
 // told), as FHIRPath's resolve() answers it during indexing: what `where(resolve() is
 // Patient)` tests.
 func ReferenceType(ref string) string { return refType(ref) }
+
+// RefCache remembers the keys and the type of literal references, for a writer that
+// indexes the same references over and over (the audit log: the same patients,
+// resources and users). It holds at most a few thousand; it is not safe for
+// concurrent use.
+type RefCache struct{ refs map[string]cachedRef }
+
+type cachedRef struct {
+	keys [][]byte
+	typ  string
+}
+
+// maxCachedRefs bounds a RefCache: past it, it starts afresh.
+const maxCachedRefs = 4096
+
+func (c *RefCache) lookup(ref string) cachedRef {
+	if r, ok := c.refs[ref]; ok {
+		return r
+	}
+	if c.refs == nil || len(c.refs) >= maxCachedRefs {
+		c.refs = make(map[string]cachedRef, 64)
+	}
+	r := cachedRef{keys: literalRefKeys(nil, ref), typ: refType(ref)}
+	c.refs[ref] = r
+	return r
+}
+
+// LiteralReference indexes a reference parameter on a literal reference, through c
+// (nil: no cache), and returns the type the reference names, as ReferenceType does.
+// The keys are shared with the cache, which never changes them.
+func (e *Entries) LiteralReference(c *RefCache, param, ref string) (typ string) {
+	if c == nil {
+		e.keys = literalRefKeys(e.keys, ref)
+		e.add(param)
+		return refType(ref)
+	}
+	r := c.lookup(ref)
+	e.keys = append(e.keys, r.keys...)
+	e.add(param)
+	return r.typ
+}

@@ -106,6 +106,11 @@ func renderAudit(grant *Grant, req AuditRequest, id string, lastUpdated time.Tim
 // lastUpdated, when set, are stamped as the store would (id, meta.versionId 1,
 // meta.lastUpdated). With shapeOnly, the JSON is the shape itself, for its validation.
 func (a *renderedAudit) render(arena []byte, grant *Grant, req AuditRequest, id string, lastUpdated time.Time, shapeOnly bool) []byte {
+	return a.renderCached(nil, arena, grant, req, id, lastUpdated, shapeOnly)
+}
+
+// renderCached is render with the keys of references remembered in refs (nil: none).
+func (a *renderedAudit) renderCached(refs *search.RefCache, arena []byte, grant *Grant, req AuditRequest, id string, lastUpdated time.Time, shapeOnly bool) []byte {
 	if req.Recorded.IsZero() {
 		req.Recorded = time.Now()
 	}
@@ -130,7 +135,7 @@ func (a *renderedAudit) render(arena []byte, grant *Grant, req AuditRequest, id 
 	a.id, a.lastUpdated, a.leaves = id, lastUpdated, a.leaves[:0]
 	a.entries.Reset()
 	start := len(arena)
-	w := &auditWriter{r: a, buf: arena, shapeOnly: shapeOnly}
+	w := &auditWriter{r: a, buf: arena, shapeOnly: shapeOnly, refs: refs}
 	w.h.SetSeed(shapeSeed)
 	w.raw(`{"resourceType":"AuditEvent"`)
 	if id != "" {
@@ -248,9 +253,8 @@ func (w *auditWriter) resourceRef(req AuditRequest) string {
 // under "patient" too (its expression is `….where(resolve() is Patient)`).
 func (w *auditWriter) references(ref, param string) {
 	ref = clean("string", ref)
-	w.r.entries.Reference(param, ref, "", "")
-	if search.ReferenceType(ref) == "Patient" {
-		w.r.entries.Reference("patient", ref, "", "")
+	if w.r.entries.LiteralReference(w.refs, param, ref) == "Patient" {
+		w.r.entries.LiteralReference(w.refs, "patient", ref)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/search"
 )
 
 // EventValidator checks what the audit log generates against base R4
@@ -104,6 +105,7 @@ type auditWriter struct {
 	buf       []byte
 	h         maphash.Hash
 	shapeOnly bool
+	refs      *search.RefCache // nil: none
 }
 
 // raw appends fixed JSON, to the event and its shape.

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/search"
 )
 
 // AuditLog records an AuditEvent for every FHIR access, refusals included. The
@@ -33,6 +34,7 @@ type AuditLog struct {
 	// events and arena are reused from batch to batch: rendered events, and their bodies
 	events []renderedAudit
 	arena  []byte
+	refs   search.RefCache
 	// mu guards closed against requests still answered while the log closes: their
 	// events are written directly instead of being queued.
 	mu     sync.RWMutex
@@ -114,7 +116,7 @@ func (l *AuditLog) write(batch []pendingAudit) {
 	for _, p := range batch {
 		events = events[:len(events)+1]
 		a := &events[len(events)-1]
-		arena = a.render(arena, p.grant, p.req, l.ids.next(now), now, false)
+		arena = a.renderCached(&l.refs, arena, p.grant, p.req, l.ids.next(now), now, false)
 		if oo := l.check.check(a, p); oo != nil {
 			// Values are cleaned to their types and every shape is tested, so this is a
 			// bug: say where, never what (no patient data in logs).
