@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/aitgw/aitgw/fhir"
 )
 
 func TestAuditEvent(t *testing.T) {
@@ -47,5 +49,23 @@ func TestAuditEvent(t *testing.T) {
 	_ = json.Unmarshal(AuditEvent(nil, AuditRequest{Method: "DELETE", Path: "/fhir/Patient/p2", Outcome: 401}), &denied)
 	if denied.Outcome != "4" || denied.Action != "D" {
 		t.Errorf("denied event %+v", denied)
+	}
+}
+
+// TestPatientSummary: the picker shows the official name, else the usual one, else the
+// first, as text or given and family names, and the birth date; a patient it cannot
+// read is still listed, by id.
+func TestPatientSummary(t *testing.T) {
+	cases := []struct{ body, name, birth string }{
+		{`{"resourceType":"Patient","name":[{"use":"maiden","family":"Durand"},{"use":"official","family":"Martin","given":["Anne","Marie"]}],"birthDate":"1950-01-02"}`, "Anne Marie Martin", "1950-01-02"},
+		{`{"resourceType":"Patient","name":[{"family":"Premier"},{"use":"usual","text":"Annie M."}]}`, "Annie M.", ""},
+		{`{"resourceType":"Patient","name":[{"family":"Seul"}]}`, "Seul", ""},
+		{`{"resourceType":"Patient","gender":"banana"}`, "", ""}, // stored before base R4 checks: unreadable
+	}
+	for _, c := range cases {
+		s := patientSummary(&fhir.Record{Type: "Patient", ID: "p1", Body: []byte(c.body)})
+		if s.ID != "p1" || s.Name != c.name || s.BirthDate != c.birth {
+			t.Errorf("%s: %+v, want %q %q", c.body, s, c.name, c.birth)
+		}
 	}
 }

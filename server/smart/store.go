@@ -2,8 +2,9 @@ package smart
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
+
+	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/aitgw/aitgw/fhir"
 )
@@ -58,26 +59,46 @@ func (d StoreDirectory) List(ctx context.Context) ([]PatientSummary, error) {
 	var out []PatientSummary
 	err := d.Store.View(ctx, func(tx fhir.Tx) error {
 		return tx.ScanType("Patient", func(r *fhir.Record) bool {
-			var p struct {
-				Name []struct {
-					Text   string   `json:"text"`
-					Family string   `json:"family"`
-					Given  []string `json:"given"`
-				} `json:"name"`
-				BirthDate string `json:"birthDate"`
-			}
-			_ = json.Unmarshal(r.Body, &p) // a name-less patient is listed by id
-			s := PatientSummary{ID: r.ID, BirthDate: p.BirthDate}
-			if len(p.Name) > 0 {
-				n := p.Name[0]
-				s.Name = n.Text
-				if s.Name == "" {
-					s.Name = strings.TrimSpace(strings.Join(n.Given, " ") + " " + n.Family)
-				}
-			}
-			out = append(out, s)
+			out = append(out, patientSummary(r))
 			return len(out) < maxPicker
 		})
 	})
 	return out, err
+}
+
+// patientSummary is what the picker shows of a Patient, read through the typed model:
+// its official name (else its usual one, else its first), as text or given names and
+// family, and its birth date. A patient the model cannot read is listed by id.
+func patientSummary(r *fhir.Record) PatientSummary {
+	s := PatientSummary{ID: r.ID}
+	p, err := fhir.ReadView(r, "Patient", models.UnmarshalPatient)
+	if err != nil {
+		return s
+	}
+	if p.BirthDate != nil {
+		s.BirthDate = *p.BirthDate
+	}
+	var name *models.HumanName
+	for _, use := range []models.NameUse{models.NameUseOfficial, models.NameUseUsual} {
+		for i := range p.Name {
+			if name == nil && p.Name[i].Use != nil && *p.Name[i].Use == use {
+				name = &p.Name[i]
+			}
+		}
+	}
+	if name == nil && len(p.Name) > 0 {
+		name = &p.Name[0]
+	}
+	if name != nil {
+		if name.Text != nil {
+			s.Name = *name.Text
+		} else {
+			family := ""
+			if name.Family != nil {
+				family = *name.Family
+			}
+			s.Name = strings.TrimSpace(strings.Join(name.Given, " ") + " " + family)
+		}
+	}
+	return s
 }
