@@ -160,6 +160,56 @@ func (d *driver) measure(ctx context.Context, name string, o op) (Scenario, erro
 	if err != nil {
 		return Scenario{}, err
 	}
+	return scenario(name, lat, errs, elapsed), nil
+}
+
+// pairRounds is how many slices of each scenario measurePair alternates.
+const pairRounds = 5
+
+// measurePair measures a and b in alternating slices (a b, then b a, …), each for
+// Duration/pairRounds, after a warmup of each, and returns both. After each slice it
+// pauses briefly, so that work the gateway defers (its audit writer flushes every
+// 100 ms) is done before the other scenario's slice starts rather than during it.
+func (d *driver) measurePair(ctx context.Context, nameA string, a op, nameB string, b op) (Scenario, Scenario, error) {
+	for _, o := range []op{a, b} {
+		if _, _, err := d.loop(ctx, o, d.opt.Warmup, 1<<30); err != nil {
+			return Scenario{}, Scenario{}, err
+		}
+	}
+	type acc struct {
+		lat     []time.Duration
+		errs    int
+		elapsed time.Duration
+	}
+	var accs [2]acc
+	slice := max(d.opt.Duration/pairRounds, 10*time.Millisecond)
+	ops := [2]op{a, b}
+	for round := 0; round < pairRounds; round++ {
+		order := [2]int{0, 1}
+		if round%2 == 1 {
+			order = [2]int{1, 0}
+		}
+		for _, i := range order {
+			start := time.Now()
+			lat, errs, err := d.loop(ctx, ops[i], slice, 1<<60+round<<40)
+			accs[i].elapsed += time.Since(start)
+			if err != nil {
+				return Scenario{}, Scenario{}, err
+			}
+			accs[i].lat = append(accs[i].lat, lat...)
+			accs[i].errs += errs
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	var out [2]Scenario
+	for i, name := range []string{nameA, nameB} {
+		out[i] = scenario(name, accs[i].lat, accs[i].errs, accs[i].elapsed)
+	}
+	return out[0], out[1], nil
+}
+
+// scenario computes a scenario's figures from its latencies.
+func scenario(name string, lat []time.Duration, errs int, elapsed time.Duration) Scenario {
 	s := Scenario{Name: name, Ops: len(lat), Errors: errs, Elapsed: elapsed}
 	if elapsed > 0 {
 		s.PerSecond = float64(len(lat)) / elapsed.Seconds()
@@ -169,7 +219,7 @@ func (d *driver) measure(ctx context.Context, name string, o op) (Scenario, erro
 		s.P50 = lat[len(lat)*50/100]
 		s.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
 	}
-	return s, nil
+	return s
 }
 
 // loop runs o until dur has passed (or ctx ends), and returns the latencies of the
