@@ -33,10 +33,12 @@ type split struct {
 	types []string // few: a slice beats a map
 }
 
+// View runs fn on a snapshot of main, side types read from a side snapshot.
 func (s *split) View(ctx context.Context, fn func(Tx) error) error {
 	return s.main.View(ctx, func(tx Tx) error { return s.run(ctx, tx, fn) })
 }
 
+// Update runs fn in main's write transaction; side types are read-only in it.
 func (s *split) Update(ctx context.Context, fn func(Tx) error) error {
 	return s.main.Update(ctx, func(tx Tx) error { return s.run(ctx, tx, fn) })
 }
@@ -99,8 +101,7 @@ func (t *splitTx) route(typ string) (Tx, error) {
 	return t.sideTx()
 }
 
-// The reads below go to the side snapshot for side types and to main otherwise.
-
+// Current reads from the store that keeps typ.
 func (t *splitTx) Current(typ, id string) (*Record, error) {
 	tx, err := t.route(typ)
 	if err != nil {
@@ -109,6 +110,7 @@ func (t *splitTx) Current(typ, id string) (*Record, error) {
 	return tx.Current(typ, id)
 }
 
+// Version reads from the store that keeps typ.
 func (t *splitTx) Version(typ, id string, version int64) (*Record, error) {
 	tx, err := t.route(typ)
 	if err != nil {
@@ -117,6 +119,7 @@ func (t *splitTx) Version(typ, id string, version int64) (*Record, error) {
 	return tx.Version(typ, id, version)
 }
 
+// History walks the store that keeps f.Type (main for the system history).
 func (t *splitTx) History(f HistoryFilter, fn func(*Record) bool) error {
 	tx, err := t.route(f.Type)
 	if err != nil {
@@ -134,6 +137,7 @@ func (t *splitTx) Put(rec *Record, index []IndexEntry) error {
 	return t.Tx.Put(rec, index)
 }
 
+// ScanIndex scans the index of the store that keeps typ.
 func (t *splitTx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, id string) bool) error {
 	tx, err := t.route(typ)
 	if err != nil {
@@ -142,6 +146,7 @@ func (t *splitTx) ScanIndex(typ, param string, from, to []byte, fn func(key []by
 	return tx.ScanIndex(typ, param, from, to, fn)
 }
 
+// Index reads from the store that keeps typ.
 func (t *splitTx) Index(typ, id string) ([]IndexEntry, error) {
 	tx, err := t.route(typ)
 	if err != nil {
@@ -150,6 +155,7 @@ func (t *splitTx) Index(typ, id string) ([]IndexEntry, error) {
 	return tx.Index(typ, id)
 }
 
+// ScanType walks the store that keeps typ.
 func (t *splitTx) ScanType(typ string, fn func(*Record) bool) error {
 	tx, err := t.route(typ)
 	if err != nil {
@@ -158,6 +164,7 @@ func (t *splitTx) ScanType(typ string, fn func(*Record) bool) error {
 	return tx.ScanType(typ, fn)
 }
 
+// Count counts in the store that keeps typ.
 func (t *splitTx) Count(typ string) (int, error) {
 	tx, err := t.route(typ)
 	if err != nil {

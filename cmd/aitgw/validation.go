@@ -89,6 +89,8 @@ func (a *aitValidation) claims(body []byte) bool {
 	return json.Unmarshal(body, &doc) == nil && walk(doc)
 }
 
+// ValidateWrite checks one resource: a client's (see validate), or one the server
+// generated.
 func (a *aitValidation) ValidateWrite(typ string, body []byte, generated bool) *fhir.OperationOutcome {
 	if generated {
 		// inside the store's write transaction: references to the store are not
@@ -99,6 +101,7 @@ func (a *aitValidation) ValidateWrite(typ string, body []byte, generated bool) *
 	return a.validate(body)
 }
 
+// ValidateBundle checks a whole Bundle, its entries each by their own type.
 func (a *aitValidation) ValidateBundle(body []byte) *fhir.OperationOutcome { return a.validate(body) }
 
 // validate checks a client's resource or Bundle: base R4 always, and what it claims
