@@ -17,11 +17,13 @@ import (
 
 // AuditLog records an AuditEvent for every FHIR access, refusals included. The
 // request only queues what it did; one writer renders the events, validates them
-// (auditCheck), and stores them in batches with their index entries built by
+// (auditCheck), and stores them in group commits with their index entries built by
 // construction, so that auditing a read costs a few microseconds rather than a
-// commit, a schema validation and a FHIRPath evaluation of its own. Close flushes what
-// is queued. The queue is bounded: when the store cannot keep up, requests wait
-// rather than events being dropped.
+// commit, a schema validation and a FHIRPath evaluation of its own. An event is
+// committed at most auditGather plus a commit after its request is answered (what a
+// crash can lose);
+// Close flushes what is queued. The queue is bounded: when the store cannot keep up,
+// requests wait rather than events being dropped.
 type AuditLog struct {
 	store    fhir.Store
 	check    *auditCheck
@@ -47,8 +49,12 @@ type pendingAudit struct {
 	req   AuditRequest
 }
 
-// auditBatch bounds one write of audit events.
-const auditBatch = 1024
+// auditBatch bounds one write of audit events, and auditGather how long the writer
+// gathers events for one (see run).
+const (
+	auditBatch  = 1024
+	auditGather = 50 * time.Millisecond
+)
 
 // AuditSearchParams are the AuditEvent search parameters an auditor uses: when, who
 // (agent), about whom (patient), on what (entity), which interaction (subtype,
@@ -67,38 +73,46 @@ func NewAuditLog(store fhir.Store, v EventValidator, observer string, logger *sl
 
 func (l *AuditLog) run() {
 	defer close(l.done)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var batch []pendingAudit
-	flush := func() {
-		if len(batch) > 0 {
-			l.write(batch)
-			batch = batch[:0]
-		}
-	}
+	batch := make([]pendingAudit, 0, auditBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
-		select {
-		case p, ok := <-l.queue:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, p)
-			// take what is already queued with plain receives, cheaper than a select each
+		// Group commit: wait for one access, gather what comes in the next
+		// auditGather (or a full batch), commit. A commit has a cost of its own (the
+		// posting rows of the values every event shares, the fsync), so batches are
+		// gathered rather than committed one by one; and an event waits at most
+		// auditGather plus a commit: what a crash can lose.
+		p, ok := <-l.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], p)
+		timer.Reset(auditGather)
+	gather:
+		for len(batch) < auditBatch {
+			// plain receives for what is already queued, cheaper than a select each
 			for n := len(l.queue); n > 0 && len(batch) < auditBatch; n-- {
 				p, ok := <-l.queue
 				if !ok {
-					flush()
-					return
+					break gather // closed: this batch is the last
 				}
 				batch = append(batch, p)
 			}
 			if len(batch) >= auditBatch {
-				flush()
+				break
 			}
-		case <-tick.C:
-			flush()
+			select {
+			case p, ok := <-l.queue:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, p)
+			case <-timer.C:
+				break gather
+			}
 		}
+		timer.Stop()
+		l.write(batch)
 	}
 }
 
