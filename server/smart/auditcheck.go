@@ -36,15 +36,18 @@ type auditCheck struct {
 	shapes map[uint64]*fhir.OperationOutcome // nil: valid
 	// values remembers the verdicts on values that recur (client ids, addresses,
 	// references, scopes): string, uri and code values, not ids and instants.
-	values map[string]bool
+	values map[leafValue]bool
 }
+
+// leafValue is a value of a primitive type, as the values cache keys it.
+type leafValue struct{ typ, value string }
 
 // maxAuditShapes bounds the caches; past it, new shapes are validated every time and
 // the values' verdicts start afresh.
 const maxAuditShapes = 4096
 
 func newAuditCheck(v EventValidator) *auditCheck {
-	return &auditCheck{v: v, shapes: map[uint64]*fhir.OperationOutcome{}, values: map[string]bool{}}
+	return &auditCheck{v: v, shapes: map[uint64]*fhir.OperationOutcome{}, values: map[leafValue]bool{}}
 }
 
 // check returns nil when a, the event of p, is valid R4, or the issues found.
@@ -84,7 +87,7 @@ func (c *auditCheck) valid(l auditLeaf) bool {
 	default:
 		return c.v.CheckPrimitive(l.typ, l.value) == nil
 	}
-	k := l.typ + "\x00" + l.value
+	k := leafValue{l.typ, l.value}
 	ok, known := c.values[k]
 	if !known {
 		if len(c.values) >= maxAuditShapes {
