@@ -339,3 +339,20 @@ func TestIndexThroughDictionaries(t *testing.T) {
 		return nil
 	})
 }
+
+// TestFailedPutLeavesNoTrace: a Put the store refuses midway (an id too long for a
+// key) lists nothing in the index, and the resource put after it in the same
+// transaction has its own entries only.
+func TestFailedPutLeavesNoTrace(t *testing.T) {
+	s := openTemp(t)
+	mustUpdate(t, s, func(tx fhir.Tx) error {
+		long := "z" + strings.Repeat("x", 40000)
+		if err := tx.Put(event(long, 1), []fhir.IndexEntry{ix("p", "bad")}); err == nil {
+			t.Error("a 40 kB id was accepted")
+		}
+		return tx.Put(event("ok1", 2), []fhir.IndexEntry{ix("p", "good")})
+	})
+	if got, want := scanAll(t, s, "p", nil, nil), []string{`"good"|ok1`}; !slices.Equal(got, want) {
+		t.Errorf("index = %v, want %v", got, want)
+	}
+}

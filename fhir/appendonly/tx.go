@@ -39,6 +39,8 @@ type tx struct {
 	ids []string
 	// maxID is the greatest id stored or put (nil until the first Put looks it up).
 	maxID []byte
+	// ords is Put's scratch list of the rows of one resource's entries.
+	ords []int
 	// dicts caches the dictionaries read, by commit.
 	dicts map[uint64]*dictionary
 }
@@ -55,8 +57,6 @@ type dictionary struct {
 type posting struct {
 	key []byte
 	ids []byte
-	// last is the number (1, 2…) of the transaction's last Put that listed itself here.
-	last uint64
 }
 
 func (s *Store) newTx(btx *bbolt.Tx) *tx { return &tx{btx: btx, typ: s.typ} }
@@ -96,9 +96,8 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 		last, _ := ev.Cursor().Last()
 		t.maxID = append([]byte{}, last...)
 	}
-	if bytes.Compare(id, t.maxID) > 0 {
-		t.maxID = append(t.maxID[:0], id...)
-	} else if ev.Get(id) != nil {
+	above := bytes.Compare(id, t.maxID) > 0
+	if !above && ev.Get(id) != nil {
 		return fmt.Errorf("appendonly: %s/%s already exists and is never changed", rec.Type, rec.ID)
 	}
 	if t.post == nil {
@@ -109,6 +108,7 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 		t.seq, t.post = seq, make(map[string]int)
 	}
 	v := encodeEvent(rec, t.seq, len(entries))
+	t.ords = t.ords[:0] // the rows of this resource's entries, once each
 	for _, e := range entries {
 		t.scratch = append(storecodec.AppendIndexKey(append(append(t.scratch[:0], e.Param...), 0), e.Key), storecodec.IndexKeyEnd...)
 		i, ok := t.post[string(t.scratch)]
@@ -119,16 +119,20 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 			copy(key, t.scratch)
 			t.rows = append(t.rows, posting{key: key})
 		}
-		p := &t.rows[i]
-		if p.last == t.added+1 {
-			continue // the same entry twice in one resource
+		if !slices.Contains(t.ords, i) { // the same entry twice in one resource
+			t.ords = append(t.ords, i)
+			v = binary.AppendUvarint(v, uint64(i))
 		}
-		p.last = t.added + 1
-		p.ids = binary.AppendUvarint(p.ids, uint64(len(t.ids)))
-		v = binary.AppendUvarint(v, uint64(i))
 	}
 	if err := ev.Put(id, v); err != nil {
 		return err
+	}
+	// only now that the event is written: a failed Put leaves no id in any row
+	if above {
+		t.maxID = append(t.maxID[:0], id...)
+	}
+	for _, i := range t.ords {
+		t.rows[i].ids = binary.AppendUvarint(t.rows[i].ids, uint64(len(t.ids)))
 	}
 	t.ids = append(t.ids, rec.ID)
 	t.added++
