@@ -84,11 +84,6 @@ func (e *Entries) Reset() { e.list, e.keys = e.list[:0], e.keys[:0] }
 // List returns the entries built so far.
 func (e *Entries) List() []fhir.IndexEntry { return e.list }
 
-// ReferenceType is the resource type a literal reference names ("" when it cannot be
-// told), as FHIRPath's resolve() answers it during indexing: what `where(resolve() is
-// Patient)` tests.
-func ReferenceType(ref string) string { return refType(ref) }
-
 // RefCache remembers the keys and the type of literal references, for a writer that
 // indexes the same references over and over (the audit log: the same patients,
 // resources and users). It holds at most a few thousand; it is not safe for

@@ -54,9 +54,7 @@ var methodAction = map[string]string{
 // success, 4 minor = client error, 8 serious = server error). grant may be nil
 // (refused before authentication).
 func AuditEvent(grant *Grant, req AuditRequest) []byte {
-	var a renderedAudit
-	a.render(nil, grant, req, "", time.Time{}, false)
-	return a.body
+	return renderAudit(grant, req, "", time.Time{}).body
 }
 
 // renderedAudit is one AuditEvent as the audit log writes it: its JSON, the hash of
@@ -97,20 +95,16 @@ var auditTypeEntries = func() []fhir.IndexEntry {
 // renderAudit builds the AuditEvent of one access (see render).
 func renderAudit(grant *Grant, req AuditRequest, id string, lastUpdated time.Time) *renderedAudit {
 	a := &renderedAudit{}
-	a.render(nil, grant, req, id, lastUpdated, false)
+	a.render(nil, nil, grant, req, id, lastUpdated, false)
 	return a
 }
 
 // render builds the AuditEvent of one access into a, its JSON appended to arena (the
-// grown arena is returned: the audit log keeps one for a batch's bodies). id and
-// lastUpdated, when set, are stamped as the store would (id, meta.versionId 1,
-// meta.lastUpdated). With shapeOnly, the JSON is the shape itself, for its validation.
-func (a *renderedAudit) render(arena []byte, grant *Grant, req AuditRequest, id string, lastUpdated time.Time, shapeOnly bool) []byte {
-	return a.renderCached(nil, arena, grant, req, id, lastUpdated, shapeOnly)
-}
-
-// renderCached is render with the keys of references remembered in refs (nil: none).
-func (a *renderedAudit) renderCached(refs *search.RefCache, arena []byte, grant *Grant, req AuditRequest, id string, lastUpdated time.Time, shapeOnly bool) []byte {
+// grown arena is returned: the audit log keeps one for a batch's bodies), the keys of
+// references remembered in refs (nil: none). id and lastUpdated, when set, are
+// stamped as the store would (id, meta.versionId 1, meta.lastUpdated). With
+// shapeOnly, the JSON is the shape itself, for its validation.
+func (a *renderedAudit) render(refs *search.RefCache, arena []byte, grant *Grant, req AuditRequest, id string, lastUpdated time.Time, shapeOnly bool) []byte {
 	if req.Recorded.IsZero() {
 		req.Recorded = time.Now()
 	}

@@ -55,7 +55,7 @@ func (c *auditCheck) check(a *renderedAudit, p pendingAudit) *fhir.OperationOutc
 	oo, known := c.shapes[a.shape]
 	if !known {
 		var s renderedAudit
-		s.render(nil, p.grant, p.req, a.id, a.lastUpdated, true)
+		s.render(nil, nil, p.grant, p.req, a.id, a.lastUpdated, true)
 		oo = c.v.Validate(s.body)
 		if oo != nil && !oo.HasErrors() {
 			oo = nil

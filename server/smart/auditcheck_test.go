@@ -152,7 +152,7 @@ func TestAuditShapeHash(t *testing.T) {
 		t.Error("a patient entity more, same hash")
 	}
 	var s renderedAudit
-	s.render(nil, g1, r, "id-1", time.Now(), true)
+	s.render(nil, nil, g1, r, "id-1", time.Now(), true)
 	if s.shape != a.shape || bytes.Contains(s.body, []byte("hub")) || !bytes.Contains(s.body, []byte(`"id":"x"`)) {
 		t.Errorf("shape JSON %s", s.body)
 	}
@@ -171,7 +171,7 @@ func TestAuditEntriesMatchIndex(t *testing.T) {
 	for round := 0; round < 2; round++ {
 		for i, p := range auditCases(t) {
 			var a renderedAudit
-			a.renderCached(&refs, nil, p.grant, p.req, ids.next(time.Now()), time.Now(), false)
+			a.render(&refs, nil, p.grant, p.req, ids.next(time.Now()), time.Now(), false)
 			want, err := reg.Index("AuditEvent", a.body)
 			if err != nil {
 				t.Fatal(err)

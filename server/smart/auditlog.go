@@ -130,7 +130,7 @@ func (l *AuditLog) write(batch []pendingAudit) {
 	for _, p := range batch {
 		events = events[:len(events)+1]
 		a := &events[len(events)-1]
-		arena = a.renderCached(&l.refs, arena, p.grant, p.req, l.ids.next(now), now, false)
+		arena = a.render(&l.refs, arena, p.grant, p.req, l.ids.next(now), now, false)
 		if oo := l.check.check(a, p); oo != nil {
 			// Values are cleaned to their types and every shape is tested, so this is a
 			// bug: say where, never what (no patient data in logs).
