@@ -111,7 +111,7 @@ func (c *RefCache) lookup(ref string) cachedRef {
 }
 
 // LiteralReference indexes a reference parameter on a literal reference, through c
-// (nil: no cache), and returns the type the reference names, as ReferenceType does.
+// (nil: no cache), and returns the type the reference names, as resolve() answers it when indexing (what `where(resolve() is Patient)` tests).
 // The keys are shared with the cache, which never changes them.
 func (e *Entries) LiteralReference(c *RefCache, param, ref string) (typ string) {
 	if c == nil {
