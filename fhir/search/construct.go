@@ -111,8 +111,9 @@ func (c *RefCache) lookup(ref string) cachedRef {
 }
 
 // LiteralReference indexes a reference parameter on a literal reference, through c
-// (nil: no cache), and returns the type the reference names, as resolve() answers it when indexing (what `where(resolve() is Patient)` tests).
-// The keys are shared with the cache, which never changes them.
+// (nil: no cache), and returns the type the reference names, as resolve() answers it
+// when indexing (what `where(resolve() is Patient)` tests). The keys are shared with
+// the cache, which never changes them.
 func (e *Entries) LiteralReference(c *RefCache, param, ref string) (typ string) {
 	if c == nil {
 		e.keys = literalRefKeys(e.keys, ref)
