@@ -28,3 +28,15 @@ func TestDefaultConfigIsTheReferentialThreshold(t *testing.T) {
 		t.Errorf("thresholds: %v %v", DefaultConfig(), OMEThreshold001)
 	}
 }
+
+func TestCiteNamesTheDocumentByTitle(t *testing.T) {
+	if got := Cite("000 §VI, §VII"); got != "Référentiel régional AIT §VI, §VII" {
+		t.Fatalf("Cite = %q", got)
+	}
+	if got := Cite("003 annex 4"); got != "Référentiel régional RI annex 4" {
+		t.Fatalf("Cite = %q", got)
+	}
+	if got := Cite("999 §I"); got != "999 §I" {
+		t.Fatalf("unknown citation rewritten: %q", got)
+	}
+}

@@ -1,0 +1,64 @@
+package rules
+
+import "strings"
+
+// Source is one document the clinical rules come from. Rules cite a section as
+// "000 §V" (document number, section); users read it as the document's title and
+// section, through Cite, because they do not have the project's copies of the
+// documents.
+type Source struct {
+	// ID is the document number rules cite ("000").
+	ID string
+	// Title is the document's title, as a reader would look it up.
+	Title string
+	// Short is the title in a few words, for letters and error messages.
+	Short string
+	// Kind says what the document is and where it comes from.
+	Kind string
+}
+
+// Sources are the documents of the AIT and IR pathways, in the order of their
+// numbers.
+var Sources = []Source{
+	{ID: "000", Short: "Référentiel régional AIT",
+		Title: "Référentiel régional : analgésie intrathécale (AIT) de la douleur chronique cancéreuse (Hauts-de-France)",
+		Kind:  "regional referential, the main source: the 10-step AIT pathway"},
+	{ID: "001", Short: "Revue Médicale Suisse, voie intrathécale",
+		Title: "Traitement de la douleur chronique par administration continue de médicaments par voie intrathécale (Revue Médicale Suisse)",
+		Kind:  "review article: device, drugs, refills, complications"},
+	{ID: "002", Short: "Fiche patient AIT, période d'essai",
+		Title: "Analgésie intrathécale : information du patient (page hospitalière, Belgique)",
+		Kind:  "hospital patient page: the 4-week trial period"},
+	{ID: "003", Short: "Référentiel régional RI",
+		Title: "Référentiel régional : radiologie interventionnelle dans la prise en charge de la douleur du cancer",
+		Kind:  "regional referential: IR trajectory, techniques, Mirels and SINS scores"},
+	{ID: "004", Short: "Fiche patient cimentoplastie",
+		Title: "Métastases osseuses douloureuses : la cimentoplastie (information du patient)",
+		Kind:  "patient page: cimentoplasty of bone metastases"},
+}
+
+// SourceOf returns the document a citation such as "000 §V" names.
+func SourceOf(citation string) (Source, bool) {
+	id, _, _ := strings.Cut(strings.TrimSpace(citation), " ")
+	for _, s := range Sources {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Source{}, false
+}
+
+// Cite renders a seed citation ("000 §V", "000 §VI, §VII") by document title and
+// section ("Référentiel régional AIT §V"), which is how messages, letters and the
+// README name their sources. An unknown citation is returned as it is.
+func Cite(citation string) string {
+	s, ok := SourceOf(citation)
+	if !ok {
+		return citation
+	}
+	_, rest, _ := strings.Cut(strings.TrimSpace(citation), " ")
+	if rest == "" {
+		return s.Short
+	}
+	return s.Short + " " + rest
+}
