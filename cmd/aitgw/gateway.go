@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/aitgw/aitgw/profiles"
 	"github.com/aitgw/aitgw/server"
 	"github.com/aitgw/aitgw/server/notify"
+	"github.com/aitgw/aitgw/server/observe"
 	"github.com/aitgw/aitgw/server/smart"
 )
 
@@ -37,6 +39,10 @@ type gateway struct {
 	audit      *smart.AuditLog
 	// background are the gateway's workers (notification delivery), run by serve.
 	background []func(ctx context.Context)
+	// metrics are served on --metrics-addr; workersRunning counts the background
+	// workers that run, for /readyz.
+	metrics        *observe.Metrics
+	workersRunning atomic.Int32
 }
 
 // openGateway wires a gateway on the data directory of cfg. The rooms are wired in
@@ -66,13 +72,19 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	// one AuditEvent per access: index what an auditor searches by, not all 20
 	// official parameters (see search.Registry.Restrict)
 	reg.Restrict("AuditEvent", smart.AuditSearchParams...)
-	svc := &rest.Service{Store: gw.store, Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
-	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger}, svc)
+	gw.metrics = observe.NewMetrics()
+	svc := &rest.Service{Store: observe.WrapStore(gw.store, gw.metrics), Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
+	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger,
+		Observers: []server.RequestObserver{gw.metrics}}, svc)
+	if cfg.ops.OTLPEndpoint != "" {
+		srv.Engine().Use(observe.TraceHTTP(server.Interaction))
+	}
 
 	pkg, v, err := wireProfiles(srv, svc, reg)
 	if err != nil {
 		return err
 	}
+	svc.Validate = observe.WrapValidator(svc.Validate, gw.metrics)
 	gw.background = append(gw.background, wirePathway(srv, svc, logger))
 	worker := wireNotify(cfg, srv, svc, logger)
 	gw.background = append(gw.background, func(ctx context.Context) {
@@ -84,6 +96,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	if gw.audit, security, err = wireSmart(cfg, srv, gw.store, gw.auditStore, v, logger); err != nil {
 		return err
 	}
+	wireObservability(gw, srv, version)
 	srv.SetCapabilities(server.Capabilities{
 		Software: "AIT Gateway", Version: version,
 		SearchParams: func(typ string) []conformance.SearchParam {

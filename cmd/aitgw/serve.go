@@ -3,15 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"flag"
-	"log/slog"
-	"net"
+		"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/aitgw/aitgw/server/observe"
 )
 
 // serveCmd runs the gateway until SIGINT or SIGTERM, then drains requests in flight.
@@ -22,7 +24,21 @@ func serveCmd(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logger, err := cfg.ops.logger(os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cfg.ops.OTLPEndpoint != "" {
+		shutdownTracing, err := observe.StartTracing(ctx, cfg.ops.OTLPEndpoint, version)
+		if err != nil {
+			logger.Error("cannot start", "error", err)
+			return 1
+		}
+		defer shutdownTracing(context.Background())
+	}
 	gw, err := openGateway(&cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "error", err)
@@ -35,13 +51,28 @@ func serveCmd(args []string) int {
 		return 1
 	}
 	srv := &http.Server{Handler: gw.handler, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cfg.ops.TLSCert != "" || cfg.ops.TLSKey != "" {
+			errc <- srv.ServeTLS(ln, cfg.ops.TLSCert, cfg.ops.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	var workers sync.WaitGroup
 	for _, run := range gw.background {
-		workers.Go(func() { run(ctx) })
+		workers.Go(func() {
+			gw.workersRunning.Add(1)
+			defer gw.workersRunning.Add(-1)
+			run(ctx)
+		})
+	}
+	if cfg.ops.MetricsAddr != "" {
+		workers.Go(func() {
+			if err := gw.metrics.Serve(ctx, cfg.ops.MetricsAddr); err != nil && ctx.Err() == nil {
+				logger.Error("metrics listener stopped", "addr", cfg.ops.MetricsAddr, "error", err.Error())
+			}
+		})
 	}
 	defer workers.Wait() // before the deferred Close: workers use the store
 	logger.Info("AIT Gateway listening", "addr", ln.Addr().String(), "base", cfg.base(), "data", cfg.Data)
@@ -52,9 +83,13 @@ func serveCmd(args []string) int {
 			return 1
 		}
 	case <-ctx.Done():
+		logger.Info("shutting down: draining requests in flight", "grace", "10s")
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdown)
+		if err := srv.Shutdown(shutdown); err != nil {
+			logger.Warn("shutdown: requests still in flight were cut", "error", err.Error())
+		}
 	}
+	defer logger.Info("stopping: closing the store and flushing the audit trail")
 	return 0
 }
