@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"flag"
-		"net"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
