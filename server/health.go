@@ -43,7 +43,7 @@ func (s *Server) AddReadinessCheck(name string, check ReadinessCheck) {
 func (s *Server) registerHealth() {
 	s.engine.GET("/healthz", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store")
-		c.JSON(http.StatusOK, gin.H{"status": "pass"})
+		c.JSON(http.StatusOK, gin.H{"status": "pass", "instance": s.cfg.Instance})
 	})
 	s.engine.GET("/readyz", s.readyz)
 }

@@ -25,6 +25,9 @@ type Config struct {
 	// Logger receives one line per request: method, interaction, status, duration —
 	// never a path, query or body, which may carry patient data.
 	Logger *slog.Logger
+	// Instance identifies this run of the gateway, answered on /healthz so that the
+	// operator commands can tell which gateway they reach.
+	Instance string
 	// Observers are told of every answered request (metrics, tracing).
 	Observers []RequestObserver
 }

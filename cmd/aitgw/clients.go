@@ -25,7 +25,7 @@ func clientsCmd(args []string) int {
 	}
 	fs := flag.NewFlagSet("clients add", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
+	cfg.operatorFlags(fs)
 	name := fs.String("name", "", "client name")
 	auth := fs.String("auth", "none", "token endpoint auth method: none (public), client_secret_basic, private_key_jwt")
 	var redirects multiFlag
@@ -35,6 +35,10 @@ func clientsCmd(args []string) int {
 	scope := fs.String("scope", "", "scopes the client may be granted")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	meta := map[string]any{"client_name": *name, "token_endpoint_auth_method": *auth, "scope": *scope, "redirect_uris": []string(redirects)}
 	if *jwksURL != "" {

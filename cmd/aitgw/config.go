@@ -26,6 +26,8 @@ type config struct {
 	// RedisURL, when set, keeps the data in Redis instead of the embedded store, for
 	// several gateway instances; RedisPrefix namespaces its keys.
 	RedisURL, RedisPrefix string
+	// instance identifies this run of serve (gateway.json, /healthz).
+	instance string
 	// ops: logs, metrics, tracing, TLS (ops.go).
 	ops opsConfig
 	// withoutAudit turns the audit trail off: only the load command sets it, to

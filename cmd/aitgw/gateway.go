@@ -75,7 +75,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	gw.metrics = observe.NewMetrics()
 	svc := &rest.Service{Store: observe.WrapStore(gw.store, gw.metrics), Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
 	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger,
-		Observers: []server.RequestObserver{gw.metrics}}, svc)
+		Instance: cfg.instance, Observers: []server.RequestObserver{gw.metrics}}, svc)
 	if cfg.ops.OTLPEndpoint != "" {
 		srv.Engine().Use(observe.TraceHTTP(server.Interaction))
 	}

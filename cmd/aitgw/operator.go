@@ -71,12 +71,16 @@ func report(status int, out []byte, err error, ok int) int {
 func launchCmd(args []string) int {
 	fs := flag.NewFlagSet("launch", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
+	cfg.operatorFlags(fs)
 	patient := fs.String("patient", "", "patient in context")
 	user := fs.String("fhir-user", "", "user launching the app, e.g. Practitioner/123")
 	if err := fs.Parse(args); err != nil || *patient == "" {
 		fmt.Fprintln(os.Stderr, "usage: aitgw launch --patient ID [--fhir-user Practitioner/ID]")
 		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	st, out, err := operatorCall(&cfg, smart.ScopeMintLaunch, http.MethodPost, cfg.origin()+"/auth/launch",
 		map[string]string{"patient": *patient, "fhirUser": *user})
@@ -94,11 +98,15 @@ func notifyCmd(args []string) int {
 	}
 	fs := flag.NewFlagSet("notify", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
+	cfg.operatorFlags(fs)
 	var seqs multiFlag
 	fs.Var(&seqs, "seq", "dead letter to replay (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	if args[0] == "dead-letters" {
 		st, out, err := operatorCall(&cfg, "system/Communication.rs", http.MethodGet, cfg.base()+"/$ait-dead-letters", nil)
@@ -122,11 +130,15 @@ func usersCmd(args []string) int {
 	}
 	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
+	cfg.operatorFlags(fs)
 	user := fs.String("user", "", "user name")
 	fhirUser := fs.String("fhir-user", "", "the user's FHIR identity, e.g. Practitioner/123")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	password := os.Getenv("AITGW_USER_PASSWORD")
 	if password == "" {

@@ -39,6 +39,7 @@ func serveCmd(args []string) int {
 		}
 		defer shutdownTracing(context.Background())
 	}
+	cfg.instance = newInstance()
 	gw, err := openGateway(&cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "error", err)
@@ -51,6 +52,11 @@ func serveCmd(args []string) int {
 		return 1
 	}
 	srv := &http.Server{Handler: gw.handler, ReadHeaderTimeout: 10 * time.Second}
+	if err := writeRecord(cfg.Data, gatewayRecord{Instance: cfg.instance, Addr: ln.Addr().String(), BaseURL: cfg.base(),
+		PID: os.Getpid(), Version: version, Started: time.Now().UTC()}); err != nil {
+		logger.Error("cannot record the gateway under --data", "error", err.Error())
+		return 1
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.ops.TLSCert != "" || cfg.ops.TLSKey != "" {
