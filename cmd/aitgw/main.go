@@ -43,6 +43,8 @@ var commands = []struct {
 	{"launch", command{launchCmd, "mint an EHR launch context for a SMART app"}},
 	{"keys", command{keysCmd, "rotate the signing keys of a gateway's data directory"}},
 	{"notify", command{notifyCmd, "list or replay dead-lettered notifications"}},
+	{"backup", command{backupCmd, "take a verified copy of the running gateway's stores, without stopping it"}},
+	{"restore", command{restoreCmd, "restore a backup into an empty data directory, and verify it"}},
 	{"validate", command{validateCmd, "validate JSON files against R4 and the AIT guide, offline"}},
 	{"bench", command{benchCmd, "measure a gateway against a bare handler over loopback"}},
 	{"version", command{versionCmd, "print the build information"}},
