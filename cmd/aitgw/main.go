@@ -47,6 +47,7 @@ var commands = []struct {
 	{"restore", command{restoreCmd, "restore a backup into an empty data directory, and verify it"}},
 	{"validate", command{validateCmd, "validate JSON files against R4 and the AIT guide, offline"}},
 	{"bench", command{benchCmd, "measure a gateway against a bare handler over loopback"}},
+	{"probe", command{probeCmd, "ask a gateway's /readyz: exit 0 when ready (container health check)"}},
 	{"version", command{versionCmd, "print the build information"}},
 	{"help", command{nil, "list the commands, or show one command's flags: aitgw help COMMAND"}},
 }
