@@ -69,7 +69,7 @@ func backupCmd(args []string) int {
 	var cfg config
 	cfg.operatorFlags(fs)
 	to := fs.String("to", "", "file to write the backup to (a tar archive)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithConfig(fs, args, true); err != nil {
 		return 2
 	}
 	if *to == "" {
@@ -207,7 +207,7 @@ func restoreCmd(args []string) int {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	from := fs.String("from", "", "backup file (from aitgw backup)")
 	data := fs.String("data", env("AITGW_DATA", "./data"), "data directory to restore into; it must hold no store yet (AITGW_DATA)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithConfig(fs, args, true); err != nil {
 		return 2
 	}
 	if *from == "" {

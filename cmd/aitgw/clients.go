@@ -33,7 +33,7 @@ func clientsCmd(args []string) int {
 	jwksURL := fs.String("jwks-url", "", "URL of the client's JWK Set (private_key_jwt)")
 	jwksFile := fs.String("jwks", "", "file holding the client's JWK Set (private_key_jwt)")
 	scope := fs.String("scope", "", "scopes the client may be granted")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseWithConfig(fs, args[1:], true); err != nil {
 		return 2
 	}
 	if err := cfg.findGateway(); err != nil {

@@ -74,7 +74,7 @@ func launchCmd(args []string) int {
 	cfg.operatorFlags(fs)
 	patient := fs.String("patient", "", "patient in context")
 	user := fs.String("fhir-user", "", "user launching the app, e.g. Practitioner/123")
-	if err := fs.Parse(args); err != nil || *patient == "" {
+	if err := parseWithConfig(fs, args, true); err != nil || *patient == "" {
 		fmt.Fprintln(os.Stderr, "usage: aitgw launch --patient ID [--fhir-user Practitioner/ID]")
 		return 2
 	}
@@ -101,7 +101,7 @@ func notifyCmd(args []string) int {
 	cfg.operatorFlags(fs)
 	var seqs multiFlag
 	fs.Var(&seqs, "seq", "dead letter to replay (repeatable)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseWithConfig(fs, args[1:], true); err != nil {
 		return 2
 	}
 	if err := cfg.findGateway(); err != nil {
@@ -133,7 +133,7 @@ func usersCmd(args []string) int {
 	cfg.operatorFlags(fs)
 	user := fs.String("user", "", "user name")
 	fhirUser := fs.String("fhir-user", "", "the user's FHIR identity, e.g. Practitioner/123")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseWithConfig(fs, args[1:], true); err != nil {
 		return 2
 	}
 	if err := cfg.findGateway(); err != nil {

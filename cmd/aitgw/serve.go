@@ -21,7 +21,7 @@ func serveCmd(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg config
 	cfg.flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithConfig(fs, args, false); err != nil {
 		return 2
 	}
 	logger, err := cfg.ops.logger(os.Stderr)

@@ -19,7 +19,7 @@ func tokenCmd(args []string) int {
 	ttl := fs.Duration("ttl", 15*time.Minute, "lifetime (at most 24h)")
 	patient := fs.String("patient", "", "patient in context (for patient/ scopes)")
 	fhirUser := fs.String("fhir-user", "", "fhirUser of the token, e.g. Practitioner/123")
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithConfig(fs, args, true); err != nil {
 		return 2
 	}
 	if err := cfg.findGateway(); err != nil {
@@ -44,7 +44,7 @@ func keysCmd(args []string) int {
 	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
 	var cfg config
 	cfg.operatorFlags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseWithConfig(fs, args[1:], true); err != nil {
 		return 2
 	}
 	if err := cfg.recorded(); err != nil {
