@@ -63,3 +63,22 @@ func TestOperatorCommandsFindTheirGateway(t *testing.T) {
 		t.Errorf("aitgw version: err=%v %s", err, out)
 	}
 }
+
+// TestOperatorCommandsCheckWhatTheyName: "users add" refuses a fhirUser and
+// "launch" a patient that do not exist, and "notify dead-letters" with none says so
+// in words (it printed "null").
+func TestOperatorCommandsCheckWhatTheyName(t *testing.T) {
+	g := startGateway(t)
+	cmd := exec.Command(binary, "users", "add", "--data", g.DataDir, "--user", "dr.nobody", "--fhir-user", "Practitioner/does-not-exist")
+	cmd.Env = append(cmd.Environ(), "AITGW_USER_PASSWORD=a-long-enough-password")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "does not exist") {
+		t.Errorf("users add with a missing Practitioner: err=%v %s", err, out)
+	}
+	if out, err := exec.Command(binary, "launch", "--data", g.DataDir, "--patient", "does-not-exist").CombinedOutput(); err == nil || !strings.Contains(string(out), "does not exist") {
+		t.Errorf("launch with a missing patient: err=%v %s", err, out)
+	}
+	out, err := exec.Command(binary, "notify", "dead-letters", "--data", g.DataDir).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "null") || !strings.Contains(string(out), "no dead-lettered notification") {
+		t.Errorf("notify dead-letters with none: err=%v %s", err, out)
+	}
+}
