@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"strings"
 	"time"
@@ -77,4 +78,13 @@ func wireObservability(gw *gateway, srv *server.Server, version string) {
 		m.Gauge("aitgw_audit_backlog", "Audit events accepted and not yet committed.", func() float64 { return float64(gw.audit.Backlog()) })
 	}
 	m.BuildInfo(version, runtime.Version())
+}
+
+// http1Only serves HTTP/1.1 alone, also over TLS: Go 1.26.8's HTTP/2 server has
+// known flaws (GO-2026-6603, -6611, -6612, -6617, fixed in 1.26.9), and FHIR clients
+// need nothing HTTP/2 gives. A reverse proxy in front may still speak HTTP/2.
+func http1Only(srv *http.Server) {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	srv.Protocols = &p
 }

@@ -57,6 +57,7 @@ func serveCmd(args []string) int {
 		logger.Error("cannot record the gateway under --data", "error", err.Error())
 		return 1
 	}
+	http1Only(srv)
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.ops.TLSCert != "" || cfg.ops.TLSKey != "" {
