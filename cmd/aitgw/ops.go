@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"github.com/aitgw/aitgw/mapping"
 	"io"
 	"log/slog"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -77,6 +80,7 @@ func wireObservability(gw *gateway, srv *server.Server, version string) {
 	if gw.audit != nil {
 		m.Gauge("aitgw_audit_backlog", "Audit events accepted and not yet committed.", func() float64 { return float64(gw.audit.Backlog()) })
 	}
+	m.Gauge("aitgw_pathway_overdue_steps", "Pathway steps past their deadline (000 §VI, §VII), over every pathway CarePlan; recounted at most once a minute.", overdueSteps(gw.store))
 	m.BuildInfo(version, runtime.Version())
 }
 
@@ -87,4 +91,33 @@ func http1Only(srv *http.Server) {
 	var p http.Protocols
 	p.SetHTTP1(true)
 	srv.Protocols = &p
+}
+
+// overdueSteps counts the pathway activities the gateway flagged overdue, reading
+// the pathway CarePlans at most once a minute whatever the scrape rate.
+func overdueSteps(store fhir.Store) func() float64 {
+	var mu sync.Mutex
+	var last time.Time
+	var n float64
+	marker := []byte(`"url":"` + mapping.ExtOverdue + `","valueBoolean":true`)
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < time.Minute {
+			return n
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		count := 0
+		err := store.View(ctx, func(tx fhir.Tx) error {
+			return tx.ScanType("CarePlan", func(r *fhir.Record) bool {
+				count += bytes.Count(r.Body, marker)
+				return ctx.Err() == nil
+			})
+		})
+		if err == nil && ctx.Err() == nil {
+			n, last = float64(count), time.Now()
+		}
+		return n
+	}
 }

@@ -91,7 +91,7 @@ func TestOperationsProbesMetricsAndLogs(t *testing.T) {
 		`aitgw_store_commit_duration_seconds_count{outcome="committed"}`,
 		`aitgw_validation_duration_seconds_count{kind="resource",verdict="valid"}`,
 		"aitgw_outbox_pending ", "aitgw_outbox_oldest_pending_seconds ", "aitgw_outbox_dead_letters ",
-		"aitgw_audit_backlog ", "aitgw_build_info{",
+		"aitgw_audit_backlog ", "aitgw_pathway_overdue_steps ", "aitgw_build_info{",
 	} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
