@@ -44,10 +44,11 @@ func TestOMEConversionTableForOtherOpioids(t *testing.T) {
 	if math.Abs(r.MgPerDay-380) > 1e-6 {
 		t.Errorf("OME %g, want 380", r.MgPerDay)
 	}
-	if len(r.Issues) != 1 || !strings.Contains(r.Issues[0].Diagnostics, "methadone") {
-		t.Errorf("methadone not reported: %+v", r.Issues)
+	if len(r.Unconverted) != 1 || r.Unconverted[0].Name != "methadone" || !r.LowerBound || len(r.Issues) != 2 ||
+		!strings.Contains(r.Issues[1].Diagnostics, "lower bound") {
+		t.Errorf("methadone not reported: %+v", r)
 	}
-	if r := OME([][]byte{statement("N02AA01", "26643006", 30, "g", 1)}); r.MgPerDay != 0 || len(r.Issues) != 1 {
+	if r := OME([][]byte{statement("N02AA01", "26643006", 30, "mL", 1)}); r.MgPerDay != 0 || len(r.Unconverted) != 1 {
 		t.Errorf("a dose in an unexpected unit was counted: %+v", r)
 	}
 }

@@ -173,20 +173,20 @@ func CheckDossier(d Dossier, asOf time.Time) []fhir.Issue {
 		ev := found[0]
 		switch el.Kind {
 		case rules.KindLab:
-			issues = append(issues, staleness(el, ev, ref, rules.LabFreshness, code)...)
+			issues = append(issues, staleness(el, ev, ref, rules.LabFreshnessInEffect(), code)...)
 			issues = append(issues, labRange(el, ev, code)...)
 		case rules.KindImaging:
-			issues = append(issues, staleness(el, ev, ref, rules.ImagingFreshness, code)...)
+			issues = append(issues, staleness(el, ev, ref, rules.ImagingFreshnessInEffect(), code)...)
 		}
 	}
 	return issues
 }
 
 // staleness reports evidence older than the window, counted back from the referral
-// date: "less than 1 month old" means strictly after referral − 1 month.
+// date in calendar days of the site's zone (rules.Window.Fresh): "less than 1 month
+// old" means dated on a day after the referral's day − 1 month, whatever the hours.
 func staleness(el rules.DossierElement, ev Evidence, ref time.Time, w rules.Window, code fhir.Coding) []fhir.Issue {
-	limit := w.Max.SubFrom(ref)
-	if ev.Dated && ev.Date.After(limit) {
+	if ev.Dated && w.Fresh(ev.Date, ref) {
 		return nil
 	}
 	why := "has no date"

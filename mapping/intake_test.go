@@ -90,9 +90,10 @@ func TestIntakeAssignsProfilesLinksDossierAndAddsCarePlan(t *testing.T) {
 	if !reported {
 		t.Errorf("the Immunization is not reported as unmapped: %+v", res.Issues)
 	}
-	// Dossier complete at intake: step 2 done, RCP scheduled 15 days later (000 §VI).
+	// Dossier complete at intake: step 2 done, RCP scheduled until the end of the 15th
+	// calendar day in Paris (000 §VI): received 3 March, due 18 March 23:59:59 CET.
 	v := res.Pathway.View()
-	if v[1].Status != Completed || v[2].Status != Scheduled || !v[2].End.Equal(received.AddDate(0, 0, 15)) {
+	if v[1].Status != Completed || v[2].Status != Scheduled || !v[2].End.Equal(time.Date(2026, 3, 18, 22, 59, 59, 999999999, time.UTC)) {
 		t.Errorf("after intake: dossier %s, rcp %s ending %s", v[1].Status, v[2].Status, v[2].End)
 	}
 	codes := map[string]bool{}

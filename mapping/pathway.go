@@ -189,7 +189,7 @@ func Apply(p Pathway, ev Event) (Pathway, []Milestone, error) {
 		}
 	}
 	var ms []Milestone
-	for _, d := range rules.Deadlines {
+	for _, d := range rules.DeadlinesInEffect() {
 		after, ok := q.Facts[d.After]
 		if d.Of != ev.Fact || !ok || !q.active(d.When, d.Unless) {
 			continue
@@ -227,24 +227,21 @@ func Apply(p Pathway, ev Event) (Pathway, []Milestone, error) {
 	return q, ms, nil
 }
 
-// minKept checks a minimum delay; calendar rows compare dates ("the day before").
+// minKept checks a minimum delay: hour rows count exact hours, day rows calendar days
+// in the site's zone ("the day before": any hour of the previous local day).
 func minKept(d rules.Deadline, after, at time.Time) bool {
-	if d.Calendar {
-		a := time.Date(after.Year(), after.Month(), after.Day(), 0, 0, 0, 0, time.UTC)
-		b := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
-		return !b.Before(d.Min.AddTo(a))
-	}
-	return !at.Before(d.Min.AddTo(after))
+	return !at.Before(d.Min.Earliest(after))
 }
 
-// deadlineOf returns the latest date of a deadline row; a row with neither bound
-// (refill-due) falls due on its anchor date itself.
+// deadlineOf returns the last instant of a deadline row (rules.Span.Due): day rows end
+// with the local calendar day; a row with neither bound (refill-due) falls due at the
+// end of its anchor's own day.
 func deadlineOf(d rules.Deadline, after Fact) (time.Time, bool) {
 	switch {
 	case !d.Max.IsZero():
-		return d.Max.AddTo(after.At), true
+		return d.Max.Due(after.At), true
 	case d.Min.IsZero():
-		return after.At, true
+		return rules.Span{}.Due(after.At), true
 	}
 	return time.Time{}, false
 }
@@ -277,7 +274,7 @@ func CheckOverdue(p Pathway, at time.Time) (Pathway, []Milestone) {
 	if p.Stopped {
 		return q, nil
 	}
-	for _, d := range rules.Deadlines {
+	for _, d := range rules.DeadlinesInEffect() {
 		after, ok := q.Facts[d.After]
 		if !ok || q.Overdue[d.Name] || !q.active(d.When, d.Unless) || !pending(q, d) {
 			continue

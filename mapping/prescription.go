@@ -53,7 +53,7 @@ func CheckPrescription(request, medication []byte, ctx PrescriptionContext) ([]f
 			Diagnostics: fmt.Sprintf(format, args...) + " (" + section + ")", Details: seedDetails(section)})
 	}
 	ings := objs(med, "ingredient")
-	if max := rules.MaxMolecules; float64(len(ings)) > max.Value {
+	if max := rules.MaxMoleculesInEffect(); float64(len(ings)) > max.Value {
 		add(fhir.SeverityError, "Medication.ingredient", max.Section, "%d molecules: at most %g in the intrathecal mixture", len(ings), max.Value)
 	}
 	if !hasFlow && !hasDoseLines(req) {
@@ -287,7 +287,7 @@ func IsIntrathecalPrescription(request []byte) bool {
 	}
 	for _, di := range objs(req, "dosageInstruction") {
 		for _, c := range codings(obj(di, "route")) {
-			if rules.RouteCodes[c.Code] == rules.RouteIntrathecal {
+			if r, _ := rules.RouteOf(c.System, c.Code); r == rules.RouteIntrathecal {
 				return true
 			}
 		}

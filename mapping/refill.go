@@ -42,7 +42,7 @@ func PlanRefill(at time.Time, reservoirML, flowMLPerDay float64, scheduled time.
 	hours := math.Floor(reservoirML / flowMLPerDay * 24)
 	p.DryDate = at.Add(time.Duration(hours) * time.Hour)
 	p.Next = p.DryDate.AddDate(0, 0, -cfg.RefillSafetyDays)
-	w := rules.RefillInterval
+	w := rules.RefillWindow()
 	if max := w.Max.AddTo(at); p.Next.After(max) {
 		p.Next = max
 	}

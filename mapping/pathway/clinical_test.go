@@ -292,19 +292,20 @@ func TestCimentoplastyPrerequisitesOnWrite(t *testing.T) {
 	}
 }
 
-// TestSweepOverdueRCPNotHeldIn15Days (000 §VI): the RCP not held exactly 15 days after
-// the complete dossier is not overdue; a second later the sweep flags the CarePlan
-// and raises the milestone once; the next sweep raises nothing.
+// TestSweepOverdueRCPNotHeldIn15Days (000 §VI): the RCP not held by the end of the
+// 15th calendar day (Paris) after the complete dossier is not overdue; on day 16 the
+// sweep flags the CarePlan and raises the milestone once; the next sweep raises nothing.
 func TestSweepOverdueRCPNotHeldIn15Days(t *testing.T) {
 	w := newWorld(t)
 	_, d := postReferral(t, w)
 	w.notes.take()
 	complete := w.now // the referral was received, dossier complete, at the clock's time
-	n, err := SweepOverdue(ctx, w.svc, w.notes, complete.AddDate(0, 0, 15))
+	due := rules.Span{Days: 15}.Due(complete)
+	n, err := SweepOverdue(ctx, w.svc, w.notes, due)
 	if err != nil || n != 0 || len(w.notes.take()) != 0 {
-		t.Fatalf("at exactly 15 days: %d flagged, %v", n, err)
+		t.Fatalf("at the end of day 15: %d flagged, %v", n, err)
 	}
-	n, err = SweepOverdue(ctx, w.svc, w.notes, complete.AddDate(0, 0, 15).Add(time.Second))
+	n, err = SweepOverdue(ctx, w.svc, w.notes, due.Add(time.Minute))
 	if err != nil || n != 1 {
 		t.Fatalf("after 15 days: %d flagged, %v", n, err)
 	}

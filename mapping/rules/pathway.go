@@ -186,9 +186,9 @@ var Deadlines = []Deadline{
 		Why: "follow-up at 1 month of the act", Section: "003"},
 }
 
-// DeadlineByName returns the named deadline.
+// DeadlineByName returns the named deadline as the site runs it (DeadlinesInEffect).
 func DeadlineByName(name string) (Deadline, bool) {
-	for _, d := range Deadlines {
+	for _, d := range DeadlinesInEffect() {
 		if d.Name == name {
 			return d, true
 		}

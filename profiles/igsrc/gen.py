@@ -3,9 +3,8 @@
 
 The JSON files are the package (embedded by the Go code and served as they are);
 these scripts are their source: edit the tables (tables.py), run `python3 gen.py`,
-commit both. Every clinical rule row carries its seed section (see
-../../../shared/domain/pathways.md). fhirbuild.py holds the writer, examples.py the
-examples.
+commit both. Every clinical rule row carries its seed section (cited as "000 §V":
+document number and section). fhirbuild.py holds the writer, examples.py the examples.
 """
 from fhirbuild import *
 from tables import *
@@ -334,7 +333,8 @@ profile("ait-intrathecal-prescription", "AITIntrathecalPrescription", "Medicatio
          el("MedicationRequest.dosageInstruction", 1, str(MAX_MOLECULES), seed="000 §IX"),
          el("MedicationRequest.dosageInstruction.extension", slicing=BY_URL),
          ext_slice("MedicationRequest.dosageInstruction", "molecule", "ait-molecule", 1, "1"),
-         el("MedicationRequest.dosageInstruction.route", 1, "1", pattern=("CodeableConcept", cc(SNOMED, "372452007")), seed="000 §IX"),
+         el("MedicationRequest.dosageInstruction.route", 1, "1", vs="ait-intrathecal-route", seed="000 §IX",
+            short="intrathecal: SNOMED CT 72607000 or EDQM 20042000"),
          el("MedicationRequest.dosageInstruction.doseAndRate", 1, "*"),
          el("MedicationRequest.dosageInstruction.doseAndRate.rate[x]", 1, "1", types=[{"code": "Quantity"}], vs="ait-daily-dose-unit", seed="000 §IX")],
         rx_cons)

@@ -1,6 +1,6 @@
 """Clinical and terminology tables of the AIT guide, each row with its seed section
-(see ../../../shared/domain/pathways.md). gen.py turns them into conformance resources."""
-from fhirbuild import CS, LOINC, ATC, UCUM, SNOMED
+(cited as "000 §V": document number and section). gen.py turns them into conformance resources."""
+from fhirbuild import CS, LOINC, ATC, UCUM, SNOMED, EDQM
 
 # Local codes: what has no standard code. (code, display, seed section)
 LOCAL = [
@@ -138,6 +138,9 @@ LIFE_EXPECTANCY_PUMP_MONTHS = 3  # > 3 months: implanted pump; < 3 months: cathe
 RESERVOIR_ML = (20, 40)  # 000 §XIII
 REFILL_INTERVAL = ("3 weeks", "3 months")  # 000 §XIII
 MAX_MOLECULES = 3  # 000 §IX
+# The intrathecal route (000 §IX): SNOMED CT 72607000 "Intrathecal route (qualifier value)"
+# (R4 ValueSet route-codes) or EDQM Standard Terms 20042000 "Intrathecal use".
+INTRATHECAL_ROUTE = [(SNOMED, [("72607000", "Intrathecal route")]), (EDQM, [("20042000", "Intrathecal use")])]
 
 # Score answers (003 annex 4): (component code, answer code, display, points). Answer codes
 # are the component code and the answer ("mirels-lesion-lytic"): Mirels and SINS score the
