@@ -62,7 +62,7 @@ func TestLabsLessThan1MonthOld(t *testing.T) {
 		date  time.Time
 		stale bool
 	}{
-		{time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC), true},  // exactly 1 month: not "less than"
+		{time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC), true},   // exactly 1 month: not "less than"
 		{time.Date(2026, 2, 2, 22, 0, 0, 0, time.UTC), true},  // the same day in Paris, later: still 1 month
 		{time.Date(2026, 2, 2, 23, 0, 1, 0, time.UTC), false}, // 3 February in Paris: less than 1 month
 		{time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), true},

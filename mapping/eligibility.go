@@ -78,27 +78,3 @@ func ChooseTechnique(lifeExpectancy rules.Span, from time.Time) rules.TechniqueR
 	}
 	return rules.TechniquePort
 }
-
-// ContraindicationsOf returns the codes of the active Conditions that the
-// contraindication table recognises (000 §IV), for EligibilityInput.
-func ContraindicationsOf(conditions [][]byte) []string {
-	var out []string
-	for _, b := range conditions {
-		m, err := decodeObject(b)
-		if err != nil || str(m, "resourceType") != "Condition" {
-			continue
-		}
-		if cs := codings(obj(m, "clinicalStatus")); len(cs) > 0 && cs[0].Code != "active" && cs[0].Code != "recurrence" && cs[0].Code != "relapse" {
-			continue
-		}
-		for _, c := range codings(obj(m, "code")) {
-			if c.System != SystemSNOMED && c.System != CodeSystemAIT {
-				continue
-			}
-			if _, ok := rules.ContraindicationByCode(c.Code); ok {
-				out = append(out, c.Code)
-			}
-		}
-	}
-	return out
-}

@@ -45,8 +45,8 @@ func TestIntakeAssignsProfilesLinksDossierAndAddsCarePlan(t *testing.T) {
 	res := intake(t, "referral-frcore.json")
 	es := entries(t, res.Bundle)
 	in := entries(t, fixture(t, "referral-frcore.json"))
-	if len(es) != len(in)+1 {
-		t.Fatalf("entries: got %d, want the %d sent plus the CarePlan", len(es), len(in))
+	if len(es) != len(in)+2 {
+		t.Fatalf("entries: got %d, want the %d sent plus the OME Observation and the CarePlan", len(es), len(in))
 	}
 	var sr, cp object
 	for i, e := range es {
@@ -74,9 +74,10 @@ func TestIntakeAssignsProfilesLinksDossierAndAddsCarePlan(t *testing.T) {
 	if sr == nil || cp == nil {
 		t.Fatal("ServiceRequest or CarePlan missing")
 	}
-	// 12 labs + status, life expectancy, pain, opinion, 2 imaging, medication review.
-	if got := len(objs(sr, "supportingInfo")); got != 19 {
-		t.Errorf("supportingInfo: %d references, want 19", got)
+	// 12 labs + status, life expectancy, pain, opinion, 2 imaging, medication review,
+	// and the OME Observation the gateway computed (000 §IV).
+	if got := len(objs(sr, "supportingInfo")); got != 20 {
+		t.Errorf("supportingInfo: %d references, want 20", got)
 	}
 	if arr(obj(cp, "meta"), "profile")[0] != ProfileCarePlan || len(arr(cp, "activity")) != 10 {
 		t.Errorf("CarePlan: want the AIT profile and 10 activities, got %v", cp["meta"])

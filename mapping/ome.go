@@ -3,11 +3,16 @@ package mapping
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/mapping/rules"
 )
+
+// ProfileOME is the guide's oral-morphine-equivalent Observation (000 §IV).
+const ProfileOME = Base + "/StructureDefinition/ait-oral-morphine-equivalent"
 
 // OMELine is one converted dosage line of the oral morphine equivalent.
 type OMELine struct {
@@ -221,7 +226,7 @@ func dosageDaily(d object) ([]omeDose, string) {
 	if len(out) == 0 {
 		return nil, "no dose or rate"
 	}
-	if hasRate {
+	if hasRate && len(out) > 1 { // a PCA: basal rate plus boluses
 		for i := range out {
 			if out[i].shape == "rate" {
 				out[i].shape = "basal rate"
@@ -342,4 +347,93 @@ func OME(statements [][]byte) OMEResult {
 			Details: seedDetails("000 §IX.1.a")})
 	}
 	return res
+}
+
+// OMEParameter renders the computation as a Parameters part named "ome" for
+// $ait-dossier-status: the total (mg/d), lowerBound, one "line" part per converted
+// dosage line (molecule, route, daily dose, factor, OME, source) and one
+// "unconverted" part per statement left out (name, why).
+func OMEParameter(r OMEResult) map[string]any {
+	parts := []any{
+		map[string]any{"name": "total", "valueQuantity": map[string]any{"value": formatNumber(r.MgPerDay), "unit": "mg/d", "system": SystemUCUM, "code": "mg/d"}},
+		map[string]any{"name": "lowerBound", "valueBoolean": r.LowerBound},
+		map[string]any{"name": "threshold", "valueQuantity": map[string]any{"value": formatNumber(rules.OMEThresholdInEffect().Value), "unit": "mg/d", "system": SystemUCUM, "code": "mg/d"}},
+	}
+	for _, l := range r.Lines {
+		parts = append(parts, map[string]any{"name": "line", "part": []any{
+			map[string]any{"name": "statement", "valueString": l.Resource},
+			map[string]any{"name": "molecule", "valueString": l.Molecule},
+			map[string]any{"name": "route", "valueString": string(l.Route)},
+			map[string]any{"name": "shape", "valueString": l.Shape},
+			map[string]any{"name": "dailyDose", "valueQuantity": map[string]any{"value": formatNumber(l.DailyDose), "unit": l.Unit, "system": SystemUCUM, "code": l.Unit}},
+			map[string]any{"name": "factor", "valueDecimal": formatNumber(l.Factor)},
+			map[string]any{"name": "ome", "valueQuantity": map[string]any{"value": formatNumber(l.MgPerDay), "unit": "mg/d", "system": SystemUCUM, "code": "mg/d"}},
+			map[string]any{"name": "source", "valueString": rules.Cite(l.Source)},
+		}})
+	}
+	for _, u := range r.Unconverted {
+		parts = append(parts, map[string]any{"name": "unconverted", "part": []any{
+			map[string]any{"name": "statement", "valueString": u.Resource},
+			map[string]any{"name": "name", "valueString": u.Name},
+			map[string]any{"name": "why", "valueString": u.Why},
+		}})
+	}
+	return map[string]any{"name": "ome", "part": parts}
+}
+
+// OMEObservation renders the computation as the guide's oral-morphine-equivalent
+// Observation (000 §IV), which the referral can reference in supportingInfo: the total
+// in mg/d, one component per converted line, derivedFrom the statements, and a note
+// naming the statements left out when the total is a lower bound.
+func OMEObservation(r OMEResult, subject string, at time.Time) map[string]any {
+	o := map[string]any{
+		"resourceType":      "Observation",
+		"meta":              map[string]any{"profile": []any{ProfileOME}},
+		"status":            "final",
+		"code":              map[string]any{"coding": []any{map[string]any{"system": CodeSystemAIT, "code": "oral-morphine-equivalent"}}, "text": "Current daily oral morphine equivalent"},
+		"effectiveDateTime": at.UTC().Format(time.RFC3339),
+		"valueQuantity":     map[string]any{"value": formatNumber(r.MgPerDay), "unit": "mg/d", "system": SystemUCUM, "code": "mg/d"},
+	}
+	if subject != "" {
+		o["subject"] = map[string]any{"reference": subject}
+	}
+	var comps, from []any
+	for _, l := range r.Lines {
+		comps = append(comps, map[string]any{
+			"code":          map[string]any{"text": fmt.Sprintf("%s %s %s: %g %s × %g (%s)", l.Molecule, l.Route, l.Shape, l.DailyDose, l.Unit, l.Factor, rules.Cite(l.Source))},
+			"valueQuantity": map[string]any{"value": formatNumber(l.MgPerDay), "unit": "mg/d", "system": SystemUCUM, "code": "mg/d"}})
+		if strings.Contains(l.Resource, "/") && !strings.Contains(strings.SplitN(l.Resource, ".", 2)[0], "[") {
+			from = append(from, map[string]any{"reference": strings.SplitN(l.Resource, ".", 2)[0]})
+		}
+	}
+	if comps != nil {
+		o["component"] = comps
+	}
+	if from != nil {
+		o["derivedFrom"] = from
+	}
+	if r.LowerBound {
+		names := make([]string, len(r.Unconverted))
+		for i, u := range r.Unconverted {
+			names[i] = u.Name + " (" + u.Why + ")"
+		}
+		o["note"] = []any{map[string]any{"text": "Lower bound: not converted: " + strings.Join(names, "; ")}}
+	}
+	return o
+}
+
+// omeEntry is the transaction entry that stores the referral's OME Observation
+// (OMEObservation), conditional on an identifier derived from the referral so that a
+// referral posted twice stores it once, and the reference the referral's
+// supportingInfo gets. ok is false when the review holds no opioid.
+func omeEntry(r OMEResult, subject, referralURL string, at time.Time) (entry map[string]any, reference string, ok bool) {
+	if len(r.Lines) == 0 && len(r.Unconverted) == 0 {
+		return nil, "", false
+	}
+	o := OMEObservation(r, subject, at)
+	id := uuidFrom([]byte("ome|" + referralURL))
+	o["identifier"] = []any{map[string]any{"system": IdentifierIntake, "value": id}}
+	full := "urn:uuid:" + id
+	return map[string]any{"fullUrl": full, "resource": o, "request": map[string]any{"method": "POST", "url": "Observation",
+		"ifNoneExist": "identifier=" + url.QueryEscape(IdentifierIntake) + "|" + id}}, full, true
 }

@@ -44,25 +44,25 @@ type Setting struct {
 
 // Names of the site settings.
 const (
-	SettingOMEThreshold      = "ome-threshold"
-	SettingRefillMinDays     = "refill-interval-min-days"
-	SettingRefillMaxDays     = "refill-interval-max-days"
-	SettingRefillSafetyDays  = "refill-safety-days"
-	SettingRCPDays           = "rcp-deadline-days"
-	SettingAlgologyDays      = "algology-consultation-deadline-days"
-	SettingSurgeryMaxDays    = "surgery-deadline-days"
-	SettingIRFollowUpDays    = "ir-follow-up-deadline-days"
-	SettingImagingFreshDays  = "imaging-freshness-days"
-	SettingLabFreshDays      = "lab-freshness-days"
-	SettingZiconotideMax     = "ziconotide-max-ug-per-day"
-	SettingMaxMolecules      = "max-molecules"
-	SettingTimeZone          = "time-zone"
-	defaultTimeZone          = "Europe/Paris"
-	refillMaxDefaultDays     = 92 // "3 months", as the longest three calendar months
-	labFreshnessDefaultDays  = 31 // "1 month"; a site setting counts days
-	irFollowUpDefaultDays    = 31
-	refillSafetyDefaultDays  = 3
-	refillSafetyDaysMax      = 14
+	SettingOMEThreshold     = "ome-threshold"
+	SettingRefillMinDays    = "refill-interval-min-days"
+	SettingRefillMaxDays    = "refill-interval-max-days"
+	SettingRefillSafetyDays = "refill-safety-days"
+	SettingRCPDays          = "rcp-deadline-days"
+	SettingAlgologyDays     = "algology-consultation-deadline-days"
+	SettingSurgeryMaxDays   = "surgery-deadline-days"
+	SettingIRFollowUpDays   = "ir-follow-up-deadline-days"
+	SettingImagingFreshDays = "imaging-freshness-days"
+	SettingLabFreshDays     = "lab-freshness-days"
+	SettingZiconotideMax    = "ziconotide-max-ug-per-day"
+	SettingMaxMolecules     = "max-molecules"
+	SettingTimeZone         = "time-zone"
+	defaultTimeZone         = "Europe/Paris"
+	refillMaxDefaultDays    = 92 // "3 months", as the longest three calendar months
+	labFreshnessDefaultDays = 31 // "1 month"; a site setting counts days
+	irFollowUpDefaultDays   = 31
+	refillSafetyDefaultDays = 3
+	refillSafetyDaysMax     = 14
 )
 
 // Settings are the values a site may adjust with `serve --rules FILE`. A value left

@@ -76,6 +76,10 @@ LOCAL = [
     ("consent-given", "The patient gave consent (validation of the RCP decision)", "000 §VI"),
     ("on-methadone", "The patient is on methadone: admission 48 h before implantation", "000 §X"),
     ("refill-centre-differs", "The refill centre is not the implanting centre: letter to the refill-centre physician", "000 §XI"),
+    # control of a condition (Condition.stage.summary): brain metastases contraindicate AIT
+    # only when uncontrolled (000 §IV); without this qualifier the gateway takes them as uncontrolled
+    ("controlled", "Controlled (Condition.stage.summary): e.g. brain metastases treated and stable", "000 §IV"),
+    ("uncontrolled", "Uncontrolled (Condition.stage.summary)", "000 §IV"),
     # dossier codes for senders without LOINC (the profiles still pin LOINC 89247-1 and 72514-3)
     ("who-performance-status", "WHO performance status", "000 §V"),
     ("pain-assessment", "Pain assessment", "000 §V"),
