@@ -112,7 +112,7 @@ func ContraindicationIssues(found []FoundContraindication) []fhir.Issue {
 			d += ", " + f.Why
 		}
 		out = append(out, fhir.Issue{Severity: sev, Code: "business-rule", Expression: []string{f.Resource + ".code"},
-			Diagnostics: d + " (" + rules.Cite(f.Rule.Section) + ")",
+			Diagnostics: d + " (" + seedText(f.Rule.Section) + ")",
 			Details:     seedDetails(f.Rule.Section, fhir.Coding{System: CodeSystemAIT, Code: f.Rule.Code, Display: f.Rule.Display})})
 	}
 	return out

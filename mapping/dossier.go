@@ -43,6 +43,11 @@ var abnormalFlags = map[string]bool{"H": true, "L": true, "A": true, "HH": true,
 func evidenceOf(m object, rec recognition, id string) Evidence {
 	ev := Evidence{Element: rec.Element, Type: str(m, "resourceType"), ID: id}
 	ev.Date, _, ev.Dated = clinicalDate(m)
+	if b, err := json.Marshal(m); err == nil && (ev.Type == "ImagingStudy" || ev.Type == "DiagnosticReport") {
+		if im, ok := ReadImaging(b); ok { // imaging is dated as the prerequisites read it
+			ev.Date, ev.Dated = im.Date, im.Dated
+		}
+	}
 	for _, cc := range objs(m, "interpretation") {
 		for _, c := range codings(cc) {
 			if abnormalFlags[c.Code] {

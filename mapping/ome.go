@@ -257,7 +257,7 @@ func OME(statements [][]byte) OMEResult {
 		res.Unconverted = append(res.Unconverted, OMEUnconverted{Resource: where, Name: name, Why: why})
 		res.Issues = append(res.Issues, fhir.Issue{Severity: fhir.SeverityWarning, Code: "incomplete",
 			Expression:  []string{where},
-			Diagnostics: fmt.Sprintf("%s: not counted in the oral morphine equivalent: %s (%s)", name, why, rules.Cite("000 §IX")),
+			Diagnostics: fmt.Sprintf("%s: not counted in the oral morphine equivalent: %s (%s)", name, why, seedText("000 §IX.1.a")),
 			Details:     seedDetails("000 §IX.1.a")})
 	}
 	for i, b := range statements {
@@ -343,7 +343,7 @@ func OME(statements [][]byte) OMEResult {
 		res.Issues = append(res.Issues, fhir.Issue{Severity: fhir.SeverityWarning, Code: "incomplete",
 			Expression: []string{"MedicationStatement"},
 			Diagnostics: fmt.Sprintf("the oral morphine equivalent %g mg/d is a lower bound: %d statement(s) not converted (%s) (%s)",
-				res.MgPerDay, len(res.Unconverted), strings.Join(names, "; "), rules.Cite("000 §IX")),
+				res.MgPerDay, len(res.Unconverted), strings.Join(names, "; "), seedText("000 §IX.1.a")),
 			Details: seedDetails("000 §IX.1.a")})
 	}
 	return res

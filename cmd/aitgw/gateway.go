@@ -73,6 +73,10 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if err := useSiteRules(cfg.RulesFile); err != nil {
+		return err
+	}
+	wireRules(srv)
 	gw.background = append(gw.background, wirePathway(srv, svc, logger))
 	worker := wireNotify(cfg, srv, svc, logger)
 	gw.background = append(gw.background, func(ctx context.Context) {

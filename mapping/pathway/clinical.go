@@ -276,7 +276,8 @@ func cimentoplastySite(m object) string {
 }
 
 // checkCimentoplasty applies 004 to a cimentoplasty: the imaging the site needs
-// (the patient's ImagingStudy modalities) and the antithrombotics of the medication
+// (the patient's ImagingStudies and DiagnosticReports, read alike by
+// mapping.ReadImaging: modality, body region, date) and the antithrombotics of the medication
 // review. A missing prerequisite refuses an act in preparation (422); an act already
 // done is recorded with warnings (the record of what happened is not refused).
 func checkCimentoplasty(w *rest.Writer, m object) error {
@@ -287,20 +288,20 @@ func checkCimentoplasty(w *rest.Writer, m object) error {
 			Diagnostics: "the cimentoplasty site (vertebra, pelvis or hip) cannot be read from bodySite: its imaging prerequisites were not checked (" + rules.CimentoplastySection + ")"})
 		return nil
 	}
-	studies, err := ofPatient(w, "ImagingStudy", subject)
-	if err != nil {
-		return err
-	}
-	for _, b := range studies {
-		s := decode(b)
-		for _, mod := range objs(s, "modality") {
-			in.Imaging = append(in.Imaging, str(mod, "code"))
+	in.At, _ = parseDay(str(m, "performedDateTime"))
+	for _, typ := range []string{"ImagingStudy", "DiagnosticReport"} {
+		bodies, err := ofPatient(w, typ, subject)
+		if err != nil {
+			return err
 		}
-		for _, se := range objs(s, "series") {
-			in.Imaging = append(in.Imaging, str(obj(se, "modality"), "code"))
+		for _, b := range bodies {
+			if im, ok := mapping.ReadImaging(b); ok {
+				in.Imaging = append(in.Imaging, im)
+			}
 		}
 	}
 	if in.Site == "vertebra" {
+		var err error
 		if in.PosteriorArchMechanicalRisk, err = posteriorInvolvement(w, subject); err != nil {
 			return err
 		}

@@ -124,13 +124,6 @@ var SINS = Score{
 	Section: "003 annex 4",
 }
 
-// CimentoplastyImaging lists the imaging a cimentoplasty needs by site (004).
-var CimentoplastyImaging = map[string][]string{
-	"vertebra": {"CT", "MR"},
-	"pelvis":   {"CT"},
-	"hip":      {"CT"},
-}
-
 // CimentoplastySection is the seed of the cimentoplasty prerequisites.
 const CimentoplastySection = "004"
 
