@@ -114,6 +114,9 @@ func CarePlanJSON(p Pathway) []byte {
 		if d, ok := rules.DeadlineByName(v.Step.Deadline); ok {
 			ext = append(ext, map[string]any{"url": ExtDeadlineSection, "valueString": d.Why + " (" + d.Section + ")"})
 		}
+		if v.Step.Code == refillStep {
+			ext = append(ext, p.refillDates()...)
+		}
 		if ext != nil {
 			detail["extension"] = ext
 		}

@@ -159,12 +159,12 @@ func TestPathwayFromReferralToThirdRefill(t *testing.T) {
 		t.Errorf("final state: %d refills, technique %q, planned %s", p.Refills, p.Technique, p.PlannedImplantation)
 	}
 	// A fourth refill is not done by its date: on the date itself (Paris) nothing, the
-	// next day flagged overdue, the algologist told.
+	// next day flagged overdue, the algologist and the refill-centre physician alerted.
 	if _, ms := CheckOverdue(p, at("2026-07-18T21:59:00Z")); len(ms) != 0 {
 		t.Errorf("refill flagged on its own day: %+v", ms)
 	}
 	p, ms := CheckOverdue(p, at("2026-07-18T22:01:00Z"))
-	if len(ms) != 1 || ms[0].Code != rules.MilestoneOverdue || ms[0].Recipients[0] != rules.RoleAlgologist {
+	if len(ms) != 1 || ms[0].Code != rules.MilestoneRefillOverdue || ms[0].Recipients[0] != rules.RoleAlgologist || ms[0].Recipients[1] != rules.RoleRefillCentre {
 		t.Fatalf("overdue refill: %+v", ms)
 	}
 	if got := statuses(t, CarePlanJSON(p)); got != "C C C C C C C C I I!" {

@@ -113,3 +113,23 @@ func AssessTrial(painBefore, painDuring float64, medicationReduced bool) TrialRe
 	}
 	return r
 }
+
+// ExtComputedNextRefill carries the next refill date the gateway computed from the
+// reservoir and the flow (000 §XIII, 001), beside the EHR's ExtNextRefill.
+const ExtComputedNextRefill = Base + "/StructureDefinition/ait-computed-next-refill-date"
+
+// refillStep is the code of the refill step's CarePlan activity (000 §XIII).
+const refillStep = "refill"
+
+// refillDates renders the next refill dates of the refill activity: the EHR's and the
+// computed one (both kept when they differ).
+func (p Pathway) refillDates() []any {
+	var out []any
+	if !p.RefillDueEHR.IsZero() {
+		out = append(out, map[string]any{"url": ExtNextRefill, "valueDateTime": p.RefillDueEHR.UTC().Format(time.RFC3339)})
+	}
+	if !p.RefillDueComputed.IsZero() {
+		out = append(out, map[string]any{"url": ExtComputedNextRefill, "valueDateTime": p.RefillDueComputed.UTC().Format(time.RFC3339)})
+	}
+	return out
+}

@@ -20,7 +20,12 @@ extension("ait-prescription", "AITPrescriptionUsed", "The intrathecal prescripti
 extension("ait-volume-instilled", "AITVolumeInstilled", "Volume instilled at a refill (000 §XIII).", "Quantity", ["Procedure"])
 extension("ait-residual-volume", "AITResidualVolume", "Residual volume found in the reservoir (000 §XIII).", "Quantity", ["Procedure"])
 extension("ait-flow-rate", "AITFlowRate", "Flow programmed after the refill (000 §XII).", "Quantity", ["Procedure"])
-extension("ait-next-refill-date", "AITNextRefillDate", "Date of the next refill (000 §XI, §XIII).", "dateTime", ["Procedure", "Encounter", "Appointment"])
+extension("ait-next-refill-date", "AITNextRefillDate", "Date of the next refill (000 §XI, §XIII).", "dateTime",
+          ["Procedure", "Encounter", "Appointment", "CarePlan.activity.detail"])
+extension("ait-computed-next-refill-date", "AITComputedNextRefillDate",
+          "Next refill date the gateway computed from the reservoir volume and the daily flow, within 3 weeks to 3 months "
+          "(000 §XIII, 001); kept beside the date the EHR sent (ait-next-refill-date) when they differ.", "dateTime",
+          ["Procedure", "Encounter", "CarePlan.activity.detail"], seed="000 §XIII, 001")
 extension("ait-double-check", "AITPharmacyDoubleCheck", "The pharmacy double-checked the preparation (000 §XIII).", "boolean", ["Procedure"])
 extension("ait-assay", "AITPharmacyAssay", "The pharmacy assayed the preparation's content (000 §XIII).", "boolean", ["Procedure"])
 # What the gateway writes (mapping/): normalised lab values, the pathway CarePlan's state and
@@ -385,6 +390,8 @@ def careplan(pid, name, title, description, category, steps_vs, seed, key, extra
            el("CarePlan.activity.detail.extension", slicing=BY_URL),
            ext_slice("CarePlan.activity.detail", "overdue", "ait-activity-overdue", 0, "1"),
            ext_slice("CarePlan.activity.detail", "deadline", "ait-deadline-section", 0, "1"),
+           ext_slice("CarePlan.activity.detail", "nextRefill", "ait-next-refill-date", 0, "1"),
+           ext_slice("CarePlan.activity.detail", "computedNextRefill", "ait-computed-next-refill-date", 0, "1"),
            el("CarePlan.activity.detail.code", 1, "1", vs=steps_vs, seed=seed),
            el("CarePlan.activity.detail.status", 1, "1"),
            # A step without a deadline is not scheduled until its first fact (000 §III).

@@ -64,6 +64,7 @@ LOCAL = [
     ("planned-ait-care", "Planned AIT care (the GP is told)", "000 §V.1"),
     ("deadline-overdue", "A deadline of the pathway is overdue", "000 §VI, §VII"),
     ("pump-dry-before-refill", "The pump would run dry before the next scheduled refill", "000 §XIII"),
+    ("refill-overdue", "A scheduled refill date passed without a refill", "000 §XIII"),
     # step facts: what a step resource records when the guide has no profile for it (000 §VI-§XI; 002)
     ("consent", "The patient's informed consent to AIT", "000 §VI, §VIII"),
     ("algology-consultation", "Pre-operative algology consultation", "000 §VII"),
