@@ -12,6 +12,9 @@ import (
 type EligibilityInput struct {
 	// OMEMgPerDay is the daily oral morphine equivalent (see OME).
 	OMEMgPerDay float64
+	// OMELowerBound: some statements could not be converted (OMEResult.LowerBound):
+	// the real equivalent may be above the threshold.
+	OMELowerBound bool
 	// SevereAdverseEffects: severe adverse effects of the analgesics.
 	SevereAdverseEffects bool
 	// Contraindications are codes (AIT or SNOMED CT) of the patient's conditions.
@@ -37,9 +40,13 @@ func CheckEligibility(in EligibilityInput, cfg rules.Config) Eligibility {
 	th := rules.OMEThresholdDefault
 	indicated := in.OMEMgPerDay > cfg.OMEThreshold || in.SevereAdverseEffects
 	if !indicated {
+		bound := ""
+		if in.OMELowerBound {
+			bound = " at least (some statements could not be converted: the real equivalent may be higher)"
+		}
 		out.Issues = append(out.Issues, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
-			Diagnostics: fmt.Sprintf("no indication: %g mg/day oral morphine equivalent is not above %g mg/day and no severe adverse effects (%s; 001 says %g)",
-				in.OMEMgPerDay, cfg.OMEThreshold, th.Section, rules.OMEThreshold001.Value),
+			Diagnostics: fmt.Sprintf("no indication: %g mg/day oral morphine equivalent%s is not above %g mg/day and no severe adverse effects (%s; 001 says %g)",
+				in.OMEMgPerDay, bound, cfg.OMEThreshold, th.Section, rules.OMEThreshold001.Value),
 			Expression: []string{"MedicationStatement"}, Details: seedDetails(th.Section)})
 	}
 	for _, code := range in.Contraindications {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/aitgw/aitgw/mapping/rules"
 )
 
 // omeOf runs OME on one resource written as JSON.
@@ -120,5 +122,24 @@ func TestOMEUnconvertedAreListed(t *testing.T) {
 	}
 	if len(r.Unconverted) != 4 || len(r.Issues) != 5 || !strings.Contains(r.Issues[4].Diagnostics, "lower bound") {
 		t.Errorf("%d unconverted (paracetamol is no opioid), %d issues: %+v", len(r.Unconverted), len(r.Issues), r.Issues)
+	}
+}
+
+// The refractory threshold in effect is the site's (000 §IV: 300; 001: 200): 250
+// mg/d is no indication by default and one with a site file setting 200; a total
+// that is a lower bound says so.
+func TestOMEThresholdFromTheSiteRules(t *testing.T) {
+	in := EligibilityInput{OMEMgPerDay: 250, OMELowerBound: true}
+	e := CheckEligibility(in, rules.DefaultConfig())
+	if e.Eligible || !strings.Contains(e.Issues[0].Diagnostics, "250 mg/day oral morphine equivalent at least") {
+		t.Errorf("default threshold: %+v", e)
+	}
+	site, err := rules.ParseSite("site.yaml", []byte("ome-threshold: 200\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rules.Use(rules.Use(site))
+	if e := CheckEligibility(in, rules.DefaultConfig()); !e.Eligible {
+		t.Errorf("site threshold 200: %+v", e)
 	}
 }

@@ -92,7 +92,10 @@ func FollowingCentre(implanting, nearHome Centre, convention bool) (Centre, []fh
 type TrialResult struct {
 	Positive bool
 	ReliefPc float64
-	Issues   []fhir.Issue
+	// OMEBefore and OMEAfter are the oral morphine equivalents (mg/d) at the trial's
+	// start and at its result, when computed from records (TrialFromRecords).
+	OMEBefore, OMEAfter float64
+	Issues              []fhir.Issue
 }
 
 // AssessTrial judges a trial: positive with at least 50 % pain relief and reduced

@@ -87,6 +87,9 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	if err != nil {
 		return err
 	}
+	if err := checkTrial(w, p, step, ev); err != nil { // the trial's result from the records (002)
+		return err
+	}
 	q, ms, err := mapping.Apply(p, ev)
 	if err != nil {
 		return err

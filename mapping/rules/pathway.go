@@ -121,6 +121,7 @@ var Requirements = []Requirement{
 	{FactImplantation, FactConsent, "", "implantation needs the patient's consent", "000 §VI, §VIII"},
 	{FactImplantation, FactAlgologyConsult, "", "implantation follows the algology consultation", "000 §VII"},
 	{FactImplantation, FactAnaesthesiaVisit, "", "implantation needs the anaesthesia consultation", "000 §VII"},
+	{FactTrialPositive, FactTrialStart, "", "a trial's result follows the trial's start", "002"},
 	{FactImplantation, FactTrialPositive, FactTrialStart, "after a trial, the definitive pump needs a positive trial", "002"},
 	{FactImplantation, FactInsurerApproval, FactTrialStart, "after a trial, the definitive pump needs the insurer's approval", "002"},
 	{FactDischarge, FactImplantation, "", "discharge follows implantation", "000 §XI"},
