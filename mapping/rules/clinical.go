@@ -38,7 +38,7 @@ var Contraindications = []Contraindication{
 	{"anti-angiogenic-15d", "Anti-angiogenic drug within 15 days (oncology opinion)", false, nil, "000 §IV", false},
 	{"haemostasis-anomaly", "Haemostasis anomaly", false, []string{"64779008"}, "000 §IV", false},
 	{"ascites-stomy-fistula", "Ascites, stomies, fistulas", false, []string{"389026000"}, "000 §IV", false},
-	{"severe-malnutrition", "Severe malnutrition", false, []string{"2492009"}, "000 §IV", false},
+	{"severe-malnutrition", "Severe malnutrition", false, []string{"248325000"}, "000 §IV", false},
 }
 
 // ContraindicationByCode returns the row for an AIT code or a SNOMED CT code.

@@ -112,26 +112,22 @@ var NoLinearConversion = map[string]string{
 }
 
 // Molecules maps the codes a medication review uses (ATC, SNOMED CT substance) to
-// molecule names of the conversion and prescription tables.
+// molecule names of the conversion and prescription tables. Only codes checked
+// against a published list are here (see CATALOGUE.md); a molecule sent with another
+// code is listed as not converted, never guessed.
 var Molecules = map[string]string{
-	// ATC
+	// ATC (WHO ATC/DDD index)
 	"N02AA01": "morphine", "N02AA05": "oxycodone", "N02AA03": "hydromorphone",
 	"N02AB03": "fentanyl", "N02AX02": "tramadol", "R05DA04": "codeine", "N02AX06": "tapentadol",
-	"N07BC02": "methadone", "N02AE01": "buprenorphine", "N02BG08": "ziconotide",
+	"N07BC02": "methadone", "N02AE01": "buprenorphine", "N07BC01": "buprenorphine", "N02BG08": "ziconotide",
 	"N01BB09": "ropivacaine", "N01BB01": "bupivacaine", "N02CX02": "clonidine", "M03BX01": "baclofen",
 	"N01AH03": "sufentanil",
 	// SNOMED CT substances
 	"373529000": "morphine", "55452001": "oxycodone", "44508008": "hydromorphone",
 	"373492002": "fentanyl", "386858008": "tramadol", "387494007": "codeine",
-	"387286002": "methadone", "387173000": "buprenorphine", "385545008": "ziconotide",
-	"386969006": "ropivacaine", "387150008": "bupivacaine", "387214006": "clonidine",
-	"387342009": "baclofen", "49998007": "sufentanil",
+	"387173000": "buprenorphine", "387150008": "bupivacaine", "372805007": "clonidine",
+	"387342009": "baclofen",
 }
-
-// OpioidATCPrefixes are the ATC groups of opioids: a medication coded in ATC outside
-// them (paracetamol, antithrombotics…) is no part of the morphine equivalent; one the
-// table cannot convert inside them (or not coded in ATC) makes the total a lower bound.
-var OpioidATCPrefixes = []string{"N02A", "N07BC", "R05DA", "N01AH"}
 
 // ConversionFor returns the conversion row for a molecule and route.
 func ConversionFor(molecule string, route Route) (Conversion, bool) {
