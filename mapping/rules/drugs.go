@@ -129,6 +129,11 @@ var Molecules = map[string]string{
 	"387342009": "baclofen",
 }
 
+// OpioidATCPrefixes are the ATC groups of opioids: a medication coded in ATC outside
+// them (paracetamol, antithrombotics…) is no part of the morphine equivalent; one the
+// table cannot convert inside them (or not coded in ATC) makes the total a lower bound.
+var OpioidATCPrefixes = []string{"N02A", "N07BC", "R05DA", "N01AH"}
+
 // ConversionFor returns the conversion row for a molecule and route.
 func ConversionFor(molecule string, route Route) (Conversion, bool) {
 	for _, c := range Conversions {
