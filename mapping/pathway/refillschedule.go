@@ -3,6 +3,7 @@ package pathway
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
@@ -19,27 +20,29 @@ func pumpContent(m object) (volume, flow float64, ok bool) {
 }
 
 // latestPumpContent finds the patient's latest Procedure (refill or implantation)
-// that says what the pump holds and its flow: the discharge's first refill is set
-// from the filling at implantation (000 §XI).
-func latestPumpContent(w *rest.Writer, subject string) (volume, flow float64, ok bool, err error) {
+// that says what the pump holds and its flow, and when it was filled: the
+// discharge's first refill is set from the filling at implantation (000 §XI).
+func latestPumpContent(w *rest.Writer, subject string) (volume, flow float64, filled time.Time, ok bool, err error) {
 	procs, err := ofPatient(w, "Procedure", subject)
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, time.Time{}, false, err
 	}
-	var latest string
 	for _, b := range procs {
 		p := decode(b)
 		v, f, has := pumpContent(p)
-		if at := str(p, "performedDateTime"); has && at >= latest {
-			volume, flow, ok, latest = v, f, true, at
+		at, dated := parseDay(str(p, "performedDateTime"))
+		if has && dated && (!ok || at.After(filled)) {
+			volume, flow, filled, ok = v, f, at, true
 		}
 	}
-	return volume, flow, ok, nil
+	return volume, flow, filled, ok, nil
 }
 
 // scheduleRefill computes the next refill of a refill or a discharge (000 §XIII, 001;
 // 000 §XI: the first refill date is given before discharge) from the reservoir volume
-// and the daily flow, capped to the refill window (mapping.PlanRefill), and sets it on
+// and the daily flow counted from the filling (the refill itself, or at discharge the
+// latest implantation or refill Procedure that says them), capped to the refill
+// window (mapping.PlanRefill), and sets it on
 // the event: the pathway records it on the CarePlan's refill activity beside the
 // EHR's date and schedules the earlier of the two. The date is returned with the
 // write's outcome; when the EHR's date differs, both are kept and a warning says why.
@@ -48,16 +51,17 @@ func scheduleRefill(w *rest.Writer, step object, ev *mapping.Event) error {
 		return nil
 	}
 	volume, flow, ok := pumpContent(step)
+	filled := ev.At // a refill fills the pump when it is done
 	if !ok && ev.Fact == rules.FactDischarge {
 		var err error
-		if volume, flow, ok, err = latestPumpContent(w, subjectOf(step)); err != nil {
+		if volume, flow, filled, ok, err = latestPumpContent(w, subjectOf(step)); err != nil {
 			return err
 		}
 	}
 	if !ok {
 		return nil // checkRefill already said what is missing on a refill
 	}
-	plan := mapping.PlanRefill(ev.At, volume, flow, ev.NextRefill, rules.DefaultConfig())
+	plan := mapping.PlanRefill(filled, volume, flow, ev.NextRefill, rules.DefaultConfig())
 	if plan.Next.IsZero() {
 		return nil
 	}

@@ -90,3 +90,38 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return v
 }
+
+// TestFirstRefillComputedAtDischarge (000 §XI): the pump filled at implantation on 24
+// March with 20 mL at 0.5 mL/d runs dry on 3 May; the discharge on 31 March gets the
+// first refill computed from the filling, 30 April, before the EHR's 28 April kept as
+// the earlier one.
+func TestFirstRefillComputedAtDischarge(t *testing.T) {
+	w := newWorld(t)
+	_, d := postReferral(t, w)
+	c := newCast(t, w)
+	for _, s := range pathwaySteps(d, c) {
+		body := decode(s.Body)
+		if s.Name == "implantation" {
+			body["extension"] = []any{
+				map[string]any{"url": mapping.ExtVolumeInstilled, "valueQuantity": map[string]any{"value": 20, "code": "mL", "system": mapping.SystemUCUM}},
+				map[string]any{"url": mapping.ExtFlowRate, "valueQuantity": map[string]any{"value": 0.5, "code": "mL/d", "system": mapping.SystemUCUM}}}
+		}
+		resp, err := w.post(kit.JSON(body))
+		if err != nil {
+			t.Fatalf("%s: %s", s.Name, fhir.AsError(err).Outcome.JSON())
+		}
+		if s.Name == "discharge" {
+			if !warned(resp, "next refill computed: 2026-04-30") {
+				t.Errorf("discharge: %s", resp.Outcome.JSON())
+			}
+			break
+		}
+	}
+	act := refillActivity(t, w, d.careplan)
+	if got := extDate(act, mapping.ExtComputedNextRefill); !strings.HasPrefix(got, "2026-04-30") {
+		t.Errorf("computed first refill on the CarePlan: %q", got)
+	}
+	if end := str(obj(act, "scheduledPeriod"), "end"); end != "2026-04-28T21:59:59Z" {
+		t.Errorf("first refill scheduled until %s, want the EHR's earlier 28 April", end)
+	}
+}
