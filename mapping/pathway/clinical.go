@@ -230,12 +230,16 @@ func (h *Hook) checkRefill(ctx context.Context, w *rest.Writer, m object) error 
 	return h.notify(ctx, w, p, m, []string{"Procedure/" + str(m, "id")}, ms)
 }
 
-// parseDay reads a FHIR date or dateTime.
+// parseDay reads a FHIR date or dateTime; a date without a time is the start of that
+// day at the care site (rules.Zone), never midnight UTC.
 func parseDay(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, true
 		}
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, rules.Zone()); err == nil {
+		return t, true
 	}
 	return time.Time{}, false
 }

@@ -187,7 +187,10 @@ profile("ait-imaging-study", "AITImagingStudy", "ImagingStudy", "Dossier imaging
              "procedureCode.coding.where(%s).exists()" % IMAGING_MATCH, "000 §V")])
 profile("ait-condition", "AITCondition", "Condition", "Condition of the indication",
         "A condition the AIT indication rests on (000 §IV): the cancer and its pain, or an absolute or relative "
-        "contraindication (ValueSet ait-contraindication, or SNOMED CT).",
+        "contraindication (ValueSet ait-contraindication, or SNOMED CT). A contraindication counts unless its "
+        "clinicalStatus is inactive, remission or resolved, or its verificationStatus refuted or entered-in-error. "
+        "Brain metastases (SNOMED CT 94225005) contraindicate only when uncontrolled: code a controlled one with "
+        "stage.summary = ait#controlled (ait#uncontrolled otherwise); without it the gateway takes them as uncontrolled.",
         [el("Condition.code", 1, "1"),
          el("Condition.subject", 1, "1", types=ref("ait-patient"))])
 profile("ait-oncology-opinion", "AITOncologyOpinion", "DocumentReference", "Oncology or palliative opinion",
