@@ -88,6 +88,10 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 		return err
 	}
 	svc.Validate = observe.WrapValidator(svc.Validate, gw.metrics)
+	if err := useSiteRules(cfg.RulesFile); err != nil {
+		return err
+	}
+	wireRules(srv)
 	gw.background = append(gw.background, wirePathway(srv, svc, logger))
 	worker := wireNotify(cfg, srv, svc, logger)
 	gw.background = append(gw.background, func(ctx context.Context) {
