@@ -118,17 +118,38 @@ func (a *app) authorize(scope, launch, patient string) url.Values {
 		if req == nil {
 			a.t.Fatalf("no form: %s", body)
 		}
-		f := url.Values{"req": {string(req[1])}, "action": {"approve"}}
+		f := url.Values{"req": {string(req[1])}, "action": {"approve"}, "csrf": {formCSRF(body)}}
 		if strings.Contains(string(body), `value="pick"`) {
 			f.Set("action", "pick")
 			f.Set("patient", patient)
 		}
-		if resp, err = noRedirect.PostForm(a.e.srv.URL+"/auth/authorize", f); err != nil {
+		if resp, err = a.e.postPage(f, nil); err != nil {
 			a.t.Fatal(err)
 		}
 	}
 	a.t.Fatal("authorize did not redirect")
 	return nil
+}
+
+// formCSRF is the anti-forgery token of a picker or consent page.
+func formCSRF(body []byte) string {
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+// postPage posts a picker or consent form as the browser does from the server's own
+// page (with its Origin), with extra headers.
+func (e *testEnv) postPage(f url.Values, header http.Header) (*http.Response, error) {
+	req, _ := http.NewRequest("POST", e.srv.URL+"/auth/authorize", strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.srv.URL)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return noRedirect.Do(req)
 }
 
 func (a *app) redeem(code string, verifier string) (int, map[string]any) {

@@ -37,7 +37,8 @@ function fakeResponse() {
 function form(html) {
   const req = /name="req" value="([^"]+)"/.exec(html);
   if (!req) throw new Error("no authorization form in page: " + html.slice(0, 200));
-  const f = new URLSearchParams({ req: req[1], action: "approve" });
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html);
+  const f = new URLSearchParams({ req: req[1], csrf: csrf ? csrf[1] : "", action: "approve" });
   if (html.includes('value="pick"')) {
     const p = /name="patient" value="([^"]+)"/.exec(html);
     if (!p) throw new Error("picker lists no patient");
@@ -65,7 +66,7 @@ async function main() {
   for (let i = 0; i < 4 && resp.status === 200; i++) {
     const action = new URL("/auth/authorize", res.location).href;
     resp = await fetch(action, { method: "POST", body: form(await resp.text()), redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded", ...login } });
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(action).origin, ...login } });
   }
   const back = resp.headers.get("location") || "";
   if (resp.status !== 302 || !back.startsWith("http://app.local/cb")) {

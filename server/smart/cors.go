@@ -1,0 +1,97 @@
+package smart
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/rs/cors"
+)
+
+// CORS lets SMART apps running in a browser on another origin call the gateway: the
+// FHIR base, the discovery documents and the authorization server's machine endpoints
+// (token, introspection, revocation, userinfo, jwks). The authorization and consent
+// pages are navigations, not fetches, and stay out of it.
+//
+// A preflight is answered here, before the request reaches authentication (a
+// preflight carries no token). An origin that is not allowed gets no
+// Access-Control-Allow-Origin, so the browser refuses the app the answer.
+type CORS struct {
+	// origins are the allowed origins, lower-cased, without trailing slash.
+	origins map[string]bool
+	base    string // FHIR base path, e.g. /fhir
+	c       *cors.Cors
+}
+
+// exposedHeaders are the response headers a FHIR client reads (create's Location,
+// versioning's ETag and Last-Modified, Content-Location of history and operations).
+var exposedHeaders = []string{"Location", "ETag", "Content-Location", "Last-Modified"}
+
+// NewCORS allows origins (each "scheme://host[:port]") on the endpoints of a gateway
+// whose FHIR base is baseURL. The gateway's own origin is always allowed: its own
+// apps count.
+func NewCORS(baseURL string, origins []string) *CORS {
+	u, _ := url.Parse(baseURL)
+	o := &CORS{origins: map[string]bool{}, base: "/fhir"}
+	if u != nil {
+		o.base = strings.TrimSuffix(u.Path, "/")
+		o.origins[normalOrigin(u.Scheme+"://"+u.Host)] = true
+	}
+	for _, s := range origins {
+		if s = normalOrigin(s); s != "" {
+			o.origins[s] = true
+		}
+	}
+	o.c = cors.New(cors.Options{
+		AllowOriginFunc: func(origin string) bool { return o.origins[normalOrigin(origin)] },
+		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+			http.MethodPatch, http.MethodDelete},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match",
+			"If-Modified-Since", "If-None-Exist", "Prefer", "X-Requested-With"},
+		ExposedHeaders: exposedHeaders,
+		MaxAge:         600,
+		// Bearer tokens, not cookies: credentialed requests are never needed.
+		AllowCredentials:     false,
+		OptionsSuccessStatus: http.StatusNoContent,
+	})
+	return o
+}
+
+// normalOrigin lower-cases an origin and drops a trailing slash ("" when it is not
+// an http(s) origin).
+func normalOrigin(s string) string {
+	s = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "/"))
+	if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
+		return ""
+	}
+	return s
+}
+
+// Enabled reports whether some origin may call the gateway cross-origin (the
+// CapabilityStatement's rest.security.cors).
+func (o *CORS) Enabled() bool { return len(o.origins) > 0 }
+
+// Allowed reports whether origin may call the gateway.
+func (o *CORS) Allowed(origin string) bool { return o.origins[normalOrigin(origin)] }
+
+// covers reports whether path is one of the endpoints open to cross-origin calls.
+func (o *CORS) covers(path string) bool {
+	switch path {
+	case "/.well-known/smart-configuration", "/.well-known/openid-configuration",
+		"/auth/token", "/auth/introspect", "/auth/revoke", "/auth/userinfo", "/auth/jwks":
+		return true
+	}
+	return path == o.base || strings.HasPrefix(path, o.base+"/")
+}
+
+// Wrap returns next behind CORS.
+func (o *CORS) Wrap(next http.Handler) http.Handler {
+	inner := o.c.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o.covers(r.URL.Path) {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
