@@ -26,6 +26,13 @@ type config struct {
 	// RedisURL, when set, keeps the data in Redis instead of the embedded store, for
 	// several gateway instances; RedisPrefix namespaces its keys.
 	RedisURL, RedisPrefix string
+	// CORSOrigins are the browser origins allowed to call the gateway cross-origin
+	// (besides its own); TrustedProxies the CIDRs whose X-Forwarded-For is believed
+	// (none by default: the audit trail's source address cannot be forged).
+	CORSOrigins, TrustedProxies multiFlag
+	// MaxTokenLifetime bounds the lifetime of the access tokens accepted; JWKSRefresh
+	// is how often the external issuer's JWK Set is refetched.
+	MaxTokenLifetime, JWKSRefresh time.Duration
 	// withoutAudit turns the audit trail off: only the load command sets it, to
 	// measure what the audit costs; serve has no such switch.
 	withoutAudit bool
@@ -46,13 +53,17 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPUser, "smtp-user", env("AITGW_SMTP_USER", ""), "SMTP user (AITGW_SMTP_USER); the password is read from AITGW_SMTP_PASSWORD only")
 	c.SMTPPassword = os.Getenv("AITGW_SMTP_PASSWORD")
 	fs.DurationVar(&c.NotifyHorizon, "notify-horizon", 72*time.Hour, "how long a notification is retried before it is dead-lettered")
+	fs.Var(&c.CORSOrigins, "cors-origin", "browser origin (https://app.example) allowed to call the FHIR API, discovery and token endpoints; repeatable")
+	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is trusted; repeatable (default: none)")
+	fs.DurationVar(&c.MaxTokenLifetime, "max-token-lifetime", smart.DefaultMaxLifetime, "longest lifetime (exp - iat) of an accepted access token (operator tokens: 24h)")
+	fs.DurationVar(&c.JWKSRefresh, "jwks-refresh", smart.DefaultJWKSRefresh, "how often the external issuer's JWK Set is refetched")
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 
 // smart returns the SMART configuration.
 func (c *config) smart() smart.Config {
 	return smart.Config{BaseURL: c.base(), DataDir: c.Data, BuiltIn: !c.NoBuiltInAuth,
-		ExternalIssuer: c.ExternalIssuer, JWKSURL: c.JWKSURL}
+		ExternalIssuer: c.ExternalIssuer, JWKSURL: c.JWKSURL, MaxLifetime: c.MaxTokenLifetime, JWKSRefresh: c.JWKSRefresh}
 }
 
 // base returns the FHIR base URL, derived from the address when not set.

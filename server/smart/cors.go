@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gin-gonic/gin"
 	"github.com/rs/cors"
 )
 
@@ -84,14 +85,20 @@ func (o *CORS) covers(path string) bool {
 	return path == o.base || strings.HasPrefix(path, o.base+"/")
 }
 
-// Wrap returns next behind CORS.
-func (o *CORS) Wrap(next http.Handler) http.Handler {
-	inner := o.c.Handler(next)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o.covers(r.URL.Path) {
-			inner.ServeHTTP(w, r)
+// Middleware answers preflights on the covered endpoints (and ends them there,
+// before authentication) and adds the CORS headers to their other responses. It must
+// run before the verifier's middleware.
+func (o *CORS) Middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !o.covers(c.Request.URL.Path) {
+			c.Next()
 			return
 		}
-		next.ServeHTTP(w, r)
-	})
+		o.c.HandlerFunc(c.Writer, c.Request) // a preflight is answered (204) here
+		if c.Request.Method == http.MethodOptions && c.Request.Header.Get("Access-Control-Request-Method") != "" {
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
 }
