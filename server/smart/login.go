@@ -31,8 +31,8 @@ type LoginAuditor interface {
 	Login(LoginAttempt)
 }
 
-// throttlePolicy is how failures lock a key out: after free failures, each further
-// one locks it for base, doubling, at most max. Failures are forgotten after
+// throttlePolicy is how failures lock a key out: the free-th failure locks it for
+// base, each further one for twice as long, at most max. Failures are forgotten after
 // forgetAfter without one.
 type throttlePolicy struct {
 	free        int
@@ -102,10 +102,10 @@ func (t *loginThrottle) fail(key string, p throttlePolicy) {
 	}
 	e.failures++
 	e.last = now
-	if n := e.failures - p.free; n > 0 {
+	if n := e.failures - p.free; n >= 0 {
 		d := p.max
-		if n < 30 && p.base<<(n-1) < p.max {
-			d = p.base << (n - 1)
+		if n < 30 && p.base<<n < p.max {
+			d = p.base << n
 		}
 		e.lockedUntil = now.Add(d)
 	}
