@@ -41,7 +41,7 @@ func newFlow(t *testing.T, g *Gateway, scope, user, pass string) *authFlow {
 	}
 	return &authFlow{t: t, g: g, clientID: reg.ClientID, secret: reg.Secret, user: user, pass: pass,
 		verifier: strings.Repeat("v", 50),
-		http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		http:     &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // addUser creates a login of the built-in authorization server.
