@@ -68,6 +68,7 @@ func newEnv(t testing.TB) *testEnv {
 	if e.ver, err = NewVerifier(e.cfg, e.keys); err != nil {
 		t.Fatal(err)
 	}
+	e.ver.Revocations = e.auth.Revocations() // as the gateway wires them
 	e.cfg, _ = e.cfg.normalize()
 	r := gin.New()
 	r.Use(e.ver.Middleware())
