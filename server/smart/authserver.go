@@ -213,7 +213,7 @@ func (s *AuthServer) register(c *gin.Context) {
 // OAuth, not FHIR).
 func oauthError(c *gin.Context, status int, code, desc string) {
 	c.Header("Cache-Control", "no-store")
-	if status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized && c.Writer.Header().Get("WWW-Authenticate") == "" {
 		c.Header("WWW-Authenticate", `Basic realm="aitgw"`)
 	}
 	issue := "security"

@@ -57,10 +57,11 @@ func (r *Revocations) Revoke(ctx context.Context, issuer, jti string, exp time.T
 }
 
 // Revoked reports whether the token (issuer, jti) is revoked. A token without jti
-// cannot be listed. When the list cannot be read, the token is refused (fail closed).
-func (r *Revocations) Revoked(ctx context.Context, issuer, jti string) bool {
+// cannot be listed. When the list cannot be read, the error says so: the caller
+// refuses the token (fail closed) with a 503, not as if it were revoked.
+func (r *Revocations) Revoked(ctx context.Context, issuer, jti string) (bool, error) {
 	if r == nil || jti == "" {
-		return false
+		return false, nil
 	}
 	k := revocationKey(issuer, jti)
 	now := r.now()
@@ -68,14 +69,14 @@ func (r *Revocations) Revoked(ctx context.Context, issuer, jti string) bool {
 	t, ok := r.checked[k]
 	r.mu.Unlock()
 	if ok && now.Sub(t) < r.recheck {
-		return false
+		return false, nil
 	}
 	b, err := r.kv.Get(ctx, nsRevoked, k)
 	if err != nil {
-		return true
+		return false, err
 	}
 	if b != nil {
-		return true
+		return true, nil
 	}
 	r.mu.Lock()
 	if len(r.checked) >= maxRevocationMemo {
@@ -83,7 +84,7 @@ func (r *Revocations) Revoked(ctx context.Context, issuer, jti string) bool {
 	}
 	r.checked[k] = now
 	r.mu.Unlock()
-	return false
+	return false, nil
 }
 
 // family is one chain of refresh tokens, from one authorization: each use of its

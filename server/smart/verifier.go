@@ -97,8 +97,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Grant, error) {
 		}
 		v.verified.put(raw, g)
 	}
-	if v.Revocations != nil && v.Revocations.Revoked(ctx, g.Issuer, g.TokenID) {
-		return nil, unauthorized("token has been revoked")
+	if v.Revocations != nil {
+		revoked, err := v.Revocations.Revoked(ctx, g.Issuer, g.TokenID)
+		if err != nil {
+			return nil, fhir.Errorf(http.StatusServiceUnavailable, "transient", "", "the revocation list cannot be read; retry")
+		}
+		if revoked {
+			return nil, unauthorized("token has been revoked")
+		}
 	}
 	return g, nil
 }
