@@ -95,6 +95,8 @@ func securityElement(base string, cors bool) []byte {
 				map[string]string{"url": "authorize", "valueUri": origin + "/auth/authorize"},
 				map[string]string{"url": "token", "valueUri": origin + "/auth/token"},
 				map[string]string{"url": "register", "valueUri": origin + "/auth/register"},
+				map[string]string{"url": "introspect", "valueUri": origin + "/auth/introspect"},
+				map[string]string{"url": "revoke", "valueUri": origin + "/auth/revoke"},
 			},
 		}},
 	}

@@ -1,0 +1,131 @@
+package smart
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// TestLoginThrottle: the fifth failure locks the account for 30 s, doubling; the
+// right password is refused while locked; the lock passes with its window.
+func TestLoginThrottle(t *testing.T) {
+	th := newLoginThrottle()
+	now := time.Unix(1e9, 0)
+	th.now = func() time.Time { return now }
+	for i := range 5 {
+		if w := th.wait("a"); w != 0 {
+			t.Fatalf("locked after %d failures", i)
+		}
+		th.fail("a", accountPolicy)
+	}
+	if w := th.wait("a", "b"); w != 30*time.Second {
+		t.Errorf("after 5 failures: wait %s, want 30s", w)
+	}
+	now = now.Add(31 * time.Second)
+	if th.wait("a") != 0 {
+		t.Errorf("still locked after the window")
+	}
+	th.fail("a", accountPolicy)
+	if w := th.wait("a"); w != time.Minute {
+		t.Errorf("sixth failure: wait %s, want 1m", w)
+	}
+	th.succeed("a")
+	if th.wait("a") != 0 {
+		t.Errorf("success did not clear the account")
+	}
+}
+
+// TestLoginAuditedAndThrottledThroughAuthorize: through the authorization endpoint,
+// wrong passwords answer 401 then 429 with Retry-After, and each attempt is audited.
+func TestLoginAuditedAndThrottledThroughAuthorize(t *testing.T) {
+	e := newEnv(t)
+	kv := e.kv
+	if err := AddUser(t.Context(), kv, "dr", "correct horse battery", "Practitioner/dr1"); err != nil {
+		t.Fatal(err)
+	}
+	e.auth.Users = LocalUsers{KV: kv}
+	rec := &loginRecorder{}
+	e.auth.Audit = rec
+	a := newApp(t, e, "launch/patient patient/Patient.rs")
+	try := func(pass string) *http.Response {
+		q := url.Values{"response_type": {"code"}, "client_id": {a.id}, "redirect_uri": {a.redirect}, "scope": {"launch/patient patient/Patient.rs"},
+			"aud": {e.cfg.BaseURL}, "code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}}
+		req, _ := http.NewRequest("GET", e.srv.URL+"/auth/authorize?"+q.Encode(), nil)
+		req.SetBasicAuth("dr", pass)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	var got []int
+	for range 6 {
+		got = append(got, try("wrong password!").StatusCode)
+	}
+	if !slices.Equal(got, []int{401, 401, 401, 401, 401, 429}) {
+		t.Errorf("statuses %v", got)
+	}
+	if r := try("correct horse battery"); r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("right password while locked: %d", r.StatusCode)
+	}
+	if len(rec.got) != 7 || rec.got[0].Success || rec.got[0].User != "dr" || rec.got[6].Status != 429 {
+		t.Errorf("audited %+v", rec.got)
+	}
+	// the audit log renders a valid, searchable event for each
+	var ra renderedAudit
+	ra.render(nil, nil, nil, AuditRequest{Login: &rec.got[0], Outcome: 401, SourceAddress: "10.0.0.1"}, "id-1", time.Now(), false)
+	if !strings.Contains(string(ra.body), `"code":"110114"`) || !strings.Contains(string(ra.body), `"outcome":"4"`) {
+		t.Errorf("login event %s", ra.body)
+	}
+}
+
+type loginRecorder struct{ got []LoginAttempt }
+
+func (r *loginRecorder) Login(a LoginAttempt) { r.got = append(r.got, a) }
+
+// TestCORSPreflightBeforeAuth: a preflight to the FHIR base or the token endpoint is
+// answered without a token for an allowed origin, and gets no Allow-Origin for
+// another; the authorization page is not covered.
+func TestCORSPreflightBeforeAuth(t *testing.T) {
+	e := newEnv(t)
+	cors := NewCORS(e.cfg.BaseURL, []string{"https://app.example/"})
+	r := gin.New()
+	r.Use(cors.Middleware(), e.ver.Middleware())
+	e.auth.Register(r)
+	r.Any("/fhir/*p", func(c *gin.Context) { c.Header("ETag", `W/"1"`); c.Status(200) })
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	pre := func(path, origin string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", srv.URL+path, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", "authorization") // browsers send lower case
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, p := range []string{"/fhir/Patient", "/auth/token", "/auth/introspect", "/.well-known/smart-configuration"} {
+		if resp := pre(p, "https://app.example"); resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+			t.Errorf("preflight %s: %d %q", p, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+		if resp := pre(p, "https://evil.example"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight %s from a foreign origin allowed", p)
+		}
+	}
+	if resp := pre("/auth/authorize", "https://app.example"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("the authorization page is open to cross-origin fetches")
+	}
+	if !cors.Enabled() || !cors.Allowed(strings.TrimSuffix(e.srv.URL, "/")) {
+		t.Errorf("the gateway's own origin is not allowed")
+	}
+}
