@@ -36,6 +36,9 @@ type codeRecord struct {
 	Code string `json:"code"`
 }
 
+// maxPickerQuery bounds a picker search (a name, a date or an INS is far shorter).
+const maxPickerQuery = 200
+
 // Lifetimes of the steps of the code flow.
 const (
 	authRequestTTL = 10 * time.Minute
@@ -191,7 +194,11 @@ func (s *AuthServer) authorizeSubmit(c *gin.Context) {
 	}
 	switch c.PostForm("action") {
 	case "search":
-		s.nextStep(c, &ar, strings.TrimSpace(c.PostForm("q")))
+		q := strings.TrimSpace(c.PostForm("q"))
+		if len(q) > maxPickerQuery {
+			q = q[:maxPickerQuery]
+		}
+		s.nextStep(c, &ar, q)
 	case "pick":
 		id := c.PostForm("patient")
 		if id == "" || s.patients == nil {

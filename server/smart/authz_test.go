@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -344,7 +345,7 @@ func TestConsentFormChecks(t *testing.T) {
 	b := new(bytes.Buffer)
 	_, _ = b.ReadFrom(resp.Body)
 	resp.Body.Close()
-	form := url.Values{"req": {reqField.FindStringSubmatch(b.String())[1]}, "csrf": {formCSRF([]byte(b.String()))}, "action": {"pick"}, "patient": {"p1"}}
+	form := url.Values{"req": {reqField.FindStringSubmatch(b.String())[1]}, "csrf": {formCSRF(b.Bytes())}, "action": {"pick"}, "patient": {"p1"}}
 	for name, h := range map[string]http.Header{
 		"foreign origin": {"Origin": {"https://evil.example"}},
 		"no origin":      {"Origin": nil},
@@ -390,4 +391,30 @@ func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 func sha256Challenge(v string) string {
 	sum := sha256.Sum256([]byte(v))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// TestOpenIDConfigurationMatchesSMART: the OpenID discovery document answers without
+// a token (at the root and under the base) and names the same issuer and endpoints as
+// the SMART configuration.
+func TestOpenIDConfigurationMatchesSMART(t *testing.T) {
+	e := newEnv(t)
+	get := func(p string) map[string]any {
+		r := e.do(t, "GET", p, "")
+		defer r.Body.Close()
+		var m map[string]any
+		if r.StatusCode != 200 || json.NewDecoder(r.Body).Decode(&m) != nil {
+			t.Fatalf("GET %s: %d", p, r.StatusCode)
+		}
+		return m
+	}
+	oidc, sc := get("/.well-known/openid-configuration"), get("/fhir/.well-known/smart-configuration")
+	for _, k := range []string{"issuer", "jwks_uri", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
+		"introspection_endpoint", "revocation_endpoint", "registration_endpoint"} {
+		if oidc[k] == nil || oidc[k] != sc[k] {
+			t.Errorf("%s: %v vs %v", k, oidc[k], sc[k])
+		}
+	}
+	if fmt.Sprint(oidc["subject_types_supported"]) != "[public]" || fmt.Sprint(oidc["id_token_signing_alg_values_supported"]) != "[RS256]" {
+		t.Errorf("openid-configuration %v", oidc)
+	}
 }
