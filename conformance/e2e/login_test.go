@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -29,6 +30,21 @@ func TestLoginThrottled(t *testing.T) {
 	if p := f.start(patientScope, ""); p.status != 429 || p.header.Get("Retry-After") == "" {
 		t.Errorf("the right password during the lockout: %d (Retry-After %q), want 429", p.status, p.header.Get("Retry-After"))
 	}
+	events := loginEvents(t, g, 9)
+	for _, e := range events {
+		b, _ := json.Marshal(e)
+		if e["outcome"] != "4" || !strings.Contains(string(b), "dr.martin") {
+			t.Errorf("login event %s: want outcome 4 naming the account", b)
+		}
+		if strings.Contains(string(b), "203.0.113.9") || !strings.Contains(string(b), "127.0.0.1") {
+			t.Errorf("login event records a forged address (X-Forwarded-For from an untrusted client): %s", b)
+		}
+	}
+}
+
+// loginEvents waits for at least want login AuditEvents and returns them.
+func loginEvents(t *testing.T, g *Gateway, want int) []map[string]any {
+	t.Helper()
 	a := NewClient(g.BaseURL)
 	a.Token = tokenFor(t, g, "system/AuditEvent.rs", "")
 	var events []map[string]any
@@ -48,22 +64,32 @@ func TestLoginThrottled(t *testing.T) {
 		for _, e := range b.Entry {
 			events = append(events, e.Resource)
 		}
-		if len(events) >= 9 {
-			break
+		if len(events) >= want {
+			return events
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if len(events) < 9 {
-		t.Fatalf("%d login AuditEvents, want 9 (8 wrong passwords, 1 refused during lockout)", len(events))
+	t.Fatalf("%d login AuditEvents, want %d", len(events), want)
+	return nil
+}
+
+// TestTrustedProxyExplicit: with --trusted-proxy naming the proxy's range, the
+// address it forwards is the one audited (without it, TestLoginThrottled shows the
+// header ignored).
+func TestTrustedProxyExplicit(t *testing.T) {
+	g, err := Start(context.Background(), binary, t.TempDir(), "--trusted-proxy", "127.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, e := range events {
-		b, _ := json.Marshal(e)
-		if e["outcome"] != "4" || !strings.Contains(string(b), "dr.martin") {
-			t.Errorf("login event %s: want outcome 4 naming the account", b)
-		}
-		if strings.Contains(string(b), "203.0.113.9") || !strings.Contains(string(b), "127.0.0.1") {
-			t.Errorf("login event records a forged address (X-Forwarded-For from an untrusted client): %s", b)
-		}
+	t.Cleanup(g.Stop)
+	seedCare(t, g)
+	f := newFlow(t, g, patientScope, "dr.martin", "wrong password!!")
+	if p := f.startWith(map[string]string{"X-Forwarded-For": "203.0.113.9"}); p.status != 401 {
+		t.Fatalf("wrong password: %d", p.status)
+	}
+	b, _ := json.Marshal(loginEvents(t, g, 1))
+	if !strings.Contains(string(b), "203.0.113.9") {
+		t.Errorf("the trusted proxy's X-Forwarded-For is not the audited address: %s", b)
 	}
 }
 
