@@ -41,7 +41,10 @@ func wireSmart(cfg *config, srv *server.Server, store, auditStore fhir.Store, v 
 		return nil, nil, err
 	}
 	// CORS before the audit and the verifier: a preflight carries no token
-	cors := smart.NewCORS(cfg.base(), cfg.CORSOrigins)
+	cors, err := smart.NewCORS(cfg.base(), cfg.CORSOrigins)
+	if err != nil {
+		return nil, nil, err
+	}
 	engine.Use(cors.Middleware())
 	var audit *smart.AuditLog
 	if !cfg.withoutAudit {

@@ -1,6 +1,7 @@
 package smart
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -28,20 +29,23 @@ type CORS struct {
 // versioning's ETag and Last-Modified, Content-Location of history and operations).
 var exposedHeaders = []string{"Location", "ETag", "Content-Location", "Last-Modified"}
 
-// NewCORS allows origins (each "scheme://host[:port]") on the endpoints of a gateway
-// whose FHIR base is baseURL. The gateway's own origin is always allowed: its own
-// apps count.
-func NewCORS(baseURL string, origins []string) *CORS {
-	u, _ := url.Parse(baseURL)
-	o := &CORS{origins: map[string]bool{}, base: "/fhir"}
-	if u != nil {
-		o.base = strings.TrimSuffix(u.Path, "/")
-		o.origins[normalOrigin(u.Scheme+"://"+u.Host)] = true
+// NewCORS allows origins (each "scheme://host[:port]", no wildcard) on the endpoints
+// of a gateway whose FHIR base is baseURL. The gateway's own origin is always
+// allowed: its own apps count.
+func NewCORS(baseURL string, origins []string) (*CORS, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("smart: CORS needs an absolute base URL, not %q", baseURL)
 	}
+	o := &CORS{origins: map[string]bool{}, base: strings.TrimSuffix(u.Path, "/")}
+	o.origins[normalOrigin(u.Scheme+"://"+u.Host)] = true
 	for _, s := range origins {
-		if s = normalOrigin(s); s != "" {
-			o.origins[s] = true
+		n := normalOrigin(s)
+		ou, err := url.Parse(n)
+		if n == "" || err != nil || ou.Host == "" || ou.Path != "" || ou.RawQuery != "" || strings.Contains(n, "*") {
+			return nil, fmt.Errorf("smart: CORS origin %q is not scheme://host[:port]", s)
 		}
+		o.origins[n] = true
 	}
 	o.c = cors.New(cors.Options{
 		AllowOriginFunc: func(origin string) bool { return o.origins[normalOrigin(origin)] },
@@ -55,7 +59,7 @@ func NewCORS(baseURL string, origins []string) *CORS {
 		AllowCredentials:     false,
 		OptionsSuccessStatus: http.StatusNoContent,
 	})
-	return o
+	return o, nil
 }
 
 // normalOrigin lower-cases an origin and drops a trailing slash ("" when it is not
