@@ -46,6 +46,10 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBody, "max-body", 16<<20, "largest request body in bytes")
 	fs.StringVar(&c.ExternalIssuer, "issuer", env("AITGW_ISSUER", ""), "external OAuth issuer whose tokens are trusted (AITGW_ISSUER)")
 	fs.StringVar(&c.JWKSURL, "issuer-jwks-url", env("AITGW_ISSUER_JWKS_URL", ""), "JWKS URL of the external issuer (AITGW_ISSUER_JWKS_URL)")
+	fs.Var(&c.CORSOrigins, "cors-origin", "browser origin (https://app.example) allowed to call the FHIR API, discovery and token endpoints; repeatable")
+	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is trusted; repeatable (default: none)")
+	fs.DurationVar(&c.MaxTokenLifetime, "max-token-lifetime", smart.DefaultMaxLifetime, "longest lifetime (exp - iat) of an accepted access token (operator tokens: 24h)")
+	fs.DurationVar(&c.JWKSRefresh, "jwks-refresh", smart.DefaultJWKSRefresh, "how often the external issuer's JWK Set is refetched")
 	fs.StringVar(&c.RedisURL, "redis", env("AITGW_REDIS_URL", ""), "Redis URL (redis://host:6379/0) for a multi-instance deployment (AITGW_REDIS_URL); default: the embedded store under --data")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("AITGW_REDIS_PREFIX", "aitgw"), "prefix of the gateway's Redis keys (AITGW_REDIS_PREFIX)")
 	fs.StringVar(&c.SMTPRelay, "smtp-relay", env("AITGW_SMTP_RELAY", ""), "SMTP relay host:port for notification letters (AITGW_SMTP_RELAY)")
@@ -53,10 +57,6 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPUser, "smtp-user", env("AITGW_SMTP_USER", ""), "SMTP user (AITGW_SMTP_USER); the password is read from AITGW_SMTP_PASSWORD only")
 	c.SMTPPassword = os.Getenv("AITGW_SMTP_PASSWORD")
 	fs.DurationVar(&c.NotifyHorizon, "notify-horizon", 72*time.Hour, "how long a notification is retried before it is dead-lettered")
-	fs.Var(&c.CORSOrigins, "cors-origin", "browser origin (https://app.example) allowed to call the FHIR API, discovery and token endpoints; repeatable")
-	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is trusted; repeatable (default: none)")
-	fs.DurationVar(&c.MaxTokenLifetime, "max-token-lifetime", smart.DefaultMaxLifetime, "longest lifetime (exp - iat) of an accepted access token (operator tokens: 24h)")
-	fs.DurationVar(&c.JWKSRefresh, "jwks-refresh", smart.DefaultJWKSRefresh, "how often the external issuer's JWK Set is refetched")
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 
