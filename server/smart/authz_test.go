@@ -418,3 +418,24 @@ func TestOpenIDConfigurationMatchesSMART(t *testing.T) {
 		t.Errorf("openid-configuration %v", oidc)
 	}
 }
+
+// TestPatientUserLinkedThroughRelatedPerson: a Patient user may launch for the
+// patients they are linked to as an active RelatedPerson, and for nobody else.
+func TestPatientUserLinkedThroughRelatedPerson(t *testing.T) {
+	s := careStore(t, map[string]string{
+		"Patient/mum":          `{"resourceType":"Patient","id":"mum","link":[{"other":{"reference":"RelatedPerson/r1"},"type":"seealso"},{"other":{"reference":"RelatedPerson/r2"},"type":"seealso"},{"other":{"reference":"Patient/x"},"type":"seealso"}]}`,
+		"RelatedPerson/r1":     `{"resourceType":"RelatedPerson","id":"r1","active":true,"patient":{"reference":"Patient/child"}}`,
+		"RelatedPerson/r2":     `{"resourceType":"RelatedPerson","id":"r2","active":false,"patient":{"reference":"Patient/former"}}`,
+		"RelatedPerson/orphan": `{"resourceType":"RelatedPerson","id":"orphan","patient":{"reference":"Patient/other"}}`,
+	})
+	c, err := StoreCare{Store: s}.PatientsInCare(t.Context(), "Patient/mum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.IDs(); !slices.Equal(got, []string{"child", "mum"}) {
+		t.Errorf("Patient/mum may launch for %v, want [child mum]", got)
+	}
+	if c, _ := (StoreCare{Store: s}).PatientsInCare(t.Context(), "Patient/child"); !slices.Equal(c.IDs(), []string{"child"}) {
+		t.Errorf("Patient/child may launch for %v", c.IDs())
+	}
+}

@@ -40,12 +40,52 @@ type PatientAccess interface {
 	PatientsInCare(ctx context.Context, fhirUser string) (Care, error)
 }
 
-// StoreCare is PatientAccess over the gateway's store.
+// StoreCare is PatientAccess over the gateway's store: PatientsInCare, and for a
+// Patient user also the patients they are linked to as a RelatedPerson (a parent, a
+// carer: Patient.link of type seealso naming an active RelatedPerson whose patient
+// is the other), so that they may launch an app for them.
 type StoreCare struct{ Store fhir.Store }
 
 // PatientsInCare implements PatientAccess.
 func (s StoreCare) PatientsInCare(ctx context.Context, fhirUser string) (Care, error) {
-	return PatientsInCare(ctx, s.Store, fhirUser)
+	c, err := PatientsInCare(ctx, s.Store, fhirUser)
+	typ, id, _ := strings.Cut(fhirUser, "/")
+	if err != nil || c.All || typ != "Patient" || id == "" {
+		return c, err
+	}
+	err = s.Store.View(ctx, func(tx fhir.Tx) error {
+		var p struct {
+			Link []struct {
+				Other reference `json:"other"`
+				Type  string    `json:"type"`
+			} `json:"link"`
+		}
+		if found, err := readInto(tx, "Patient", id, &p); err != nil || !found {
+			return err
+		}
+		for _, l := range p.Link {
+			rid, ok := l.Other.id("RelatedPerson")
+			if !ok || l.Type != "seealso" {
+				continue
+			}
+			var rp struct {
+				Active  *bool     `json:"active"`
+				Patient reference `json:"patient"`
+			}
+			found, err := readInto(tx, "RelatedPerson", rid, &rp)
+			if err != nil {
+				return err
+			}
+			if !found || rp.Active != nil && !*rp.Active {
+				continue
+			}
+			if pid, ok := rp.Patient.id("Patient"); ok {
+				c.Patients[pid] = true
+			}
+		}
+		return nil
+	})
+	return c, err
 }
 
 // pickerLimit bounds the patients one picker page lists.
