@@ -54,7 +54,7 @@ func (s *AuthServer) startAuthorize(c *gin.Context, q url.Values) {
 	ctx := c.Request.Context()
 	cl, err := GetClient(ctx, s.kv, q.Get("client_id"))
 	if err != nil || cl == nil {
-		page(c, http.StatusBadRequest, "Unknown client", "The application is not registered with this server.")
+		page(c, http.StatusBadRequest, "Application inconnue", "Cette application n'est pas enregistrée auprès de ce serveur.")
 		return
 	}
 	redirect := q.Get("redirect_uri")
@@ -63,7 +63,7 @@ func (s *AuthServer) startAuthorize(c *gin.Context, q url.Values) {
 	}
 	if !cl.redirectAllowed(redirect) {
 		// Never redirect to an unregistered URI (open redirector, code theft).
-		page(c, http.StatusBadRequest, "Invalid redirect", "The redirect URI is not registered for this application.")
+		page(c, http.StatusBadRequest, "Adresse de retour refusée", "L'adresse de retour (redirect_uri) n'est pas enregistrée pour cette application.")
 		return
 	}
 	fail := func(code, desc string) { redirectError(c, redirect, q.Get("state"), code, desc) }
@@ -88,6 +88,16 @@ func (s *AuthServer) startAuthorize(c *gin.Context, q url.Values) {
 	ar := authRequest{ID: randomToken(24), ClientID: cl.ID, ClientName: cl.Name, RedirectURI: redirect,
 		State: q.Get("state"), Scope: scope, Challenge: ch, Nonce: q.Get("nonce"),
 		Expires: s.now().Add(authRequestTTL)}
+	// log in first: a browser asked for credentials comes back with the same launch,
+	// which must not have been spent on the unauthenticated try
+	user := ""
+	if s.Users != nil {
+		u, ok := s.login(c, true)
+		if !ok {
+			return
+		}
+		user = u
+	}
 	if l := q.Get("launch"); l != "" {
 		lc, err := s.consumeLaunch(c, l)
 		if err != nil || lc == nil {
@@ -97,11 +107,7 @@ func (s *AuthServer) startAuthorize(c *gin.Context, q url.Values) {
 		ar.Patient, ar.Encounter, ar.FHIRUser = lc.Patient, lc.Encounter, lc.FHIRUser
 	}
 	if s.Users != nil {
-		u, ok := s.login(c, true)
-		if !ok {
-			return
-		}
-		ar.FHIRUser = u
+		ar.FHIRUser = user // the logged-in user, whatever the launch said
 	}
 	if oe := s.checkPatientAccess(ctx, ar.FHIRUser, ar.Patient); oe != nil {
 		fail("access_denied", oe.desc)

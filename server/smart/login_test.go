@@ -86,3 +86,29 @@ func TestLoginAuditedAndThrottledThroughAuthorize(t *testing.T) {
 type loginRecorder struct{ got []LoginAttempt }
 
 func (r *loginRecorder) Login(a LoginAttempt) { r.got = append(r.got, a) }
+
+// TestEHRLaunchSurvivesLoginChallenge: a browser first comes without credentials,
+// gets the challenge, and comes back with them and the same launch: the launch was
+// not spent on the first try.
+func TestEHRLaunchSurvivesLoginChallenge(t *testing.T) {
+	e := newEnv(t)
+	e.auth.Users = headerUser{}
+	a := newApp(t, e, "launch patient/Patient.rs")
+	launch, _ := e.auth.MintLaunch(t.Context(), LaunchContext{Patient: "p1"})
+	q := url.Values{"response_type": {"code"}, "client_id": {a.id}, "redirect_uri": {a.redirect}, "scope": {"launch patient/Patient.rs"},
+		"aud": {e.cfg.BaseURL}, "code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}, "launch": {launch}}
+	for i, user := range []string{"", "Practitioner/coord"} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/auth/authorize?"+q.Encode(), nil)
+		if user != "" {
+			req.Header.Set("X-Test-User", user)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := []int{401, 200}[i]; resp.StatusCode != want {
+			t.Errorf("try %d: %d, want %d (%s)", i, resp.StatusCode, want, resp.Header.Get("Location"))
+		}
+	}
+}
