@@ -102,18 +102,17 @@ func sha256Challenge(verifier string) string {
 
 var (
 	reqField  = regexp.MustCompile(`name="req" value="([^"]+)"`)
-	csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	patientRe = regexp.MustCompile(`name="patient" value="([^"]+)"`)
 )
 
 // form is the hidden fields of a picker or consent page plus fields.
 func (f *authFlow) form(p page, fields ...string) url.Values {
 	f.t.Helper()
-	r, c := reqField.FindStringSubmatch(p.body), csrfField.FindStringSubmatch(p.body)
-	if r == nil || c == nil {
+	r := reqField.FindStringSubmatch(p.body)
+	if r == nil {
 		f.t.Fatalf("no authorization form (status %d): %.300s", p.status, p.body)
 	}
-	v := url.Values{"req": {r[1]}, "csrf": {c[1]}}
+	v := url.Values{"req": {r[1]}}
 	for i := 0; i+1 < len(fields); i += 2 {
 		v.Set(fields[i], fields[i+1])
 	}

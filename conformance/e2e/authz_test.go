@@ -396,8 +396,9 @@ func TestPatientUserCannotObtainTokenForAnotherPatient(t *testing.T) {
 }
 
 // TestConsentFormOriginChecked: the picker and consent forms are refused when posted
-// from another origin, with no origin at all, or without their anti-forgery token;
-// the consent page says in French who asks, for whom, and what each scope allows.
+// from another origin (Origin, Referer, or the opaque "null"), or with a request id
+// not of this flow or not of this user; the consent page says in French who asks, for
+// whom, and what each scope allows.
 func TestConsentFormOriginChecked(t *testing.T) {
 	g := startGateway(t)
 	seedCare(t, g)
@@ -410,18 +411,22 @@ func TestConsentFormOriginChecked(t *testing.T) {
 		}
 	}
 	for name, h := range map[string]map[string]string{
-		"foreign origin":         {"Origin": "https://evil.example"},
-		"foreign referer":        {"Origin": "", "Referer": "https://evil.example/page"},
-		"neither origin nor ref": {"Origin": ""},
+		"foreign origin":  {"Origin": "https://evil.example"},
+		"opaque origin":   {"Origin": "null"},
+		"foreign referer": {"Origin": "", "Referer": "https://evil.example/page"},
 	} {
 		if r := f.post(f.form(p, "action", "approve"), h); r.status != 403 || redirected(r) != nil {
 			t.Errorf("consent posted with %s: %d, want 403", name, r.status)
 		}
 	}
-	v := f.form(p, "action", "approve")
-	v.Del("csrf")
-	if r := f.post(v, nil); r.status != 403 {
-		t.Errorf("consent without its anti-forgery token: %d, want 403", r.status)
+	if r := f.post(url.Values{"req": {"forged-request-id"}, "action": {"approve"}}, nil); r.status != 400 || redirected(r) != nil {
+		t.Errorf("consent with a forged request id: %d, want 400", r.status)
+	}
+	// another user's browser cannot approve dr.martin's request
+	rose := *f
+	rose.user = "rose"
+	if r := rose.post(f.form(p, "action", "approve"), nil); r.status != 403 || redirected(r) != nil {
+		t.Errorf("another user approving the request: %d, want 403", r.status)
 	}
 	if q := redirected(f.post(f.form(p, "action", "approve"), map[string]string{"Origin": "", "Referer": f.origin() + "/auth/authorize"})); q == nil || q.Get("code") == "" {
 		t.Errorf("consent from the server's own page (Referer) refused")

@@ -308,7 +308,7 @@ func TestPickerAndPatientBinding(t *testing.T) {
 		}
 	}
 	_, body := start("Patient/p2", "")
-	f := url.Values{"req": {reqField.FindStringSubmatch(body)[1]}, "csrf": {formCSRF([]byte(body))}, "action": {"pick"}, "patient": {"p1"}}
+	f := url.Values{"req": {reqField.FindStringSubmatch(body)[1]}, "action": {"pick"}, "patient": {"p1"}}
 	resp, err := e.postPage(f, http.Header{"X-Test-User": {"Patient/p2"}})
 	if err != nil {
 		t.Fatal(err)
@@ -330,8 +330,9 @@ func TestPickerAndPatientBinding(t *testing.T) {
 	}
 }
 
-// TestConsentFormChecks: posts from another origin, without origin, or without the
-// anti-forgery token are refused; the consent page describes each scope in French.
+// TestConsentFormChecks: posts from another origin (Origin, or Referer without
+// Origin, or the opaque "null") are refused, as is an unknown request id (the forms'
+// anti-forgery token); the consent page describes each scope in French.
 func TestConsentFormChecks(t *testing.T) {
 	e := newEnv(t)
 	scope := "launch/patient openid offline_access patient/Patient.rs"
@@ -345,18 +346,19 @@ func TestConsentFormChecks(t *testing.T) {
 	b := new(bytes.Buffer)
 	_, _ = b.ReadFrom(resp.Body)
 	resp.Body.Close()
-	form := url.Values{"req": {reqField.FindStringSubmatch(b.String())[1]}, "csrf": {formCSRF(b.Bytes())}, "action": {"pick"}, "patient": {"p1"}}
+	form := url.Values{"req": {reqField.FindStringSubmatch(b.String())[1]}, "action": {"pick"}, "patient": {"p1"}}
 	for name, h := range map[string]http.Header{
-		"foreign origin": {"Origin": {"https://evil.example"}},
-		"no origin":      {"Origin": nil},
+		"foreign origin":  {"Origin": {"https://evil.example"}},
+		"opaque origin":   {"Origin": {"null"}},
+		"foreign referer": {"Origin": nil, "Referer": {"https://evil.example/page"}},
 	} {
 		if r, _ := e.postPage(form, h); r.StatusCode != 403 {
 			t.Errorf("%s: %d", name, r.StatusCode)
 		}
 	}
-	bad := url.Values{"req": form["req"], "csrf": {"forged"}, "action": {"pick"}, "patient": {"p1"}}
-	if r, _ := e.postPage(bad, nil); r.StatusCode != 403 {
-		t.Errorf("forged csrf: %d", r.StatusCode)
+	bad := url.Values{"req": {randomToken(24)}, "action": {"pick"}, "patient": {"p1"}}
+	if r, _ := e.postPage(bad, nil); r.StatusCode != 400 {
+		t.Errorf("forged request id: %d", r.StatusCode)
 	}
 	r, _ := e.postPage(form, nil)
 	page := new(bytes.Buffer)

@@ -118,7 +118,7 @@ func (a *app) authorize(scope, launch, patient string) url.Values {
 		if req == nil {
 			a.t.Fatalf("no form: %s", body)
 		}
-		f := url.Values{"req": {string(req[1])}, "action": {"approve"}, "csrf": {formCSRF(body)}}
+		f := url.Values{"req": {string(req[1])}, "action": {"approve"}}
 		if strings.Contains(string(body), `value="pick"`) {
 			f.Set("action", "pick")
 			f.Set("patient", patient)
@@ -129,15 +129,6 @@ func (a *app) authorize(scope, launch, patient string) url.Values {
 	}
 	a.t.Fatal("authorize did not redirect")
 	return nil
-}
-
-// formCSRF is the anti-forgery token of a picker or consent page.
-func formCSRF(body []byte) string {
-	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
-	if m == nil {
-		return ""
-	}
-	return string(m[1])
 }
 
 // postPage posts a picker or consent form as the browser does from the server's own

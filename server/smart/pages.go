@@ -122,10 +122,10 @@ var (
 	pickerPage = template.Must(template.New("picker").Parse(pageHead +
 		`<main><h1>Choisir le patient</h1>
 <p>L'application <b>{{.Req.ClientName}}</b> demande à travailler sur le dossier d'un patient. Seuls les patients dont vous avez la charge sont proposés.</p>
-<form method="post" action="/auth/authorize" role="search"><input type="hidden" name="req" value="{{.Req.ID}}"><input type="hidden" name="csrf" value="{{.Req.CSRF}}"><input type="hidden" name="action" value="search">
+<form method="post" action="/auth/authorize" role="search"><input type="hidden" name="req" value="{{.Req.ID}}"><input type="hidden" name="action" value="search">
 <label for="q">Rechercher par nom, date de naissance (JJ/MM/AAAA) ou INS</label>
 <input type="search" id="q" name="q" value="{{.Query}}"> <button type="submit">Rechercher</button></form>
-<form method="post" action="/auth/authorize"><input type="hidden" name="req" value="{{.Req.ID}}"><input type="hidden" name="csrf" value="{{.Req.CSRF}}"><input type="hidden" name="action" value="pick">
+<form method="post" action="/auth/authorize"><input type="hidden" name="req" value="{{.Req.ID}}"><input type="hidden" name="action" value="pick">
 <fieldset><legend>Patients</legend>
 {{range .Patients}}<label><input type="radio" name="patient" value="{{.ID}}" required> {{if .Name}}{{.Name}}{{else}}(sans nom){{end}}{{if .BirthDate}}, né(e) le {{.BirthDate}}{{end}}{{if .INS}}, INS {{.INS}}{{end}}</label>
 {{else}}<p>Aucun patient ne correspond.</p>{{end}}
@@ -138,7 +138,7 @@ var (
 {{if .Patient}}<p><b>{{if .Patient.Name}}{{.Patient.Name}}{{else}}Patient {{.Patient.ID}}{{end}}</b>{{if .Patient.BirthDate}}, né(e) le {{.Patient.BirthDate}}{{end}}{{if .Patient.INS}}, INS {{.Patient.INS}}{{end}}</p>{{end}}
 <h2>Ce que l'application pourra faire</h2>
 <ul>{{range .Scopes}}<li class="scope">{{.Text}} <code>{{.Code}}</code></li>{{end}}</ul>
-<form method="post" action="/auth/authorize"><input type="hidden" name="req" value="{{.Req.ID}}"><input type="hidden" name="csrf" value="{{.Req.CSRF}}">
+<form method="post" action="/auth/authorize"><input type="hidden" name="req" value="{{.Req.ID}}">
 <button type="submit" name="action" value="approve">Autoriser</button>
 <button type="submit" name="action" value="deny">Refuser</button></form></main></body></html>`))
 )

@@ -37,8 +37,7 @@ function fakeResponse() {
 function form(html) {
   const req = /name="req" value="([^"]+)"/.exec(html);
   if (!req) throw new Error("no authorization form in page: " + html.slice(0, 200));
-  const csrf = /name="csrf" value="([^"]+)"/.exec(html);
-  const f = new URLSearchParams({ req: req[1], csrf: csrf ? csrf[1] : "", action: "approve" });
+  const f = new URLSearchParams({ req: req[1], action: "approve" });
   if (html.includes('value="pick"')) {
     const p = /name="patient" value="([^"]+)"/.exec(html);
     if (!p) throw new Error("picker lists no patient");
