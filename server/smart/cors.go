@@ -51,8 +51,9 @@ func NewCORS(baseURL string, origins []string) (*CORS, error) {
 		AllowOriginFunc: func(origin string) bool { return o.origins[normalOrigin(origin)] },
 		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
 			http.MethodPatch, http.MethodDelete},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match",
-			"If-Modified-Since", "If-None-Exist", "Prefer", "X-Requested-With"},
+		// any request header: FHIR clients send Authorization, Prefer, If-Match,
+		// If-None-Exist, X-Request-Id…; without cookies, headers grant nothing
+		AllowedHeaders: []string{"*"},
 		ExposedHeaders: exposedHeaders,
 		MaxAge:         600,
 		// Bearer tokens, not cookies: credentialed requests are never needed.
@@ -97,6 +98,13 @@ func (o *CORS) Middleware() gin.HandlerFunc {
 		if !o.covers(c.Request.URL.Path) {
 			c.Next()
 			return
+		}
+		if h := c.Request.Header["Access-Control-Request-Headers"]; len(h) > 0 {
+			// browsers send the names lower-cased (Fetch standard); rs/cors insists on
+			// it, so a hand-written preflight ("Authorization") is not refused for its case
+			for i := range h {
+				h[i] = strings.ToLower(h[i])
+			}
 		}
 		o.c.HandlerFunc(c.Writer, c.Request) // a preflight is answered (204) here
 		if c.Request.Method == http.MethodOptions && c.Request.Header.Get("Access-Control-Request-Method") != "" {

@@ -33,7 +33,7 @@ func TestCORSPreflightBeforeAuth(t *testing.T) {
 		req, _ := http.NewRequest("OPTIONS", srv.URL+path, nil)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "GET")
-		req.Header.Set("Access-Control-Request-Headers", "authorization") // browsers send lower case
+		req.Header.Set("Access-Control-Request-Headers", "Authorization, Content-Type") // browsers send lower case; a hand-written client may not
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
