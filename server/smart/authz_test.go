@@ -79,6 +79,23 @@ func TestIntrospectionOfForgedToken(t *testing.T) {
 	if st, _ := postForm(t, e.srv.URL+"/auth/introspect", url.Values{"token": {live}}, nil); st != 401 {
 		t.Errorf("unauthenticated introspection: %d", st)
 	}
+	// a resource server with a Bearer token granted aitgw/introspect
+	for scope, want := range map[string]any{ScopeIntrospect: true, "system/*.rs": nil} {
+		rsTok, _ := MintToken(e.cfg.DataDir, e.cfg, scope, time.Minute)
+		req, _ := http.NewRequest("POST", e.srv.URL+"/auth/introspect", strings.NewReader(url.Values{"token": {live}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+rsTok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if m["active"] != want {
+			t.Errorf("Bearer %s: %d %v", scope, resp.StatusCode, m)
+		}
+	}
 }
 
 // TestRefreshTokenReuseRevokesFamily: rotation returns a new refresh token each time;

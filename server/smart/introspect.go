@@ -3,6 +3,7 @@ package smart
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -23,10 +24,7 @@ func (s *AuthServer) introspect(c *gin.Context) {
 		return
 	}
 	f := c.Request.PostForm
-	cl, oe := s.authenticateClient(c, f)
-	if oe == nil && cl.Type == ClientPublic {
-		oe = badClient("introspection needs client authentication (private_key_jwt or client_secret_basic)")
-	}
+	callerID, mayAll, oe := s.introspectionCaller(c, f)
 	if oe != nil {
 		oauthError(c, oe.status, oe.code, oe.desc)
 		return
@@ -36,7 +34,7 @@ func (s *AuthServer) introspect(c *gin.Context) {
 		oauthError(c, http.StatusBadRequest, "invalid_request", "token is required")
 		return
 	}
-	mayAll := slices.Contains(strings.Fields(cl.Scope), ScopeIntrospect)
+	cl := &Client{ID: callerID}
 	resp := gin.H{"active": false}
 	if f.Get("token_type_hint") != "refresh_token" || strings.Count(tok, ".") == 2 {
 		if g, err := s.verifier.Verify(c.Request.Context(), tok); err == nil && (mayAll || g.ClientID == cl.ID) {
@@ -57,6 +55,28 @@ func (s *AuthServer) introspect(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, resp)
+}
+
+// introspectionCaller authenticates who asks: a confidential client (which may
+// introspect any token when registered with ScopeIntrospect), or a resource server
+// presenting a Bearer access token granted ScopeIntrospect (e.g. "aitgw token --scope
+// aitgw/introspect").
+func (s *AuthServer) introspectionCaller(c *gin.Context, f url.Values) (id string, mayAll bool, oe *oauthErr) {
+	if raw, ok := bearer(c.GetHeader("Authorization")); ok {
+		g, err := s.verifier.Verify(c.Request.Context(), raw)
+		if err != nil || !g.HasScope(ScopeIntrospect) {
+			return "", false, &oauthErr{http.StatusUnauthorized, "invalid_token", "introspection with a Bearer token needs scope " + ScopeIntrospect}
+		}
+		return g.ClientID, true, nil
+	}
+	cl, oe := s.authenticateClient(c, f)
+	if oe == nil && cl.Type == ClientPublic {
+		oe = badClient("introspection needs client authentication (private_key_jwt or client_secret_basic)")
+	}
+	if oe != nil {
+		return "", false, oe
+	}
+	return cl.ID, slices.Contains(strings.Fields(cl.Scope), ScopeIntrospect), nil
 }
 
 // introspection is the RFC 7662 answer for an active access token.
