@@ -405,7 +405,7 @@ func TestConsentFormOriginChecked(t *testing.T) {
 	f := newFlow(t, g, patientScope, "dr.martin", password)
 	p := f.start(patientScope, "")
 	p = f.post(f.form(p, "action", "pick", "patient", "pa"), nil)
-	for _, want := range []string{"Vue parcours", "Rosé Alpha", "1950-02-03", "Lire, rechercher les ressources Patient du patient choisi uniquement", "Autoriser"} {
+	for _, want := range []string{"Vue parcours", "Rosé Alpha", "03/02/1950", "Lire, rechercher les ressources Patient du patient choisi uniquement", "Autoriser"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("consent page lacks %q: %.600s", want, p.body)
 		}

@@ -380,7 +380,7 @@ func TestConsentFormChecks(t *testing.T) {
 	r, _ := e.postPage(form, nil)
 	page := new(bytes.Buffer)
 	_, _ = page.ReadFrom(r.Body)
-	for _, want := range []string{"Care plan viewer", "Test One", "1950-01-01", "Lire, rechercher les ressources Patient du patient choisi uniquement", "Rester connectée"} {
+	for _, want := range []string{"Care plan viewer", "Test One", "01/01/1950", "Lire, rechercher les ressources Patient du patient choisi uniquement", "Rester connectée"} {
 		if !strings.Contains(page.String(), want) {
 			t.Errorf("consent lacks %q", want)
 		}

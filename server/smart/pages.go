@@ -116,26 +116,40 @@ const pageHead = `<!doctype html><html lang="fr"><head><meta charset="utf-8"><me
 <style>body{font-family:sans-serif;max-width:42em;margin:2em auto;padding:0 1em;color:#111}button{margin:.3em;padding:.5em 1em;font-size:1em}
 label{display:block;padding:.4em 0}input[type=search]{font-size:1em;padding:.3em;width:60%}code{color:#333}.scope{margin:.4em 0}</style></head><body>`
 
+// pageFuncs are the templates' helpers.
+var pageFuncs = template.FuncMap{"frDate": frDate}
+
+// frDate renders an R4 date (YYYY, YYYY-MM or YYYY-MM-DD) the French way (JJ/MM/AAAA).
+func frDate(d string) string {
+	if iso, ok := isoDate(d); ok && iso == d {
+		return d[8:] + "/" + d[5:7] + "/" + d[:4]
+	}
+	if len(d) == 7 && d[4] == '-' {
+		return d[5:] + "/" + d[:4]
+	}
+	return d
+}
+
 var (
 	messagePage = template.Must(template.New("msg").Parse(pageHead +
 		`<main><h1>{{.Title}}</h1><p>{{.Message}}</p></main></body></html>`))
-	pickerPage = template.Must(template.New("picker").Parse(pageHead +
+	pickerPage = template.Must(template.New("picker").Funcs(pageFuncs).Parse(pageHead +
 		`<main><h1>Choisir le patient</h1>
-<p>L'application <b>{{.Req.ClientName}}</b> demande à travailler sur le dossier d'un patient. Seuls les patients dont vous avez la charge sont proposés.</p>
+<p>L'application <b>{{if .Req.ClientName}}{{.Req.ClientName}}{{else}}{{.Req.ClientID}}{{end}}</b> demande à travailler sur le dossier d'un patient. Seuls les patients dont vous avez la charge sont proposés.</p>
 <form method="post" action="/auth/authorize" role="search"><input type="hidden" name="req" value="{{.Req.ID}}"><input type="hidden" name="action" value="search">
 <label for="q">Rechercher par nom, date de naissance (JJ/MM/AAAA) ou INS</label>
 <input type="search" id="q" name="q" value="{{.Query}}"> <button type="submit">Rechercher</button></form>
 <form method="post" action="/auth/authorize"><input type="hidden" name="req" value="{{.Req.ID}}"><input type="hidden" name="action" value="pick">
 <fieldset><legend>Patients</legend>
-{{range .Patients}}<label><input type="radio" name="patient" value="{{.ID}}" required> {{if .Name}}{{.Name}}{{else}}(sans nom){{end}}{{if .BirthDate}}, né(e) le {{.BirthDate}}{{end}}{{if .INS}}, INS {{.INS}}{{end}}</label>
+{{range .Patients}}<label><input type="radio" name="patient" value="{{.ID}}" required> {{if .Name}}{{.Name}}{{else}}(sans nom){{end}}{{if .BirthDate}}, né(e) le {{frDate .BirthDate}}{{end}}{{if .INS}}, INS {{.INS}}{{end}}</label>
 {{else}}<p>Aucun patient ne correspond.</p>{{end}}
 {{if .More}}<p>D'autres patients correspondent : affinez la recherche.</p>{{end}}
 </fieldset>
 <button type="submit">Continuer</button></form></main></body></html>`))
-	consentPage = template.Must(template.New("consent").Parse(pageHead +
+	consentPage = template.Must(template.New("consent").Funcs(pageFuncs).Parse(pageHead +
 		`<main><h1>Autoriser l'accès</h1>
-<p>L'application <b>{{.Req.ClientName}}</b> (identifiant {{.Req.ClientID}}) demande l'accès suivant{{if .Patient}} au dossier de :{{else}}.{{end}}</p>
-{{if .Patient}}<p><b>{{if .Patient.Name}}{{.Patient.Name}}{{else}}Patient {{.Patient.ID}}{{end}}</b>{{if .Patient.BirthDate}}, né(e) le {{.Patient.BirthDate}}{{end}}{{if .Patient.INS}}, INS {{.Patient.INS}}{{end}}</p>{{end}}
+<p>L'application <b>{{if .Req.ClientName}}{{.Req.ClientName}}{{else}}{{.Req.ClientID}}{{end}}</b> (identifiant {{.Req.ClientID}}) demande l'accès suivant{{if .Patient}} au dossier de :{{else}}.{{end}}</p>
+{{if .Patient}}<p><b>{{if .Patient.Name}}{{.Patient.Name}}{{else}}Patient {{.Patient.ID}}{{end}}</b>{{if .Patient.BirthDate}}, né(e) le {{frDate .Patient.BirthDate}}{{end}}{{if .Patient.INS}}, INS {{.Patient.INS}}{{end}}</p>{{end}}
 <h2>Ce que l'application pourra faire</h2>
 <ul>{{range .Scopes}}<li class="scope">{{.Text}} <code>{{.Code}}</code></li>{{end}}</ul>
 <form method="post" action="/auth/authorize"><input type="hidden" name="req" value="{{.Req.ID}}">
