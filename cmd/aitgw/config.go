@@ -17,6 +17,13 @@ type config struct {
 	MaxBody int64
 	// ExternalIssuer and JWKSURL trust an external identity provider's tokens.
 	ExternalIssuer, JWKSURL string
+	// CORSOrigins are the browser origins allowed to call the gateway cross-origin
+	// (besides its own); TrustedProxies the CIDRs whose X-Forwarded-For is believed
+	// (none by default: the audit trail's source address cannot be forged).
+	CORSOrigins, TrustedProxies multiFlag
+	// MaxTokenLifetime bounds the lifetime of the access tokens accepted; JWKSRefresh
+	// is how often the external issuer's JWK Set is refetched.
+	MaxTokenLifetime, JWKSRefresh time.Duration
 	// NoBuiltInAuth turns the embedded authorization server off (with an external one).
 	NoBuiltInAuth bool
 	// SMTP relay of the notification letters (MSSanté style: STARTTLS + AUTH).
@@ -26,13 +33,6 @@ type config struct {
 	// RedisURL, when set, keeps the data in Redis instead of the embedded store, for
 	// several gateway instances; RedisPrefix namespaces its keys.
 	RedisURL, RedisPrefix string
-	// CORSOrigins are the browser origins allowed to call the gateway cross-origin
-	// (besides its own); TrustedProxies the CIDRs whose X-Forwarded-For is believed
-	// (none by default: the audit trail's source address cannot be forged).
-	CORSOrigins, TrustedProxies multiFlag
-	// MaxTokenLifetime bounds the lifetime of the access tokens accepted; JWKSRefresh
-	// is how often the external issuer's JWK Set is refetched.
-	MaxTokenLifetime, JWKSRefresh time.Duration
 	// withoutAudit turns the audit trail off: only the load command sets it, to
 	// measure what the audit costs; serve has no such switch.
 	withoutAudit bool
