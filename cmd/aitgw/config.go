@@ -17,6 +17,13 @@ type config struct {
 	MaxBody int64
 	// ExternalIssuer and JWKSURL trust an external identity provider's tokens.
 	ExternalIssuer, JWKSURL string
+	// CORSOrigins are the browser origins allowed to call the gateway cross-origin
+	// (besides its own); TrustedProxies the CIDRs whose X-Forwarded-For is believed
+	// (none by default: the audit trail's source address cannot be forged).
+	CORSOrigins, TrustedProxies multiFlag
+	// MaxTokenLifetime bounds the lifetime of the access tokens accepted; JWKSRefresh
+	// is how often the external issuer's JWK Set is refetched.
+	MaxTokenLifetime, JWKSRefresh time.Duration
 	// NoBuiltInAuth turns the embedded authorization server off (with an external one).
 	NoBuiltInAuth bool
 	// SMTP relay of the notification letters (MSSanté style: STARTTLS + AUTH).
@@ -46,6 +53,12 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBody, "max-body", 16<<20, "largest request body in bytes")
 	fs.StringVar(&c.ExternalIssuer, "issuer", env("AITGW_ISSUER", ""), "external OAuth issuer whose tokens are trusted (AITGW_ISSUER)")
 	fs.StringVar(&c.JWKSURL, "issuer-jwks-url", env("AITGW_ISSUER_JWKS_URL", ""), "JWKS URL of the external issuer (AITGW_ISSUER_JWKS_URL)")
+	c.CORSOrigins = envList("AITGW_CORS_ORIGINS")
+	c.TrustedProxies = envList("AITGW_TRUSTED_PROXIES")
+	fs.Var(&c.CORSOrigins, "cors-origin", "browser origin (https://app.example) allowed to call the FHIR API, discovery and token endpoints; repeatable (AITGW_CORS_ORIGINS, comma-separated)")
+	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is trusted; repeatable (AITGW_TRUSTED_PROXIES, comma-separated; default: none)")
+	fs.DurationVar(&c.MaxTokenLifetime, "max-token-lifetime", envDuration("AITGW_MAX_TOKEN_LIFETIME", smart.DefaultMaxLifetime), "longest lifetime (exp - iat) of an accepted access token; operator tokens: 24h (AITGW_MAX_TOKEN_LIFETIME)")
+	fs.DurationVar(&c.JWKSRefresh, "jwks-refresh", envDuration("AITGW_JWKS_REFRESH", smart.DefaultJWKSRefresh), "how often the external issuer's JWK Set is refetched (AITGW_JWKS_REFRESH)")
 	fs.StringVar(&c.RedisURL, "redis", env("AITGW_REDIS_URL", ""), "Redis URL (redis://host:6379/0) for a multi-instance deployment (AITGW_REDIS_URL); default: the embedded store under --data")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("AITGW_REDIS_PREFIX", "aitgw"), "prefix of the gateway's Redis keys (AITGW_REDIS_PREFIX)")
 	fs.StringVar(&c.SMTPRelay, "smtp-relay", env("AITGW_SMTP_RELAY", ""), "SMTP relay host:port for notification letters (AITGW_SMTP_RELAY)")
@@ -61,7 +74,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 // smart returns the SMART configuration.
 func (c *config) smart() smart.Config {
 	return smart.Config{BaseURL: c.base(), DataDir: c.Data, BuiltIn: !c.NoBuiltInAuth,
-		ExternalIssuer: c.ExternalIssuer, JWKSURL: c.JWKSURL}
+		ExternalIssuer: c.ExternalIssuer, JWKSURL: c.JWKSURL, MaxLifetime: c.MaxTokenLifetime, JWKSRefresh: c.JWKSRefresh}
 }
 
 // base returns the FHIR base URL, derived from the address when not set.
@@ -75,6 +88,19 @@ func (c *config) base() string {
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v
+	}
+	return def
+}
+
+// envList reads a comma-separated list from the environment.
+func envList(name string) []string {
+	return strings.FieldsFunc(os.Getenv(name), func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+// envDuration reads a duration from the environment, def when unset or unreadable.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
 	}
 	return def
 }

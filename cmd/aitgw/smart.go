@@ -31,6 +31,21 @@ func wireSmart(cfg *config, srv *server.Server, store, auditStore fhir.Store, v 
 		return nil, nil, err
 	}
 	engine := srv.Engine()
+	// the client address of the audit trail and the login throttle: X-Forwarded-For
+	// only from the proxies named (gin trusts every client by default)
+	var proxies []string
+	if len(cfg.TrustedProxies) > 0 {
+		proxies = cfg.TrustedProxies
+	}
+	if err := engine.SetTrustedProxies(proxies); err != nil {
+		return nil, nil, err
+	}
+	// CORS before the audit and the verifier: a preflight carries no token
+	cors, err := smart.NewCORS(cfg.base(), cfg.CORSOrigins)
+	if err != nil {
+		return nil, nil, err
+	}
+	engine.Use(cors.Middleware())
 	var audit *smart.AuditLog
 	if !cfg.withoutAudit {
 		audit = smart.NewAuditLog(auditStore, v, "aitgw "+cfg.Addr, logger)
@@ -48,26 +63,33 @@ func wireSmart(cfg *config, srv *server.Server, store, auditStore fhir.Store, v 
 		}
 		// the picker and consent pages serve logged-in users only ("aitgw users add")
 		as.Users = smart.LocalUsers{KV: kv}
+		// the picker lists, and tokens are issued for, the patients in the user's care
+		as.Access = smart.StoreCare{Store: store}
+		if audit != nil {
+			as.Audit = audit
+		}
+		verifier.Revocations = as.Revocations()
 		as.Register(engine)
 		srv.Mount(".well-known/smart-configuration", as.Discovery())
+		srv.Mount(".well-known/openid-configuration", as.OpenIDConfiguration())
 	}
 	srv.Use(func(c *gin.Context) {
 		if g := smart.GrantFrom(c); g != nil {
 			server.RequestFrom(c).Access = g.Access()
 		}
 	})
-	return audit, securityElement(cfg.base()), nil
+	return audit, securityElement(cfg.base(), cors.Enabled()), nil
 }
 
 // securityElement declares SMART in the CapabilityStatement, with the OAuth URIs
 // extension that older clients read instead of the discovery document.
-func securityElement(base string) []byte {
+func securityElement(base string, cors bool) []byte {
 	origin := base
 	if u, err := url.Parse(base); err == nil {
 		origin = u.Scheme + "://" + u.Host
 	}
 	sec := map[string]any{
-		"cors": true,
+		"cors": cors,
 		"service": []any{map[string]any{"coding": []any{map[string]string{
 			"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
 		"extension": []any{map[string]any{
@@ -76,6 +98,8 @@ func securityElement(base string) []byte {
 				map[string]string{"url": "authorize", "valueUri": origin + "/auth/authorize"},
 				map[string]string{"url": "token", "valueUri": origin + "/auth/token"},
 				map[string]string{"url": "register", "valueUri": origin + "/auth/register"},
+				map[string]string{"url": "introspect", "valueUri": origin + "/auth/introspect"},
+				map[string]string{"url": "revoke", "valueUri": origin + "/auth/revoke"},
 			},
 		}},
 	}

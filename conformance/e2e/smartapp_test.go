@@ -57,8 +57,9 @@ func TestFhirclientLaunchesAgainstGateway(t *testing.T) {
 	g := startGateway(t)
 	c := g.Client()
 	for path, body := range map[string]string{
-		"Patient/p1":   `{"resourceType":"Patient","id":"p1","name":[{"family":"Lambert","given":["Rose"]}]}`,
-		"CarePlan/cp1": `{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","subject":{"reference":"Patient/p1"}}`,
+		"Patient/p1": `{"resourceType":"Patient","id":"p1","name":[{"family":"Lambert","given":["Rose"]}]}`,
+		// dr1 is the plan's author: the picker offers only the patients in the user's care
+		"CarePlan/cp1": `{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","subject":{"reference":"Patient/p1"},"author":{"reference":"Practitioner/dr1"}}`,
 	} {
 		if r, err := c.Do("PUT", path, []byte(body), nil); err != nil || r.Status >= 300 {
 			t.Fatalf("seed %s: %v %s", path, err, r)

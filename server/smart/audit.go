@@ -29,6 +29,9 @@ type AuditRequest struct {
 	Observer string
 	// SourceAddress is the client's network address (agent.network).
 	SourceAddress string
+	// Login, when set, makes the event a user authentication (see renderLogin)
+	// rather than a RESTful operation.
+	Login *LoginAttempt
 }
 
 // Code systems of the AuditEvent (R4 AuditEvent, IHE BALP "RESTful" pattern).
@@ -110,6 +113,9 @@ func (a *renderedAudit) render(refs *search.RefCache, arena []byte, grant *Grant
 	}
 	if req.Observer == "" {
 		req.Observer = "aitgw"
+	}
+	if req.Login != nil {
+		return a.renderLogin(refs, arena, req, id, lastUpdated, shapeOnly)
 	}
 	action := methodAction[req.Method]
 	subtype := strings.ToLower(req.Method)

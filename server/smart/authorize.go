@@ -2,7 +2,6 @@ package smart
 
 import (
 	"encoding/json"
-	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -34,6 +33,9 @@ type codeRecord struct {
 	Code string `json:"code"`
 }
 
+// maxPickerQuery bounds a picker search (a name, a date or an INS is far shorter).
+const maxPickerQuery = 200
+
 // Lifetimes of the steps of the code flow.
 const (
 	authRequestTTL = 10 * time.Minute
@@ -49,7 +51,7 @@ func (s *AuthServer) startAuthorize(c *gin.Context, q url.Values) {
 	ctx := c.Request.Context()
 	cl, err := GetClient(ctx, s.kv, q.Get("client_id"))
 	if err != nil || cl == nil {
-		page(c, http.StatusBadRequest, "Unknown client", "The application is not registered with this server.")
+		page(c, http.StatusBadRequest, "Application inconnue", "Cette application n'est pas enregistrée auprès de ce serveur.")
 		return
 	}
 	redirect := q.Get("redirect_uri")
@@ -58,7 +60,7 @@ func (s *AuthServer) startAuthorize(c *gin.Context, q url.Values) {
 	}
 	if !cl.redirectAllowed(redirect) {
 		// Never redirect to an unregistered URI (open redirector, code theft).
-		page(c, http.StatusBadRequest, "Invalid redirect", "The redirect URI is not registered for this application.")
+		page(c, http.StatusBadRequest, "Adresse de retour refusée", "L'adresse de retour (redirect_uri) n'est pas enregistrée pour cette application.")
 		return
 	}
 	fail := func(code, desc string) { redirectError(c, redirect, q.Get("state"), code, desc) }
@@ -83,6 +85,16 @@ func (s *AuthServer) startAuthorize(c *gin.Context, q url.Values) {
 	ar := authRequest{ID: randomToken(24), ClientID: cl.ID, ClientName: cl.Name, RedirectURI: redirect,
 		State: q.Get("state"), Scope: scope, Challenge: ch, Nonce: q.Get("nonce"),
 		Expires: s.now().Add(authRequestTTL)}
+	// log in first: a browser asked for credentials comes back with the same launch,
+	// which must not have been spent on the unauthenticated try
+	user := ""
+	if s.Users != nil {
+		u, ok := s.login(c, true)
+		if !ok {
+			return
+		}
+		user = u
+	}
 	if l := q.Get("launch"); l != "" {
 		lc, err := s.consumeLaunch(c, l)
 		if err != nil || lc == nil {
@@ -92,21 +104,17 @@ func (s *AuthServer) startAuthorize(c *gin.Context, q url.Values) {
 		ar.Patient, ar.Encounter, ar.FHIRUser = lc.Patient, lc.Encounter, lc.FHIRUser
 	}
 	if s.Users != nil {
-		u, err := s.Users.Authenticate(c.Request)
-		if err != nil {
-			if ch, ok := s.Users.(challenger); ok {
-				c.Header("WWW-Authenticate", ch.Challenge())
-			}
-			page(c, http.StatusUnauthorized, "Login required", "Sign in to the hospital portal, then retry.")
-			return
-		}
-		ar.FHIRUser = u
+		ar.FHIRUser = user // the logged-in user, whatever the launch said
 	}
-	if err := s.saveAuthRequest(c, &ar); err != nil {
-		page(c, http.StatusInternalServerError, "Error", "The request could not be saved.")
+	if oe := s.checkPatientAccess(ctx, ar.FHIRUser, ar.Patient); oe != nil {
+		fail("access_denied", oe.desc)
 		return
 	}
-	s.nextStep(c, &ar)
+	if err := s.saveAuthRequest(c, &ar); err != nil {
+		page(c, http.StatusInternalServerError, "Erreur", "La demande n'a pas pu être enregistrée.")
+		return
+	}
+	s.nextStep(c, &ar, "")
 }
 
 // needsPatient reports a request that asks for a patient context it does not have.
@@ -121,22 +129,36 @@ func (ar *authRequest) needsPatient() bool {
 	return slices.ContainsFunc(rs, func(s Scope) bool { return s.Context == ContextPatient })
 }
 
-// nextStep renders the picker when a patient is needed, else the consent page.
-func (s *AuthServer) nextStep(c *gin.Context, ar *authRequest) {
+// nextStep renders the picker when a patient is needed (the patients the user may
+// see that match query), else the consent page.
+func (s *AuthServer) nextStep(c *gin.Context, ar *authRequest, query string) {
+	ctx := c.Request.Context()
 	if ar.needsPatient() {
 		if s.patients == nil {
 			redirectError(c, ar.RedirectURI, ar.State, "invalid_request", "no patient directory to pick from")
 			return
 		}
-		list, err := s.patients.List(c.Request.Context())
+		care, err := s.careOf(ctx, ar.FHIRUser)
+		var list []PatientSummary
+		more := false
+		if err == nil {
+			list, more, err = s.patients.Find(ctx, care, query, pickerLimit)
+		}
 		if err != nil {
-			page(c, http.StatusInternalServerError, "Error", "The patient list is unavailable.")
+			page(c, http.StatusInternalServerError, "Erreur", "La liste des patients est indisponible.")
 			return
 		}
-		render(c, pickerPage, map[string]any{"Req": ar, "Patients": list})
+		render(c, pickerPage, map[string]any{"Req": ar, "Patients": list, "Query": query, "More": more})
 		return
 	}
-	render(c, consentPage, map[string]any{"Req": ar, "Scopes": strings.Fields(ar.Scope)})
+	var patient *PatientSummary
+	if ar.Patient != "" && s.patients != nil {
+		patient, _ = s.patients.Summary(ctx, ar.Patient)
+		if patient == nil {
+			patient = &PatientSummary{ID: ar.Patient}
+		}
+	}
+	render(c, consentPage, map[string]any{"Req": ar, "Patient": patient, "Scopes": describeScopes(ar.Scope)})
 }
 
 // authorizeSubmit handles the picker and consent forms (and authorize-post requests).
@@ -147,38 +169,64 @@ func (s *AuthServer) authorizeSubmit(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	// The request id is an unguessable one-time value bound to this flow: it is the
-	// CSRF token of the forms.
+	if !s.sameOrigin(c.Request) {
+		// a form posted from another site (CSRF, clickjacking through a pop-up)
+		page(c, http.StatusForbidden, "Origine refusée", "Ce formulaire ne peut être envoyé que depuis les pages du serveur d'autorisation.")
+		return
+	}
+	// The request id is the forms' anti-forgery token: unguessable, one flow, bound to
+	// the user who logged in when it started (checked below), never in a URL.
 	b, err := s.kv.Get(ctx, nsAuthReq, c.PostForm("req"))
 	var ar authRequest
 	if err != nil || b == nil || json.Unmarshal(b, &ar) != nil || s.now().After(ar.Expires) {
-		page(c, http.StatusBadRequest, "Expired", "This authorization request is unknown or expired. Start again from the application.")
+		page(c, http.StatusBadRequest, "Demande expirée", "Cette demande d'autorisation est inconnue ou a expiré. Recommencez depuis l'application.")
 		return
 	}
 	if s.Users != nil {
-		if u, err := s.Users.Authenticate(c.Request); err != nil || u != ar.FHIRUser {
-			if ch, ok := s.Users.(challenger); ok {
-				c.Header("WWW-Authenticate", ch.Challenge())
-			}
-			page(c, http.StatusUnauthorized, "Login required", "Sign in again, then retry.")
+		u, ok := s.login(c, false)
+		if !ok {
+			return
+		}
+		if u != ar.FHIRUser {
+			page(c, http.StatusForbidden, "Autre utilisateur", "Cette demande a été commencée par un autre utilisateur.")
 			return
 		}
 	}
 	switch c.PostForm("action") {
+	case "search":
+		q := strings.TrimSpace(c.PostForm("q"))
+		if len(q) > maxPickerQuery {
+			q = q[:maxPickerQuery]
+		}
+		s.nextStep(c, &ar, q)
 	case "pick":
-		if !s.inDirectory(c, c.PostForm("patient")) {
-			page(c, http.StatusBadRequest, "Unknown patient", "Choose a patient from the list.")
+		id := c.PostForm("patient")
+		if id == "" || s.patients == nil {
+			page(c, http.StatusBadRequest, "Patient inconnu", "Choisissez un patient dans la liste.")
 			return
 		}
-		ar.Patient = c.PostForm("patient")
+		if p, err := s.patients.Summary(ctx, id); err != nil || p == nil {
+			page(c, http.StatusBadRequest, "Patient inconnu", "Choisissez un patient dans la liste.")
+			return
+		}
+		if oe := s.checkPatientAccess(ctx, ar.FHIRUser, id); oe != nil {
+			page(c, http.StatusForbidden, "Patient hors de votre périmètre", "Vous ne pouvez ouvrir que le dossier des patients dont vous avez la charge.")
+			return
+		}
+		ar.Patient = id
 		if err := s.saveAuthRequest(c, &ar); err != nil {
-			page(c, http.StatusInternalServerError, "Error", "The request could not be saved.")
+			page(c, http.StatusInternalServerError, "Erreur", "La demande n'a pas pu être enregistrée.")
 			return
 		}
-		s.nextStep(c, &ar)
+		s.nextStep(c, &ar, "")
 	case "approve":
 		if ar.needsPatient() {
-			s.nextStep(c, &ar)
+			s.nextStep(c, &ar, "")
+			return
+		}
+		if oe := s.checkPatientAccess(ctx, ar.FHIRUser, ar.Patient); oe != nil {
+			_ = s.kv.Put(ctx, nsAuthReq, ar.ID, nil)
+			redirectError(c, ar.RedirectURI, ar.State, "access_denied", oe.desc)
 			return
 		}
 		_ = s.kv.Put(ctx, nsAuthReq, ar.ID, nil)
@@ -200,12 +248,25 @@ func (s *AuthServer) authorizeSubmit(c *gin.Context) {
 	}
 }
 
-func (s *AuthServer) inDirectory(c *gin.Context, id string) bool {
-	if id == "" || s.patients == nil {
+// sameOrigin reports whether a form post may come from this server's own pages: its
+// Origin, or without one its Referer, names the issuer's origin. Browsers send
+// Origin on every cross-origin POST ("null" from opaque or privacy-restricted
+// contexts, refused too), so a post carrying neither header is no cross-site forgery
+// but a non-browser client, which the request id already binds to its flow.
+func (s *AuthServer) sameOrigin(r *http.Request) bool {
+	u, err := url.Parse(s.cfg.Issuer)
+	if err != nil {
 		return false
 	}
-	list, err := s.patients.List(c.Request.Context())
-	return err == nil && slices.ContainsFunc(list, func(p PatientSummary) bool { return p.ID == id })
+	own := strings.ToLower(u.Scheme + "://" + u.Host)
+	if o := r.Header.Get("Origin"); o != "" {
+		return strings.ToLower(strings.TrimSuffix(o, "/")) == own
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		ru, err := url.Parse(ref)
+		return err == nil && strings.ToLower(ru.Scheme+"://"+ru.Host) == own
+	}
+	return true
 }
 
 func (s *AuthServer) saveAuthRequest(c *gin.Context, ar *authRequest) error {
@@ -233,49 +294,3 @@ func redirectError(c *gin.Context, redirect, state, code, desc string) {
 	}
 	redirectTo(c, redirect, q)
 }
-
-// securePage sets the headers of every HTML page: no framing (clickjacking of the
-// consent), no scripts, no caching.
-func securePage(c *gin.Context) {
-	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	c.Header("X-Frame-Options", "DENY")
-	c.Header("Cache-Control", "no-store")
-	c.Header("Referrer-Policy", "no-referrer")
-}
-
-func render(c *gin.Context, t *template.Template, data any) {
-	securePage(c)
-	c.Status(http.StatusOK)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	_ = t.Execute(c.Writer, data)
-}
-
-func page(c *gin.Context, status int, title, msg string) {
-	securePage(c)
-	c.Status(status)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	_ = messagePage.Execute(c.Writer, map[string]string{"Title": title, "Message": msg})
-	c.Abort()
-}
-
-const pageHead = `<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>AIT Gateway</title>
-<style>body{font-family:sans-serif;max-width:40em;margin:2em auto}button{margin:.3em}</style></head><body>`
-
-var (
-	messagePage = template.Must(template.New("msg").Parse(pageHead +
-		`<h1>{{.Title}}</h1><p>{{.Message}}</p></body></html>`))
-	pickerPage = template.Must(template.New("picker").Parse(pageHead +
-		`<h1>Choisir le patient / Choose the patient</h1>
-<p>{{.Req.ClientName}} ({{.Req.ClientID}}) asks for a patient.</p>
-<form method="post" action="/auth/authorize"><input type="hidden" name="req" value="{{.Req.ID}}"><input type="hidden" name="action" value="pick">
-{{range .Patients}}<p><label><input type="radio" name="patient" value="{{.ID}}"> {{.Name}} {{.BirthDate}}</label></p>{{end}}
-<button type="submit">Continuer</button></form></body></html>`))
-	consentPage = template.Must(template.New("consent").Parse(pageHead +
-		`<h1>Autoriser l'accès / Authorize access</h1>
-<p><b>{{.Req.ClientName}}</b> ({{.Req.ClientID}}) asks for:</p>
-<ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>
-{{if .Req.Patient}}<p>Patient: <code>{{.Req.Patient}}</code></p>{{end}}
-<form method="post" action="/auth/authorize"><input type="hidden" name="req" value="{{.Req.ID}}">
-<button type="submit" name="action" value="approve">Autoriser</button>
-<button type="submit" name="action" value="deny">Refuser</button></form></body></html>`))
-)

@@ -1,7 +1,6 @@
 package smart
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -14,19 +13,6 @@ import (
 
 	"github.com/aitgw/aitgw/fhir"
 )
-
-// PatientSummary is one line of the standalone-launch patient picker. It is shown to
-// an authenticated user in the browser only, never logged.
-type PatientSummary struct {
-	ID        string
-	Name      string
-	BirthDate string
-}
-
-// PatientDirectory lists the patients the picker offers.
-type PatientDirectory interface {
-	List(ctx context.Context) ([]PatientSummary, error)
-}
 
 // UserAuthenticator identifies the user at the authorization endpoint (the hospital's
 // login, a reverse proxy header…). It returns the user's FHIR reference
@@ -44,8 +30,19 @@ type AuthServer struct {
 	// Users, when set, authenticates the user before the picker and consent; without it
 	// the pages serve whoever reaches them (development and trusted-network setups).
 	Users UserAuthenticator
-	// verifier checks operator tokens on the registration endpoint.
+	// verifier checks operator tokens on the registration endpoint, and the tokens
+	// presented to introspection, revocation and userinfo.
 	verifier *Verifier
+	// revocations lists the revoked access tokens (shared with the gateway's
+	// verifier: see Revocations).
+	revocations *Revocations
+	// Access, when set, decides which patients a user may launch an app with (the
+	// picker, and the authorization and token endpoints); without it any patient.
+	Access PatientAccess
+	// Audit, when set, records each login, failed or not, as an AuditEvent.
+	Audit LoginAuditor
+	// throttle slows down password guessing per account and per address.
+	throttle *loginThrottle
 	now      func() time.Time
 
 	jwksMu    sync.Mutex
@@ -68,15 +65,26 @@ func NewAuthServer(cfg Config, kv KV, keys *Keyset, patients PatientDirectory) (
 	if err != nil {
 		return nil, err
 	}
+	v.Revocations = NewRevocations(kv)
 	return &AuthServer{cfg: cfg, kv: kv, keys: keys, patients: patients, verifier: v,
+		revocations: v.Revocations, throttle: newLoginThrottle(),
 		now: time.Now, jwksCache: map[string]*remoteJWKS{}}, nil
 }
+
+// Revocations returns the server's list of revoked tokens, for the gateway's
+// verifier to refuse them too.
+func (s *AuthServer) Revocations() *Revocations { return s.revocations }
 
 // Register mounts the root discovery document and the /auth endpoints on r (the root
 // router). The FHIR server serves Discovery under its base itself, since the base
 // path belongs to its router.
 func (s *AuthServer) Register(r gin.IRouter) {
 	r.GET("/.well-known/smart-configuration", s.discovery)
+	r.GET("/.well-known/openid-configuration", s.openidConfiguration)
+	r.POST("/auth/introspect", s.introspect)
+	r.POST("/auth/revoke", s.revoke)
+	r.GET("/auth/userinfo", s.userinfo)
+	r.POST("/auth/userinfo", s.userinfo)
 	r.GET("/auth/authorize", s.authorize)
 	r.POST("/auth/authorize", s.authorizeSubmit)
 	r.POST("/auth/token", s.token)
@@ -100,25 +108,50 @@ func (s *AuthServer) Discovery() gin.HandlerFunc { return s.discovery }
 
 func (s *AuthServer) discovery(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=300")
-	c.JSON(http.StatusOK, gin.H{
+	d := s.serverMetadata()
+	d["capabilities"] = capabilities
+	c.JSON(http.StatusOK, d)
+}
+
+// serverMetadata are the members the SMART configuration and the OpenID discovery
+// document share, so that they never disagree.
+func (s *AuthServer) serverMetadata() gin.H {
+	return gin.H{
 		"issuer":                                           s.cfg.Issuer,
 		"jwks_uri":                                         s.cfg.jwksURL(),
 		"authorization_endpoint":                           s.cfg.authorizeURL(),
 		"token_endpoint":                                   s.cfg.TokenURL(),
 		"registration_endpoint":                            s.cfg.registerURL(),
+		"introspection_endpoint":                           s.cfg.introspectURL(),
+		"revocation_endpoint":                              s.cfg.revokeURL(),
+		"userinfo_endpoint":                                s.cfg.userinfoURL(),
 		"grant_types_supported":                            []string{"authorization_code", "refresh_token", "client_credentials"},
 		"response_types_supported":                         []string{"code"},
 		"code_challenge_methods_supported":                 []string{"S256"},
 		"token_endpoint_auth_methods_supported":            []string{"private_key_jwt", "client_secret_basic"},
 		"token_endpoint_auth_signing_alg_values_supported": acceptedAlgs,
+		"introspection_endpoint_auth_methods_supported":    []string{"private_key_jwt", "client_secret_basic"},
+		"revocation_endpoint_auth_methods_supported":       []string{"private_key_jwt", "client_secret_basic", "none"},
 		"id_token_signing_alg_values_supported":            []string{"RS256"},
+		"subject_types_supported":                          []string{"public"},
 		"scopes_supported": []string{
 			ScopeOpenID, ScopeFHIRUser, ScopeLaunch, ScopeLaunchPatient, ScopeOfflineAccess, ScopeOnlineAccess,
 			"patient/*.rs", "user/*.cruds", "system/*.cruds", "patient/*.read", "user/*.read", "user/*.write",
 			"system/*.read", AuditScope,
 		},
-		"capabilities": capabilities,
-	})
+	}
+}
+
+// OpenIDConfiguration serves /.well-known/openid-configuration (OpenID Connect
+// Discovery 1.0), for the FHIR server to mount under its base too.
+func (s *AuthServer) OpenIDConfiguration() gin.HandlerFunc { return s.openidConfiguration }
+
+func (s *AuthServer) openidConfiguration(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	d := s.serverMetadata()
+	d["claims_supported"] = []string{"iss", "sub", "aud", "exp", "iat", "nonce", "fhirUser"}
+	d["response_modes_supported"] = []string{"query"}
+	c.JSON(http.StatusOK, d)
 }
 
 func (s *AuthServer) jwks(c *gin.Context) {
@@ -180,7 +213,7 @@ func (s *AuthServer) register(c *gin.Context) {
 // OAuth, not FHIR).
 func oauthError(c *gin.Context, status int, code, desc string) {
 	c.Header("Cache-Control", "no-store")
-	if status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized && c.Writer.Header().Get("WWW-Authenticate") == "" {
 		c.Header("WWW-Authenticate", `Basic realm="aitgw"`)
 	}
 	issue := "security"
@@ -215,6 +248,12 @@ type tokenContext struct {
 
 // signAccess mints an access token for the FHIR base.
 func signAccess(ks *Keyset, cfg Config, tc tokenContext, ttl time.Duration, now time.Time) (string, error) {
+	raw, _, err := mintAccess(ks, cfg, tc, ttl, now)
+	return raw, err
+}
+
+// mintAccess is signAccess returning the token's jti too (for revocation).
+func mintAccess(ks *Keyset, cfg Config, tc tokenContext, ttl time.Duration, now time.Time) (string, string, error) {
 	sub := tc.Subject
 	if sub == "" {
 		sub = tc.ClientID
@@ -228,7 +267,8 @@ func signAccess(ks *Keyset, cfg Config, tc tokenContext, ttl time.Duration, now 
 		Scope: tc.Scope, ClientID: tc.ClientID, Patient: tc.Patient, Encounter: tc.Encounter,
 		FHIRUser: tc.FHIRUser,
 	}
-	return sign(ks, claims)
+	raw, err := sign(ks, claims)
+	return raw, claims.ID, err
 }
 
 // sign signs claims with the active key, naming it by kid.

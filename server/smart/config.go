@@ -28,6 +28,13 @@ type Config struct {
 	AccessTTL time.Duration
 	// RefreshTTL is the lifetime of refresh tokens (default 30 days).
 	RefreshTTL time.Duration
+	// MaxLifetime is the longest lifetime (exp - iat) a verified access token may
+	// claim (default 1 h); tokens minted by the host's operator (MintToken) may reach
+	// MaxTokenTTL. A token without exp is refused.
+	MaxLifetime time.Duration
+	// JWKSRefresh is how often the external issuer's JWK Set is refetched, so that a
+	// key it withdraws stops being trusted (default 5 min).
+	JWKSRefresh time.Duration
 }
 
 // Defaults of Config.
@@ -36,6 +43,10 @@ const (
 	maxSkew           = 5 * time.Minute
 	DefaultAccessTTL  = 15 * time.Minute
 	DefaultRefreshTTL = 30 * 24 * time.Hour
+	// DefaultMaxLifetime bounds the lifetime of the access tokens the verifier accepts.
+	DefaultMaxLifetime = time.Hour
+	// DefaultJWKSRefresh is how often an external issuer's JWK Set is refetched.
+	DefaultJWKSRefresh = 5 * time.Minute
 	// MaxTokenTTL bounds every access token (MintToken included); retired signing keys
 	// are kept this long so that tokens they signed still verify.
 	MaxTokenTTL = 24 * time.Hour
@@ -63,6 +74,18 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.AccessTTL > MaxTokenTTL {
 		c.AccessTTL = MaxTokenTTL
+	}
+	if c.MaxLifetime <= 0 {
+		c.MaxLifetime = DefaultMaxLifetime
+	}
+	if c.MaxLifetime > MaxTokenTTL {
+		c.MaxLifetime = MaxTokenTTL
+	}
+	if c.AccessTTL > c.MaxLifetime {
+		c.AccessTTL = c.MaxLifetime
+	}
+	if c.JWKSRefresh <= 0 {
+		c.JWKSRefresh = DefaultJWKSRefresh
 	}
 	if c.RefreshTTL <= 0 {
 		c.RefreshTTL = DefaultRefreshTTL
@@ -92,3 +115,9 @@ func (c Config) authorizeURL() string { return c.Issuer + "/auth/authorize" }
 func (c Config) TokenURL() string    { return c.Issuer + "/auth/token" }
 func (c Config) jwksURL() string     { return c.Issuer + "/auth/jwks" }
 func (c Config) registerURL() string { return c.Issuer + "/auth/register" }
+
+// Endpoints of token introspection (RFC 7662), revocation (RFC 7009) and OpenID
+// userinfo.
+func (c Config) introspectURL() string { return c.Issuer + "/auth/introspect" }
+func (c Config) revokeURL() string     { return c.Issuer + "/auth/revoke" }
+func (c Config) userinfoURL() string   { return c.Issuer + "/auth/userinfo" }

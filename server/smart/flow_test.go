@@ -123,12 +123,24 @@ func (a *app) authorize(scope, launch, patient string) url.Values {
 			f.Set("action", "pick")
 			f.Set("patient", patient)
 		}
-		if resp, err = noRedirect.PostForm(a.e.srv.URL+"/auth/authorize", f); err != nil {
+		if resp, err = a.e.postPage(f, nil); err != nil {
 			a.t.Fatal(err)
 		}
 	}
 	a.t.Fatal("authorize did not redirect")
 	return nil
+}
+
+// postPage posts a picker or consent form as the browser does from the server's own
+// page (with its Origin), with extra headers.
+func (e *testEnv) postPage(f url.Values, header http.Header) (*http.Response, error) {
+	req, _ := http.NewRequest("POST", e.srv.URL+"/auth/authorize", strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.srv.URL)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return noRedirect.Do(req)
 }
 
 func (a *app) redeem(code string, verifier string) (int, map[string]any) {

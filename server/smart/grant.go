@@ -22,6 +22,7 @@ type Grant struct {
 	Issuer    string
 	TokenID   string // jti, for audit correlation
 	Expiry    time.Time
+	IssuedAt  time.Time
 	Scopes    []Scope
 	// Other holds the non-resource scopes (openid, launch, offline_access…).
 	Other []string

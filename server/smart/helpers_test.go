@@ -26,7 +26,27 @@ type testEnv struct {
 
 type stubPatients []PatientSummary
 
-func (p stubPatients) List(context.Context) ([]PatientSummary, error) { return p, nil }
+func (p stubPatients) Find(_ context.Context, care Care, q string, limit int) ([]PatientSummary, bool, error) {
+	var out []PatientSummary
+	for _, s := range p {
+		if care.MaySee(s.ID) && s.Matches(q) {
+			if len(out) == limit {
+				return out, true, nil
+			}
+			out = append(out, s)
+		}
+	}
+	return out, false, nil
+}
+
+func (p stubPatients) Summary(_ context.Context, id string) (*PatientSummary, error) {
+	for _, s := range p {
+		if s.ID == id {
+			return &s, nil
+		}
+	}
+	return nil, nil
+}
 
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
@@ -48,6 +68,7 @@ func newEnv(t testing.TB) *testEnv {
 	if e.ver, err = NewVerifier(e.cfg, e.keys); err != nil {
 		t.Fatal(err)
 	}
+	e.ver.Revocations = e.auth.Revocations() // as the gateway wires them
 	e.cfg, _ = e.cfg.normalize()
 	r := gin.New()
 	r.Use(e.ver.Middleware())

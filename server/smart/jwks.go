@@ -125,9 +125,59 @@ type remoteJWKS struct {
 	client      *http.Client
 	minInterval time.Duration
 
+	// maxAge, when set, is how long a fetched set is trusted before it is fetched
+	// again (refreshIfStale): a key the issuer withdraws stops being trusted.
+	maxAge time.Duration
+	// onChange is called when a refetch changes the set of kids.
+	onChange func()
+
 	mu      sync.Mutex
 	keys    []publicKey
 	fetched time.Time
+}
+
+// refreshIfStale refetches the set when it is older than maxAge. The fetch runs
+// outside the lock (the current keys stay in use meanwhile); a failed fetch keeps
+// them, and is retried after maxAge again.
+func (r *remoteJWKS) refreshIfStale(ctx context.Context) {
+	r.mu.Lock()
+	if r.maxAge <= 0 || r.fetched.IsZero() || time.Since(r.fetched) < r.maxAge {
+		r.mu.Unlock()
+		return
+	}
+	r.fetched = time.Now() // one refresher at a time
+	r.mu.Unlock()
+	keys, err := fetchJWKS(ctx, r.client, r.url)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	changed := !sameKIDs(r.keys, keys)
+	r.keys = keys
+	r.mu.Unlock()
+	if changed && r.onChange != nil {
+		r.onChange()
+	}
+}
+
+// sameKIDs reports whether two sets hold the same kids.
+func sameKIDs(a, b []publicKey) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]int{}
+	for _, k := range a {
+		seen[k.kid]++
+	}
+	for _, k := range b {
+		seen[k.kid]--
+	}
+	for _, n := range seen {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func newRemoteJWKS(url string, client *http.Client, minInterval time.Duration) *remoteJWKS {
@@ -152,7 +202,11 @@ func (r *remoteJWKS) key(ctx context.Context, kid string) (publicKey, error) {
 	if err != nil {
 		return publicKey{}, err
 	}
+	changed := r.keys != nil && !sameKIDs(r.keys, keys)
 	r.keys = keys
+	if changed && r.onChange != nil {
+		r.onChange() // the grant cache's lock never waits on r.mu
+	}
 	if k, ok := selectKey(r.keys, kid); ok {
 		return k, nil
 	}

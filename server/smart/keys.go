@@ -232,11 +232,22 @@ func (ks *Keyset) active(alg string) *SigningKey {
 
 // Signer returns the key the built-in server signs tokens with.
 func (ks *Keyset) Signer() *SigningKey {
+	// pick up a rotation by the CLI within signerReload (what it retired still
+	// verifies meanwhile)
+	ks.mu.RLock()
+	stale := time.Since(ks.lastLoad) > signerReload
+	ks.mu.RUnlock()
+	if stale {
+		_ = ks.load() // on error the keys in memory stay in use
+	}
 	if k := ks.active("RS256"); k != nil {
 		return k
 	}
 	return ks.active("ES256")
 }
+
+// signerReload is how often the signing side rereads the key directory.
+const signerReload = 30 * time.Second
 
 // errUnknownKID means no key has that kid, even after a reload.
 var errUnknownKID = errors.New("unknown kid")
@@ -251,6 +262,12 @@ func (ks *Keyset) verificationKey(kid string, reloadEvery time.Duration) (crypto
 	ks.mu.RLock()
 	recent := time.Since(ks.lastLoad) < reloadEvery
 	ks.mu.RUnlock()
+	// A key just written by "aitgw keys rotate" is on disk under its kid: reload at
+	// once, so that tokens it signs verify without waiting for reloadEvery. A forged
+	// kid costs a stat, never a reload.
+	if recent && ks.onDisk(kid) {
+		recent = false
+	}
 	if !recent {
 		if err := ks.load(); err != nil {
 			return nil, "", err
@@ -260,6 +277,16 @@ func (ks *Keyset) verificationKey(kid string, reloadEvery time.Duration) (crypto
 		}
 	}
 	return nil, "", errUnknownKID
+}
+
+// onDisk reports whether a key file named kid exists (kid is a base64url
+// thumbprint; anything else cannot name a file of ours).
+func (ks *Keyset) onDisk(kid string) bool {
+	if kid == "" || len(kid) > 64 || strings.Trim(kid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(ks.dir, kid+".pem"))
+	return err == nil
 }
 
 // find returns the still-valid key with kid.

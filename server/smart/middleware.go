@@ -30,7 +30,8 @@ func (v *Verifier) open(method, path string) bool {
 	switch path {
 	case base + "/metadata":
 		return method == http.MethodGet || method == http.MethodHead
-	case "/.well-known/smart-configuration", base + "/.well-known/smart-configuration":
+	case "/.well-known/smart-configuration", base + "/.well-known/smart-configuration",
+		"/.well-known/openid-configuration", base + "/.well-known/openid-configuration":
 		return method == http.MethodGet || method == http.MethodHead
 	}
 	// the implementation guide package is public, as published IGs are

@@ -2,6 +2,7 @@ package smart
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -48,23 +49,74 @@ func (k StoreKV) PutNew(ctx context.Context, ns, key string, val []byte) (bool, 
 	return created && err == nil, err
 }
 
-// StoreDirectory lists the store's patients for the standalone-launch picker.
+// StoreDirectory finds the store's patients for the standalone-launch picker.
 type StoreDirectory struct{ Store fhir.Store }
 
-// maxPicker bounds the picker list.
-const maxPicker = 500
+// maxPickerScan bounds the patients one search reads when the user may see everyone
+// (a coordinator): a query that matches nobody in that many asks to be refined.
+const maxPickerScan = 100000
 
-// List returns up to 500 patients with a display name and birth date.
-func (d StoreDirectory) List(ctx context.Context) ([]PatientSummary, error) {
+// Find implements PatientDirectory: the patients of care (read one by one) or, for a
+// user who may see all, a scan of the patients, stopping at limit+1 matches.
+func (d StoreDirectory) Find(ctx context.Context, care Care, query string, limit int) ([]PatientSummary, bool, error) {
 	var out []PatientSummary
+	more := false
 	err := d.Store.View(ctx, func(tx fhir.Tx) error {
-		return tx.ScanType("Patient", func(r *fhir.Record) bool {
-			out = append(out, patientSummary(r))
-			return len(out) < maxPicker
-		})
+		add := func(r *fhir.Record) bool {
+			if s := patientSummary(r); s.Matches(query) {
+				if len(out) == limit {
+					more = true
+					return false
+				}
+				out = append(out, s)
+			}
+			return true
+		}
+		if care.All {
+			scanned := 0
+			return tx.ScanType("Patient", func(r *fhir.Record) bool {
+				scanned++
+				return add(r) && scanned < maxPickerScan
+			})
+		}
+		for _, id := range care.IDs() {
+			r, err := tx.Current("Patient", id)
+			if errors.Is(err, fhir.ErrNotFound) || err == nil && r.Deleted {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !add(r) {
+				break
+			}
+		}
+		return nil
+	})
+	return out, more, err
+}
+
+// Summary implements PatientDirectory.
+func (d StoreDirectory) Summary(ctx context.Context, id string) (*PatientSummary, error) {
+	var out *PatientSummary
+	err := d.Store.View(ctx, func(tx fhir.Tx) error {
+		r, err := tx.Current("Patient", id)
+		if errors.Is(err, fhir.ErrNotFound) || err == nil && r.Deleted {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s := patientSummary(r)
+		out = &s
+		return nil
 	})
 	return out, err
 }
+
+// insSystems are the identifier systems of the INS (NIR and NIA OIDs).
+var insSystems = map[string]bool{"urn:oid:1.2.250.1.213.1.4.8": true, "urn:oid:1.2.250.1.213.1.4.9": true,
+	"urn:oid:1.2.250.1.213.1.4.10": true, "urn:oid:1.2.250.1.213.1.4.11": true}
 
 // patientSummary is what the picker shows of a Patient, read through the typed model:
 // its official name (else its usual one, else its first), as text or given names and
@@ -77,6 +129,15 @@ func patientSummary(r *fhir.Record) PatientSummary {
 	}
 	if p.BirthDate != nil {
 		s.BirthDate = *p.BirthDate
+	}
+	for _, id := range p.Identifier {
+		if id.Value == nil {
+			continue
+		}
+		s.Identifiers = append(s.Identifiers, *id.Value)
+		if id.System != nil && insSystems[*id.System] && s.INS == "" {
+			s.INS = *id.Value
+		}
 	}
 	var name *models.HumanName
 	for _, use := range []models.NameUse{models.NameUseOfficial, models.NameUseUsual} {

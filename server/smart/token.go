@@ -30,6 +30,8 @@ type refreshRecord struct {
 	tokenContext
 	Nonce   string    `json:"nonce,omitempty"`
 	Expires time.Time `json:"expires"`
+	// Family is the chain of rotated refresh tokens this one belongs to.
+	Family string `json:"family,omitempty"`
 }
 
 // oauthErr is a token-endpoint failure.
@@ -193,7 +195,7 @@ func (s *AuthServer) clientCredentials(c *gin.Context, f url.Values) (gin.H, *oa
 		slices.ContainsFunc(rs, func(s Scope) bool { return s.Context != ContextSystem }) {
 		return nil, badRequest("invalid_scope", "backend services get system/ scopes the client is registered for")
 	}
-	return s.issue(tokenContext{ClientID: cl.ID, Scope: scope}, "", false)
+	return s.issue(c.Request.Context(), tokenContext{ClientID: cl.ID, Scope: scope}, "", false, "")
 }
 
 // codeGrant redeems an authorization code (one use) with its PKCE verifier.
@@ -223,9 +225,12 @@ func (s *AuthServer) codeGrant(c *gin.Context, f url.Values) (gin.H, *oauthErr) 
 	case !pkceMatches(f.Get("code_verifier"), cr.Challenge):
 		return nil, badRequest("invalid_grant", "code_verifier does not match the S256 code_challenge")
 	}
+	if oe := s.checkPatientAccess(ctx, cr.FHIRUser, cr.Patient); oe != nil {
+		return nil, oe
+	}
 	tc := tokenContext{ClientID: cl.ID, Scope: cr.Scope, Patient: cr.Patient, Encounter: cr.Encounter,
 		FHIRUser: cr.FHIRUser, Subject: cr.FHIRUser}
-	return s.issue(tc, cr.Nonce, true)
+	return s.issue(ctx, tc, cr.Nonce, true, "")
 }
 
 // pkceMatches checks BASE64URL(SHA256(verifier)) == challenge (RFC 7636 §4.6).
@@ -238,7 +243,10 @@ func pkceMatches(verifier, challenge string) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
 }
 
-// refreshGrant rotates a refresh token: the old one dies, a new one is returned.
+// refreshGrant rotates a refresh token: the old one dies, a new one of the same
+// family is returned. A refresh token used a second time was copied (by the thief or
+// by the app it was stolen from): the whole family is revoked, the newer refresh
+// token and the access tokens it minted included (RFC 9700 §4.14.2).
 func (s *AuthServer) refreshGrant(c *gin.Context, f url.Values) (gin.H, *oauthErr) {
 	cl, oe := s.authenticateClient(c, f)
 	if oe != nil {
@@ -246,17 +254,29 @@ func (s *AuthServer) refreshGrant(c *gin.Context, f url.Values) (gin.H, *oauthEr
 	}
 	ctx := c.Request.Context()
 	key := hashToken(f.Get("refresh_token"))
+	usedKey := "refresh\x00" + key
+	if fam, err := s.kv.Get(ctx, nsCodeUsed, usedKey); err != nil {
+		return nil, &oauthErr{http.StatusInternalServerError, "server_error", "refresh tokens unavailable"}
+	} else if fam != nil {
+		return nil, s.refreshReused(ctx, string(fam))
+	}
 	b, err := s.kv.Get(ctx, nsRefresh, key)
 	var rr refreshRecord
 	if err != nil || b == nil || json.Unmarshal(b, &rr) != nil {
 		return nil, badRequest("invalid_grant", "unknown refresh token")
 	}
-	if first, err := s.kv.PutNew(ctx, nsCodeUsed, "refresh\x00"+key, []byte{1}); err != nil || !first {
-		return nil, badRequest("invalid_grant", "refresh token already used")
+	if rr.Family == "" {
+		rr.Family = randomToken(16) // issued before families existed
+	}
+	if first, err := s.kv.PutNew(ctx, nsCodeUsed, usedKey, []byte(rr.Family)); err != nil || !first {
+		return nil, s.refreshReused(ctx, rr.Family)
 	}
 	_ = s.kv.Put(ctx, nsRefresh, key, nil)
 	if s.now().After(rr.Expires) || rr.ClientID != cl.ID {
 		return nil, badRequest("invalid_grant", "refresh token expired or issued to another client")
+	}
+	if fam, err := s.getFamily(ctx, rr.Family); err != nil || fam != nil && fam.Revoked {
+		return nil, badRequest("invalid_grant", "refresh token revoked")
 	}
 	if want := f.Get("scope"); want != "" {
 		// A refresh may narrow the scope, never widen it.
@@ -266,7 +286,20 @@ func (s *AuthServer) refreshGrant(c *gin.Context, f url.Values) (gin.H, *oauthEr
 		}
 		rr.Scope = narrowed
 	}
-	return s.issue(rr.tokenContext, rr.Nonce, true)
+	if oe := s.checkPatientAccess(ctx, rr.FHIRUser, rr.Patient); oe != nil {
+		return nil, oe
+	}
+	return s.issue(ctx, rr.tokenContext, rr.Nonce, true, rr.Family)
+}
+
+// refreshReused revokes the family of a refresh token presented a second time.
+func (s *AuthServer) refreshReused(ctx context.Context, fam string) *oauthErr {
+	if len(fam) > 1 { // markers of tokens used before families existed hold one byte
+		if err := s.revokeFamily(ctx, fam); err != nil {
+			return &oauthErr{http.StatusInternalServerError, "server_error", "the reused refresh token's family could not be revoked"}
+		}
+	}
+	return badRequest("invalid_grant", "refresh token already used: every token of this authorization is revoked")
 }
 
 func (c *Client) mustGrantable(s string) string {
@@ -281,9 +314,10 @@ func hashToken(t string) string {
 
 // issue builds the token response: access token, plus refresh token for
 // offline_access/online_access and id_token for openid+fhirUser when interactive.
-func (s *AuthServer) issue(tc tokenContext, nonce string, interactive bool) (gin.H, *oauthErr) {
+// fam is the refresh-token family being rotated ("" starts a new one).
+func (s *AuthServer) issue(ctx context.Context, tc tokenContext, nonce string, interactive bool, fam string) (gin.H, *oauthErr) {
 	now := s.now()
-	at, err := signAccess(s.keys, s.cfg, tc, s.cfg.AccessTTL, now)
+	at, jti, err := mintAccess(s.keys, s.cfg, tc, s.cfg.AccessTTL, now)
 	if err != nil {
 		return nil, &oauthErr{http.StatusInternalServerError, "server_error", "token signing failed"}
 	}
@@ -306,8 +340,23 @@ func (s *AuthServer) issue(tc tokenContext, nonce string, interactive bool) (gin
 		if !slices.Contains(other, ScopeOfflineAccess) {
 			ttl = min(ttl, 12*time.Hour) // online access ends with the working day
 		}
-		b, _ := json.Marshal(refreshRecord{tokenContext: tc, Nonce: nonce, Expires: now.Add(ttl)})
-		if err := s.kv.Put(context.Background(), nsRefresh, hashToken(rt), b); err != nil {
+		if fam == "" {
+			fam = randomToken(16)
+		}
+		f, err := s.getFamily(ctx, fam)
+		if err != nil {
+			return nil, &oauthErr{http.StatusInternalServerError, "server_error", "refresh token could not be stored"}
+		}
+		if f == nil {
+			f = &family{}
+		}
+		f.Current = hashToken(rt)
+		f.Access = append(f.Access, mintedToken{JTI: jti, Exp: now.Add(s.cfg.AccessTTL)})
+		b, _ := json.Marshal(refreshRecord{tokenContext: tc, Nonce: nonce, Expires: now.Add(ttl), Family: fam})
+		if err := s.kv.Put(ctx, nsRefresh, f.Current, b); err != nil {
+			return nil, &oauthErr{http.StatusInternalServerError, "server_error", "refresh token could not be stored"}
+		}
+		if err := s.putFamily(ctx, fam, f); err != nil {
 			return nil, &oauthErr{http.StatusInternalServerError, "server_error", "refresh token could not be stored"}
 		}
 		resp["refresh_token"] = rt

@@ -49,6 +49,9 @@ type Verifier struct {
 	// the same token with every request, and a signature check costs more than the
 	// read it guards.
 	verified grantCache
+	// Revocations, when set, refuses the tokens revoked (RFC 7009, refresh-token
+	// reuse) until they expire.
+	Revocations *Revocations
 }
 
 // NewVerifier returns a Verifier for cfg. keys may be nil: the built-in keys are then
@@ -69,6 +72,8 @@ func NewVerifier(cfg Config, keys *Keyset) (*Verifier, error) {
 	}
 	if cfg.JWKSURL != "" {
 		v.remote = newRemoteJWKS(cfg.JWKSURL, nil, v.reloadEvery)
+		v.remote.maxAge = cfg.JWKSRefresh
+		v.remote.onChange = v.verified.clear
 	}
 	return v, nil
 }
@@ -81,14 +86,27 @@ func unauthorized(format string, args ...any) *fhir.Error {
 // Verify checks a raw JWT (signature, alg, kid, iss, aud, exp, nbf) and returns the
 // grant it carries, or a 401 *fhir.Error naming the rule broken.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Grant, error) {
-	if g := v.verified.get(raw, v.now()); g != nil {
-		return g, nil
+	if v.remote != nil {
+		v.remote.refreshIfStale(ctx) // a withdrawn key clears the cache
 	}
-	g, err := v.verify(ctx, raw)
-	if err == nil {
+	g := v.verified.get(raw, v.now())
+	if g == nil {
+		var err error
+		if g, err = v.verify(ctx, raw); err != nil {
+			return nil, err
+		}
 		v.verified.put(raw, g)
 	}
-	return g, err
+	if v.Revocations != nil {
+		revoked, err := v.Revocations.Revoked(ctx, g.Issuer, g.TokenID)
+		if err != nil {
+			return nil, fhir.Errorf(http.StatusServiceUnavailable, "transient", "", "the revocation list cannot be read; retry")
+		}
+		if revoked {
+			return nil, unauthorized("token has been revoked")
+		}
+	}
+	return g, nil
 }
 
 func (v *Verifier) verify(ctx context.Context, raw string) (*Grant, error) {
@@ -102,11 +120,19 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*Grant, error) {
 		jwt.WithTimeFunc(v.now),
 	)
 	_, err := p.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			// RFC 7515 §4.1.11: extensions we do not understand make the token invalid;
+			// we understand none.
+			return nil, errCrit
+		}
 		iss, _ := t.Claims.GetIssuer()
 		return v.keyFor(ctx, t, iss)
 	})
 	if err != nil {
 		return nil, v.explain(err)
+	}
+	if ferr := v.checkLifetime(&claims); ferr != nil {
+		return nil, ferr
 	}
 	if claims.ID == "" && claims.Issuer == v.cfg.Issuer {
 		return nil, unauthorized("access token has no jti")
@@ -118,6 +144,9 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*Grant, error) {
 	}
 	if claims.ExpiresAt != nil {
 		g.Expiry = claims.ExpiresAt.Time
+	}
+	if claims.IssuedAt != nil {
+		g.IssuedAt = claims.IssuedAt.Time
 	}
 	scope := claims.Scope
 	if scope == "" {
@@ -168,7 +197,32 @@ func (v *Verifier) keyFor(ctx context.Context, t *jwt.Token, iss string) (any, e
 	return pk.key, nil
 }
 
+// checkLifetime refuses a token whose lifetime (exp - iat, or exp - nbf, or exp - now
+// without either) exceeds the configured maximum: a stolen long-lived token is a
+// standing key. Operator tokens of our own issuer (MintToken) may live MaxTokenTTL.
+func (v *Verifier) checkLifetime(c *accessClaims) *fhir.Error {
+	if c.ExpiresAt == nil {
+		return unauthorized("token lacks a required claim (exp)")
+	}
+	start := v.now()
+	switch {
+	case c.IssuedAt != nil:
+		start = c.IssuedAt.Time
+	case c.NotBefore != nil:
+		start = c.NotBefore.Time
+	}
+	limit := v.cfg.MaxLifetime
+	if c.Issuer == v.cfg.Issuer && c.ClientID == OperatorClientID && v.keys != nil {
+		limit = MaxTokenTTL
+	}
+	if c.ExpiresAt.Time.Sub(start) > limit+v.cfg.Skew {
+		return unauthorized("token lifetime (exp - iat) exceeds the maximum of %s", limit)
+	}
+	return nil
+}
+
 var (
+	errCrit        = errors.New("token header has a crit extension")
 	errNoKID       = errors.New("token header has no kid")
 	errBadIssuer   = errors.New("untrusted issuer")
 	errAlgMismatch = errors.New("alg does not match the key")
@@ -187,6 +241,8 @@ func (v *Verifier) explain(err error) *fhir.Error {
 			return unauthorized("token kid names no known signing key")
 		case errors.Is(err, errAlgMismatch):
 			return unauthorized("token alg does not match its key")
+		case errors.Is(err, errCrit):
+			return unauthorized("token header crit names an extension this server does not understand")
 		}
 		return unauthorized("token signature cannot be checked")
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
@@ -226,6 +282,13 @@ func (c *grantCache) get(raw string, now time.Time) *Grant {
 		return nil
 	}
 	return g
+}
+
+// clear forgets every verified token (the trusted keys changed).
+func (c *grantCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
 }
 
 func (c *grantCache) put(raw string, g *Grant) {

@@ -65,7 +65,7 @@ async function main() {
   for (let i = 0; i < 4 && resp.status === 200; i++) {
     const action = new URL("/auth/authorize", res.location).href;
     resp = await fetch(action, { method: "POST", body: form(await resp.text()), redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded", ...login } });
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(action).origin, ...login } });
   }
   const back = resp.headers.get("location") || "";
   if (resp.status !== 302 || !back.startsWith("http://app.local/cb")) {
