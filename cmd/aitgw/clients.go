@@ -19,9 +19,16 @@ import (
 // It signs an operator token with the key under --data and calls the registration
 // endpoint, so that the gateway's store stays in the gateway's hands.
 func clientsCmd(args []string) int {
-	if len(args) == 0 || args[0] != "add" {
-		fmt.Fprintln(os.Stderr, "usage: aitgw clients add --name N --auth none|client_secret_basic|private_key_jwt [--redirect-uri U]... [--jwks-url U | --jwks FILE] --scope S")
+	if len(args) == 0 || (args[0] != "add" && args[0] != "list" && args[0] != "remove") {
+		fmt.Fprintln(os.Stderr, "usage: aitgw clients add --name N --auth none|client_secret_basic|private_key_jwt [--redirect-uri U]... [--jwks-url U | --jwks FILE] --scope S | list | remove --id CLIENT_ID")
 		return 2
+	}
+	if args[0] != "add" {
+		fs := flag.NewFlagSet("clients "+args[0], flag.ContinueOnError)
+		var cfg config
+		cfg.operatorFlags(fs)
+		id := fs.String("id", "", "client_id of the client to remove")
+		return accountsCmd(&cfg, fs, args, smart.ScopeRegister, "/auth/register", id)
 	}
 	fs := flag.NewFlagSet("clients add", flag.ContinueOnError)
 	var cfg config

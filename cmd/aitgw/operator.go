@@ -132,15 +132,20 @@ func notifyCmd(args []string) int {
 // The password is read from AITGW_USER_PASSWORD, or from standard input, never from
 // the command line (where other users of the host could see it).
 func usersCmd(args []string) int {
-	if len(args) == 0 || args[0] != "add" {
-		fmt.Fprintln(os.Stderr, "usage: aitgw users add --user NAME --fhir-user Practitioner/ID (password from AITGW_USER_PASSWORD or stdin)")
+	const usage = "usage: aitgw users add --user NAME --fhir-user Practitioner/ID [--replace] (password from AITGW_USER_PASSWORD or stdin) | list | remove --user NAME"
+	if len(args) == 0 || (args[0] != "add" && args[0] != "list" && args[0] != "remove") {
+		fmt.Fprintln(os.Stderr, usage)
 		return 2
 	}
-	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
+	fs := flag.NewFlagSet("users "+args[0], flag.ContinueOnError)
 	var cfg config
 	cfg.operatorFlags(fs)
 	user := fs.String("user", "", "user name")
+	if args[0] != "add" {
+		return accountsCmd(&cfg, fs, args, smart.ScopeUsers, "/auth/users", user)
+	}
 	fhirUser := fs.String("fhir-user", "", "the user's FHIR identity, e.g. Practitioner/123")
+	replace := fs.Bool("replace", false, "replace an existing account of that name (refused otherwise)")
 	if err := parseWithConfig(fs, args[1:], true); err != nil {
 		return 2
 	}
@@ -162,8 +167,34 @@ func usersCmd(args []string) int {
 		return 1
 	}
 	st, out, err := operatorCall(&cfg, smart.ScopeUsers, http.MethodPost, cfg.origin()+"/auth/users",
-		map[string]string{"user": *user, "password": password, "fhirUser": *fhirUser})
+		map[string]any{"user": *user, "password": password, "fhirUser": *fhirUser, "replace": *replace})
 	return report(st, out, err, http.StatusCreated)
+}
+
+// accountsCmd lists (GET path) or removes (DELETE path/NAME) the accounts of the
+// built-in authorization server: users, or registered clients.
+func accountsCmd(cfg *config, fs *flag.FlagSet, args []string, scope, path string, name *string) int {
+	if err := parseWithConfig(fs, args[1:], true); err != nil {
+		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if args[0] == "list" {
+		st, out, err := operatorCall(cfg, scope, http.MethodGet, cfg.origin()+path, nil)
+		return report(st, out, err, http.StatusOK)
+	}
+	if *name == "" {
+		fmt.Fprintf(os.Stderr, "aitgw %s: which one? give its name or id\n", fs.Name())
+		return 2
+	}
+	st, out, err := operatorCall(cfg, scope, http.MethodDelete, cfg.origin()+path+"/"+url.PathEscape(*name), nil)
+	if err == nil && st == http.StatusNoContent {
+		fmt.Printf("removed %s\n", *name)
+		return 0
+	}
+	return report(st, out, err, http.StatusNoContent)
 }
 
 // mustExist checks, with a read-only operator token, that each reference ("Patient/1",

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
@@ -80,5 +81,63 @@ func TestOperatorCommandsCheckWhatTheyName(t *testing.T) {
 	out, err := exec.Command(binary, "notify", "dead-letters", "--data", g.DataDir).CombinedOutput()
 	if err != nil || strings.Contains(string(out), "null") || !strings.Contains(string(out), "no dead-lettered notification") {
 		t.Errorf("notify dead-letters with none: err=%v %s", err, out)
+	}
+}
+
+// TestOperatorListsAndRemovesAccounts: users and clients can be listed and removed,
+// and "users add" does not replace an existing account without --replace.
+func TestOperatorListsAndRemovesAccounts(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	r, err := c.Do("POST", "/Practitioner", []byte(`{"resourceType":"Practitioner","name":[{"family":"Lenoir"}]}`), nil)
+	if err != nil || r.Status != 201 {
+		t.Fatalf("create Practitioner: %v %v", r, err)
+	}
+	var pr struct{ ID string }
+	_ = json.Unmarshal(r.Body, &pr)
+	add := func(extra ...string) ([]byte, error) {
+		cmd := exec.Command(binary, append([]string{"users", "add", "--data", g.DataDir, "--user", "dr.lenoir", "--fhir-user", "Practitioner/" + pr.ID}, extra...)...)
+		cmd.Env = append(cmd.Environ(), "AITGW_USER_PASSWORD=a-long-enough-password")
+		return cmd.CombinedOutput()
+	}
+	if out, err := add(); err != nil {
+		t.Fatalf("users add: %v %s", err, out)
+	}
+	if out, err := add(); err == nil || !strings.Contains(string(out), "--replace") {
+		t.Errorf("users add over an existing account without --replace: err=%v %s", err, out)
+	}
+	if out, err := add("--replace"); err != nil {
+		t.Errorf("users add --replace: %v %s", err, out)
+	}
+	out, err := exec.Command(binary, "users", "list", "--data", g.DataDir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"dr.lenoir"`) || strings.Contains(string(out), "hash") {
+		t.Errorf("users list: err=%v %s", err, out)
+	}
+	if out, err := exec.Command(binary, "users", "remove", "--data", g.DataDir, "--user", "dr.lenoir").CombinedOutput(); err != nil {
+		t.Errorf("users remove: %v %s", err, out)
+	}
+	out, _ = exec.Command(binary, "users", "list", "--data", g.DataDir).CombinedOutput()
+	if strings.Contains(string(out), "dr.lenoir") {
+		t.Errorf("a removed user is still listed: %s", out)
+	}
+
+	out, err = exec.Command(binary, "clients", "add", "--data", g.DataDir, "--name", "Hub test", "--auth", "private_key_jwt", "--jwks-url", "https://hub.example/jwks", "--scope", "system/*.rs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("clients add: %v %s", err, out)
+	}
+	var cl struct {
+		ID string `json:"client_id"`
+	}
+	_ = json.Unmarshal(out, &cl)
+	out, err = exec.Command(binary, "clients", "list", "--data", g.DataDir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), cl.ID) || cl.ID == "" {
+		t.Errorf("clients list: err=%v %s", err, out)
+	}
+	if out, err := exec.Command(binary, "clients", "remove", "--data", g.DataDir, "--id", cl.ID).CombinedOutput(); err != nil {
+		t.Errorf("clients remove: %v %s", err, out)
+	}
+	out, _ = exec.Command(binary, "clients", "list", "--data", g.DataDir).CombinedOutput()
+	if strings.Contains(string(out), cl.ID) {
+		t.Errorf("a removed client is still listed: %s", out)
 	}
 }

@@ -92,6 +92,10 @@ func (s *AuthServer) Register(r gin.IRouter) {
 	r.POST("/auth/register", s.register)
 	r.POST("/auth/launch", s.launch)
 	r.POST("/auth/users", s.users)
+	r.GET("/auth/users", s.listUsers)
+	r.DELETE("/auth/users/:name", s.removeUser)
+	r.GET("/auth/register", s.listClients)
+	r.DELETE("/auth/register/:id", s.removeClient)
 }
 
 // capabilities advertised in the discovery document (SMART App Launch 2.0 §8).
@@ -162,14 +166,7 @@ func (s *AuthServer) jwks(c *gin.Context) {
 // register is RFC 7591 dynamic registration, restricted to operator tokens carrying
 // ScopeRegister (minted with MintToken): no open registration.
 func (s *AuthServer) register(c *gin.Context) {
-	raw, ok := bearer(c.GetHeader("Authorization"))
-	if !ok {
-		oauthError(c, http.StatusUnauthorized, "invalid_token", "registration needs an operator token with scope "+ScopeRegister)
-		return
-	}
-	g, err := s.verifier.Verify(c.Request.Context(), raw)
-	if err != nil || !g.HasScope(ScopeRegister) {
-		oauthError(c, http.StatusForbidden, "insufficient_scope", "registration needs scope "+ScopeRegister)
+	if !s.operatorGrant(c, ScopeRegister, "registration") {
 		return
 	}
 	var req struct {

@@ -109,7 +109,7 @@ func AddClient(ctx context.Context, kv KV, c Client) error {
 	if err != nil {
 		return err
 	}
-	return kv.Put(ctx, nsClients, c.ID, b)
+	return putAccount(ctx, kv, nsClients, c.ID, b)
 }
 
 // bytesContainPrivate reports a JWK Set with a private member ("d").

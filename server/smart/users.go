@@ -55,9 +55,29 @@ func (u LocalUsers) Authenticate(r *http.Request) (string, error) {
 // Challenge is the WWW-Authenticate header of a refused login.
 func (LocalUsers) Challenge() string { return `Basic realm="AIT Gateway", charset="UTF-8"` }
 
+// ErrUserExists refuses to create an account over an existing one without replace.
+var ErrUserExists = errors.New("smart: this user exists; give --replace to replace the account")
+
+// normalUser is the key of an account: user names are case-insensitive.
+func normalUser(name string) string { return strings.ToLower(name) }
+
 // AddUser creates or replaces an account. The password must have at least 12
 // characters; fhirUser is the user's Practitioner (or PractitionerRole…) reference.
 func AddUser(ctx context.Context, kv KV, name, password, fhirUser string) error {
+	return PutUser(ctx, kv, name, password, fhirUser, true)
+}
+
+// PutUser creates an account, or replaces one only when replace is set
+// (ErrUserExists otherwise): an operator who reuses a name by mistake must not take
+// over a colleague's account silently.
+func PutUser(ctx context.Context, kv KV, name, password, fhirUser string, replace bool) error {
+	if !replace {
+		if b, err := kv.Get(ctx, nsUsers, normalUser(name)); err != nil {
+			return err
+		} else if b != nil {
+			return ErrUserExists
+		}
+	}
 	if name == "" || strings.ContainsAny(name, ":/ ") {
 		return fmt.Errorf("smart: user name must be non-empty, without ':', '/' or spaces")
 	}
@@ -72,7 +92,7 @@ func AddUser(ctx context.Context, kv KV, name, password, fhirUser string) error 
 		return err
 	}
 	b, _ := json.Marshal(userRecord{FHIRUser: fhirUser, Hash: hash})
-	return kv.Put(ctx, nsUsers, strings.ToLower(name), b)
+	return putAccount(ctx, kv, nsUsers, normalUser(name), b)
 }
 
 // challenger is an authenticator that tells the browser how to log in.
@@ -81,23 +101,23 @@ type challenger interface{ Challenge() string }
 // users is POST /auth/users {"user", "password", "fhirUser"} for an operator token
 // with ScopeUsers.
 func (s *AuthServer) users(c *gin.Context) {
-	raw, ok := bearer(c.GetHeader("Authorization"))
-	if !ok {
-		oauthError(c, http.StatusUnauthorized, "invalid_token", "creating users needs a token with scope "+ScopeUsers)
+	if !s.operatorGrant(c, ScopeUsers, "creating users") {
 		return
 	}
-	g, err := s.verifier.Verify(c.Request.Context(), raw)
-	if err != nil || !g.HasScope(ScopeUsers) {
-		oauthError(c, http.StatusForbidden, "insufficient_scope", "creating users needs scope "+ScopeUsers)
-		return
+	var req struct {
+		User, Password, FHIRUser string
+		Replace                  bool
 	}
-	var req struct{ User, Password, FHIRUser string }
 	if err := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 16<<10)).Decode(&req); err != nil {
 		oauthError(c, http.StatusBadRequest, "invalid_request", `body must be {"user": …, "password": …, "fhirUser": "Practitioner/<id>"}`)
 		return
 	}
-	if err := AddUser(c.Request.Context(), s.kv, req.User, req.Password, req.FHIRUser); err != nil {
-		oauthError(c, http.StatusBadRequest, "invalid_request", err.Error())
+	if err := PutUser(c.Request.Context(), s.kv, req.User, req.Password, req.FHIRUser, req.Replace); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrUserExists) {
+			status = http.StatusConflict
+		}
+		oauthError(c, status, "invalid_request", err.Error())
 		return
 	}
 	c.Header("Cache-Control", "no-store")
