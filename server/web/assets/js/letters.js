@@ -1,6 +1,6 @@
 // Letters sent: the patient's Communications (one per letter and recipient) with
 // their delivery status, newest first.
-import { codings, dateOf, need, practitionerName, refID } from "./fhir.js";
+import { codings, need, practitionerName, refID } from "./fhir.js";
 import { COMMUNICATION_STATUS, dayTime, el, fill, table } from "./format.js";
 
 async function recipientNames(client, letters) {
@@ -17,7 +17,8 @@ async function recipientNames(client, letters) {
 }
 
 export async function renderLetters(data) {
-  const letters = need(data.letters).sort((a, b) => String(dateOf(b) || "").localeCompare(String(dateOf(a) || "")));
+  const when = (c) => String(c.sent || (c.meta && c.meta.lastUpdated) || "");
+  const letters = need(data.letters).sort((a, b) => when(b).localeCompare(when(a)));
   if (!letters.length) {
     fill("courriers", el("p", {}, "Aucun courrier envoyé pour ce patient."));
     return;
@@ -25,10 +26,11 @@ export async function renderLetters(data) {
   const names = await recipientNames(data.client, letters);
   const rows = letters.map((c) => {
     const cat = codings(c.category)[0] || {};
+    const subject = ((c.category || [])[0] || {}).text || (c.topic && c.topic.text) || cat.display || cat.code || "—";
     const status = c.status || "unknown";
     return el("tr", { dataset: { ref: `Communication/${c.id}`, status, milestone: cat.code || "" } },
-      el("td", {}, dayTime(c.sent || dateOf(c))),
-      el("td", {}, (c.topic && c.topic.text) || cat.display || cat.code || "—"),
+      el("td", {}, c.sent ? dayTime(c.sent) : "pas encore envoyé"),
+      el("td", {}, subject),
       el("td", {}, (c.recipient || []).map((r) => names[refID(r)] || r.display || refID(r)).join(", ") || "—"),
       el("td", {}, el("span", { class: `badge badge-comm-${status}` }, COMMUNICATION_STATUS[status] || status)));
   });
