@@ -23,9 +23,9 @@ func axeCore(t *testing.T) string {
 	return string(src)
 }
 
-// audit runs axe-core on the page shown and fails on any serious or critical
+// axeAudit runs axe-core on the page shown and fails on any serious or critical
 // violation (WCAG 2 A and AA rules, best practices); lesser ones are logged.
-func audit(t *testing.T, b *Browser, axeSource, page string) {
+func axeAudit(t *testing.T, b *Browser, axeSource, page string) {
 	t.Helper()
 	if err := b.Eval(20*time.Second, axeSource+"\n;true", nil); err != nil {
 		t.Fatalf("inject axe-core in the %s: %v", page, err)
@@ -47,8 +47,8 @@ func audit(t *testing.T, b *Browser, axeSource, page string) {
 	}
 }
 
-// shown reads the text of the element sel.
-func shown(t *testing.T, b *Browser, sel string) string {
+// textOf reads the text of the element sel.
+func textOf(t *testing.T, b *Browser, sel string) string {
 	t.Helper()
 	var s string
 	if err := b.Eval(5*time.Second, `(document.querySelector(`+jsString(sel)+`) || {}).textContent || ""`, &s); err != nil {
@@ -67,20 +67,20 @@ func checkHeader(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 			ins = m["value"].(string)
 		}
 	}
-	if got := shown(t, b, "#patient-ins"); ins == "" || got != ins {
+	if got := textOf(t, b, "#patient-ins"); ins == "" || got != ins {
 		t.Errorf("INS shown %q, want %q", got, ins)
 	}
 	family := func(ref string) string {
 		var p struct {
 			Name []struct{ Family string } `json:"name"`
 		}
-		readJSON(t, c, ref, &p)
+		viewGetJSON(t, c, ref, &p)
 		return strings.ToUpper(p.Name[0].Family)
 	}
-	if got, want := shown(t, b, "#patient-gp"), family(sp.Dossier.GP); !strings.Contains(got, want) {
+	if got, want := textOf(t, b, "#patient-gp"), family(sp.Dossier.GP); !strings.Contains(got, want) {
 		t.Errorf("GP shown %q, want %q", got, want)
 	}
-	if got, want := shown(t, b, "#patient-referrer"), family(sp.Dossier.Requester); !strings.Contains(got, want) {
+	if got, want := textOf(t, b, "#patient-referrer"), family(sp.Dossier.Requester); !strings.Contains(got, want) {
 		t.Errorf("referring physician shown %q, want %q", got, want)
 	}
 }
@@ -103,7 +103,7 @@ func checkTimeline(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 			} `json:"detail"`
 		} `json:"activity"`
 	}
-	readJSON(t, c, "CarePlan/"+sp.CarePlan, &cp)
+	viewGetJSON(t, c, "CarePlan/"+sp.CarePlan, &cp)
 	var rows []struct {
 		Code, Status string
 		Overdue      bool
@@ -128,7 +128,7 @@ func checkTimeline(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 		}
 	}
 	refills := map[string]bool{}
-	for _, raw := range searchResources(t, c, "Procedure?patient="+sp.Dossier.Patient+"&_count=100") {
+	for _, raw := range viewSearch(t, c, "Procedure?patient="+sp.Dossier.Patient+"&_count=100") {
 		var p struct {
 			ID   string
 			Code struct {
@@ -171,7 +171,7 @@ func checkDossier(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 			} `json:"resource"`
 		} `json:"parameter"`
 	}
-	readJSON(t, c, sp.Dossier.Referral+"/$ait-dossier-status", &st)
+	viewGetJSON(t, c, sp.Dossier.Referral+"/$ait-dossier-status", &st)
 	complete, issues := false, 0
 	for _, p := range st.Parameter {
 		switch p.Name {
@@ -203,7 +203,7 @@ func checkPump(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 	next, _ := time.Parse(time.RFC3339, "2026-08-15T09:00:00Z")
 	plan := mapping.PlanRefill(at, 38, 0.6, next, rules.DefaultConfig())
 	for sel, want := range map[string]string{"#pump-last": "18/07/2026", "#pump-next": "15/08/2026", "#pump-dry": plan.DryDate.Format("02/01/2006"), "#pump-reservoir": "40 mL"} {
-		if got := shown(t, b, sel); got != want {
+		if got := textOf(t, b, sel); got != want {
 			t.Errorf("%s shows %q, want %q", sel, got, want)
 		}
 	}
@@ -220,7 +220,7 @@ func checkPump(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 func checkLettersAndIssues(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 	t.Helper()
 	want := map[string]string{}
-	for _, raw := range searchResources(t, c, "Communication?patient="+sp.Dossier.Patient+"&_count=1000") {
+	for _, raw := range viewSearch(t, c, "Communication?patient="+sp.Dossier.Patient+"&_count=1000") {
 		var m struct{ ID, Status string }
 		json.Unmarshal(raw, &m)
 		want["Communication/"+m.ID] = m.Status
@@ -236,7 +236,7 @@ func checkLettersAndIssues(t *testing.T, b *Browser, c *Client, sp samplePathway
 		}
 	}
 	open := 0
-	for _, raw := range searchResources(t, c, "DetectedIssue?patient="+sp.Dossier.Patient+"&_count=1000") {
+	for _, raw := range viewSearch(t, c, "DetectedIssue?patient="+sp.Dossier.Patient+"&_count=1000") {
 		var m struct{ Status string }
 		json.Unmarshal(raw, &m)
 		if m.Status != "cancelled" && m.Status != "entered-in-error" {
@@ -245,12 +245,12 @@ func checkLettersAndIssues(t *testing.T, b *Browser, c *Client, sp samplePathway
 	}
 	var shown string
 	b.Eval(5*time.Second, `document.querySelector("#issues-summary").dataset.open`, &shown)
-	if shown != itoa(open) {
+	if shown != itoaJSON(open) {
 		t.Errorf("clinical issues: %s open shown, %d stored", shown, open)
 	}
 }
 
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+func itoaJSON(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // TestLandingPageWithoutToken: / is an HTML page in French that links to the app,
 // the implementation guide, the CapabilityStatement and the guide's package, all

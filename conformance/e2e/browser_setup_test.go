@@ -102,8 +102,8 @@ func titration(t *testing.T, d kit.Dossier, cast kit.Cast, at string, morphineMg
 	return kit.JSON(r)
 }
 
-// addUser creates a login for the practitioner ref with password.
-func addUser(t *testing.T, g *Gateway, user, ref, password string) {
+// addClinicianLogin creates a login for the practitioner ref with password.
+func addClinicianLogin(t *testing.T, g *Gateway, user, ref, password string) {
 	t.Helper()
 	cmd := exec.Command(binary, "users", "add", "--user", user, "--fhir-user", ref, "--data", g.DataDir, "--base-url", g.BaseURL)
 	cmd.Env = append(os.Environ(), "AITGW_USER_PASSWORD="+password)
@@ -112,8 +112,8 @@ func addUser(t *testing.T, g *Gateway, user, ref, password string) {
 	}
 }
 
-// readJSON GETs path with the operator token and decodes the body.
-func readJSON(t *testing.T, c *Client, path string, out any) {
+// viewGetJSON GETs path with the operator token and decodes the body.
+func viewGetJSON(t *testing.T, c *Client, path string, out any) {
 	t.Helper()
 	r, err := c.Do(http.MethodGet, path, nil, nil)
 	if err != nil || r.Status != http.StatusOK {
@@ -124,15 +124,15 @@ func readJSON(t *testing.T, c *Client, path string, out any) {
 	}
 }
 
-// searchResources GETs a search with the operator token and returns its resources.
-func searchResources(t *testing.T, c *Client, query string) []json.RawMessage {
+// viewSearch GETs a search with the operator token and returns its resources.
+func viewSearch(t *testing.T, c *Client, query string) []json.RawMessage {
 	t.Helper()
 	var b struct {
 		Entry []struct {
 			Resource json.RawMessage `json:"resource"`
 		} `json:"entry"`
 	}
-	readJSON(t, c, query, &b)
+	viewGetJSON(t, c, query, &b)
 	out := make([]json.RawMessage, 0, len(b.Entry))
 	for _, e := range b.Entry {
 		out = append(out, e.Resource)
@@ -140,5 +140,5 @@ func searchResources(t *testing.T, c *Client, query string) []json.RawMessage {
 	return out
 }
 
-// id is the id of a "Type/id" reference.
-func id(ref string) string { return ref[strings.LastIndex(ref, "/")+1:] }
+// idOf is the id of a "Type/id" reference.
+func idOf(ref string) string { return ref[strings.LastIndex(ref, "/")+1:] }

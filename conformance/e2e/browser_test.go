@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -45,13 +44,13 @@ func TestPathwayViewInBrowser(t *testing.T) {
 	var plan struct {
 		Author struct{ Reference string } `json:"author"`
 	}
-	readJSON(t, c, "CarePlan/"+sp.CarePlan, &plan)
+	viewGetJSON(t, c, "CarePlan/"+sp.CarePlan, &plan)
 	user := plan.Author.Reference // the coordinating algologist sees the patient
 	if user == "" {
 		user = sp.Cast.Algologist
 	}
 	const password = "correct horse battery staple"
-	addUser(t, g, "dr.algo", user, password)
+	addClinicianLogin(t, g, "dr.algo", user, password)
 
 	artefacts, err := ArtefactDir(t.Name())
 	if err != nil {
@@ -78,8 +77,8 @@ func TestPathwayViewInBrowser(t *testing.T) {
 	}
 
 	origin := strings.TrimSuffix(g.BaseURL, "/fhir")
-	patientID := id(sp.Dossier.Patient)
-	seen := launch(t, b, origin+"/app/launch.html?iss="+url.QueryEscape(g.BaseURL), patientID, shoot)
+	patientID := idOf(sp.Dossier.Patient)
+	seen := launchView(t, b, origin+"/app/launch.html?iss="+url.QueryEscape(g.BaseURL), patientID, shoot)
 	if !seen["picker"] || !seen["consent"] {
 		t.Errorf("a standalone launch went through %v: want the patient picker and the consent", seen)
 	}
@@ -93,20 +92,20 @@ func TestPathwayViewInBrowser(t *testing.T) {
 	checkDossier(t, b, c, sp)
 	checkPump(t, b, c, sp)
 	checkLettersAndIssues(t, b, c, sp)
-	audit(t, b, axeSource, "pathway view")
+	axeAudit(t, b, axeSource, "pathway view")
 	checkKeyboard(t, b)
 
 	if err := b.Do(20*time.Second, chromedp.Navigate(origin+"/")); err != nil {
 		t.Fatal(err)
 	}
 	shoot("0-landing", "body")
-	audit(t, b, axeSource, "landing page")
+	axeAudit(t, b, axeSource, "landing page")
 
 	var launchCtx struct{ Launch string }
 	if err := json.Unmarshal(aitgw(t, g, "launch", "--patient", patientID, "--fhir-user", user), &launchCtx); err != nil || launchCtx.Launch == "" {
 		t.Fatalf("aitgw launch gave no launch value")
 	}
-	ehr := launch(t, b, origin+"/app/launch.html?iss="+url.QueryEscape(g.BaseURL)+"&launch="+url.QueryEscape(launchCtx.Launch), patientID, nil)
+	ehr := launchView(t, b, origin+"/app/launch.html?iss="+url.QueryEscape(g.BaseURL)+"&launch="+url.QueryEscape(launchCtx.Launch), patientID, nil)
 	if ehr["picker"] || !ehr["consent"] {
 		t.Errorf("an EHR launch went through %v: want the consent without the picker", ehr)
 	}
@@ -127,10 +126,10 @@ func TestPathwayViewInBrowser(t *testing.T) {
 	}
 }
 
-// launch opens the launch URL and goes through whatever the authorization server
+// launchView opens the launch URL and goes through whatever the authorization server
 // shows (login form, patient picker or search, consent) until the app is ready; it
 // returns the pages it saw.
-func launch(t *testing.T, b *Browser, launchURL, patientID string, shoot func(name, sel string)) map[string]bool {
+func launchView(t *testing.T, b *Browser, launchURL, patientID string, shoot func(name, sel string)) map[string]bool {
 	t.Helper()
 	if err := b.Do(20*time.Second, chromedp.Navigate(launchURL)); err != nil {
 		t.Fatal(err)
@@ -228,8 +227,8 @@ func checkPKCE(t *testing.T, b *Browser) {
 	}
 }
 
-// near compares doses computed in JavaScript and in Go.
-func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+// sameDose compares doses computed in JavaScript and in Go.
+func sameDose(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
 
 // checkDoses: the dose table and each chart's points are the daily doses
 // mapping.PrescribedDoses reads from the stored prescriptions, and each chart draws
@@ -241,7 +240,7 @@ func checkDoses(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 		Dose                         float64
 	}
 	var want []point
-	for _, raw := range searchResources(t, c, "MedicationRequest?patient="+sp.Dossier.Patient+"&_count=100") {
+	for _, raw := range viewSearch(t, c, "MedicationRequest?patient="+sp.Dossier.Patient+"&_count=100") {
 		if !mapping.IsIntrathecalPrescription(raw) {
 			continue
 		}
@@ -275,7 +274,7 @@ func checkDoses(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 	for _, w := range want {
 		found := false
 		for _, g := range got.Rows {
-			found = found || (g.Date == w.Date && g.Molecule == w.Molecule && g.Unit == w.Unit && g.Source == w.Source && near(g.Dose, w.Dose))
+			found = found || (g.Date == w.Date && g.Molecule == w.Molecule && g.Unit == w.Unit && g.Source == w.Source && sameDose(g.Dose, w.Dose))
 		}
 		if !found {
 			t.Errorf("dose table lacks %+v (has %+v)", w, got.Rows)
@@ -294,7 +293,7 @@ func checkDoses(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 		}
 		for i, p := range ch.Datasets[0].Points {
 			day := time.UnixMilli(int64(p[0])).UTC().Format("2006-01-02")
-			if day != rows[i].Date || !near(p[1], rows[i].Dose) {
+			if day != rows[i].Date || !sameDose(p[1], rows[i].Dose) {
 				t.Errorf("chart %s point %d: %s %g, want %s %g", ch.Molecule, i, day, p[1], rows[i].Date, rows[i].Dose)
 			}
 		}
@@ -305,7 +304,7 @@ func checkDoses(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 			}
 			drawn := false
 			for _, d := range ch.Datasets[1:] {
-				drawn = drawn || (len(d.Points) > 0 && near(d.Points[0][1], bound))
+				drawn = drawn || (len(d.Points) > 0 && sameDose(d.Points[0][1], bound))
 			}
 			if !drawn {
 				t.Errorf("chart %s does not draw the referential's limit %g %s (%s)", ch.Molecule, bound, lim.DoseUnit, lim.Section)
@@ -343,15 +342,4 @@ func checkKeyboard(t *testing.T, b *Browser) {
 	if hash != "#parcours" {
 		t.Errorf("Enter on the timeline link: location %q", hash)
 	}
-}
-
-// checkStatus reads the body of a GET with the operator token, failing the test on
-// anything but 200.
-func checkStatus(t *testing.T, c *Client, path string) []byte {
-	t.Helper()
-	r, err := c.Do(http.MethodGet, path, nil, nil)
-	if err != nil || r.Status != http.StatusOK {
-		t.Fatalf("GET %s: %v %s", path, err, r)
-	}
-	return r.Body
 }
