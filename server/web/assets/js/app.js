@@ -53,8 +53,11 @@ async function start() {
     status.textContent = "";
     const box = document.getElementById("app-error");
     box.hidden = false;
+    const returning = new URLSearchParams(window.location.search).has("code");
     box.replaceChildren(
-      el("p", {}, "Aucune session SMART active : lancez l'application depuis le dossier patient ou connectez-vous."),
+      el("p", {}, returning
+        ? "La connexion n'a pas abouti : le code d'autorisation n'a pas pu être échangé contre un jeton."
+        : "Aucune session SMART active : lancez l'application depuis le dossier patient ou connectez-vous."),
       el("p", {}, el("a", { href: "launch.html" }, "Se connecter")),
       el("p", { class: "detail" }, err && err.message ? err.message : String(err)));
     return;

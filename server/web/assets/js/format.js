@@ -52,7 +52,7 @@ export const COMMUNICATION_STATUS = {
   "in-progress": "Envoi en cours",
   completed: "Remis",
   "not-done": "Non envoyé",
-  "on-hold": "Suspendu",
+  "on-hold": "En attente",
   stopped: "Arrêté",
   "entered-in-error": "Échec de remise",
   unknown: "Inconnu",
