@@ -235,18 +235,26 @@ func checkLettersAndIssues(t *testing.T, b *Browser, c *Client, sp samplePathway
 			t.Errorf("letter %s shown %q, stored %q", r[0], r[1], s)
 		}
 	}
-	open := 0
+	open := map[string]bool{}
 	for _, raw := range viewSearch(t, c, "DetectedIssue?patient="+sp.Dossier.Patient+"&_count=1000") {
-		var m struct{ Status string }
+		var m struct{ ID, Status string }
 		json.Unmarshal(raw, &m)
 		if m.Status != "cancelled" && m.Status != "entered-in-error" {
-			open++
+			open["DetectedIssue/"+m.ID] = true
 		}
 	}
-	var shown string
-	b.Eval(5*time.Second, `document.querySelector("#issues-summary").dataset.open`, &shown)
-	if shown != itoaJSON(open) {
-		t.Errorf("clinical issues: %s open shown, %d stored", shown, open)
+	var issues []string
+	b.Eval(5*time.Second, `[...document.querySelectorAll("#issues-table tbody tr")].map((tr) => tr.dataset.ref)`, &issues)
+	if len(open) == 0 || len(issues) != len(open) {
+		t.Errorf("clinical issues: %v shown, open ones stored %v", issues, open)
+	}
+	for _, ref := range issues {
+		if !open[ref] {
+			t.Errorf("clinical issues: %s shown, but it is not open", ref)
+		}
+	}
+	if n := textOf(t, b, "#issues-summary"); !strings.HasPrefix(n, itoaJSON(len(open))+" ") {
+		t.Errorf("clinical issues summary %q, %d open", n, len(open))
 	}
 }
 

@@ -59,6 +59,13 @@ func postSamplePathway(t *testing.T, c *Client) samplePathway {
 		map[string]any{"url": mapping.ExtVolumeInstilled, "valueQuantity": q(38, "mL")},
 		map[string]any{"url": mapping.ExtFlowRate, "valueQuantity": q(0.6, "mL/d")})
 	post("refill 4", kit.JSON(refill))
+	// clinical issues as an EHR or the gateway records them: one open, one withdrawn
+	for _, status := range []string{"final", "cancelled"} {
+		post("DetectedIssue "+status, kit.JSON(map[string]any{"resourceType": "DetectedIssue", "status": status, "severity": "high",
+			"code":    map[string]any{"text": "Ziconotide : palier de titration à surveiller"},
+			"patient": map[string]any{"reference": d.Patient}, "identifiedDateTime": "2026-06-21T09:00:00Z",
+			"detail": "Contrôler l'état psychique avant le prochain palier (" + status + ")."}))
+	}
 	r, err := c.Do(http.MethodGet, d.Patient, nil, nil)
 	if err != nil || r.Status != http.StatusOK {
 		t.Fatalf("read %s: %v %s", d.Patient, err, r)

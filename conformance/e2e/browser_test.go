@@ -92,6 +92,7 @@ func TestPathwayViewInBrowser(t *testing.T) {
 	checkDossier(t, b, c, sp)
 	checkPump(t, b, c, sp)
 	checkLettersAndIssues(t, b, c, sp)
+	checkOtherPatientsDropped(t, b)
 	axeAudit(t, b, axeSource, "pathway view")
 	checkKeyboard(t, b)
 
@@ -341,5 +342,30 @@ func checkKeyboard(t *testing.T, b *Browser) {
 	b.Eval(5*time.Second, `location.hash`, &hash)
 	if hash != "#parcours" {
 		t.Errorf("Enter on the timeline link: location %q", hash)
+	}
+}
+
+// checkOtherPatientsDropped: the view's own guard keeps only the resources of the
+// token's patient (a search by patient should return no other; if one ever did, it
+// is not shown).
+func checkOtherPatientsDropped(t *testing.T, b *Browser) {
+	t.Helper()
+	var got struct {
+		Kept    []string
+		Dropped int
+	}
+	if err := b.Eval(5*time.Second, `import("./js/fhir.js").then((m) => {
+		const r = m.samePatient([
+			{resourceType: "CarePlan", id: "a", subject: {reference: "Patient/p1"}},
+			{resourceType: "CarePlan", id: "b", subject: {reference: "Patient/p2"}},
+			{resourceType: "Device", id: "c", patient: {reference: "http://other.example/fhir/Patient/p1"}},
+			{resourceType: "Task", id: "d", for: {reference: "Patient/p1"}},
+			{resourceType: "Communication", id: "e"}], "p1");
+		return {kept: r.kept.map((x) => x.id), dropped: r.dropped};
+	})`, &got); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got.Kept, ",") != "a,d" || got.Dropped != 3 {
+		t.Errorf("samePatient kept %v and dropped %d, want a,d and 3", got.Kept, got.Dropped)
 	}
 }

@@ -1,7 +1,7 @@
 // The pathway view: finishes the SMART launch (fhirclient.js exchanges the code for
 // a token with PKCE), reads the patient's pathway with that token, and fills each
 // screen. A screen whose data cannot be read says so; the others still show.
-import { searchAll } from "./fhir.js";
+import { samePatient, searchAll } from "./fhir.js";
 import { el, unavailable } from "./format.js";
 import { renderPatient } from "./patient.js";
 import { renderTimeline } from "./timeline.js";
@@ -23,16 +23,26 @@ async function loadReferential() {
 /** data reads, once, what several screens share. */
 async function loadData(client) {
   const pid = client.patient.id;
-  const q = (type) => searchAll(client, `${type}?patient=${encodeURIComponent(pid)}&_count=100`);
+  let dropped = 0;
+  const q = async (type) => {
+    const res = samePatient(await searchAll(client, `${type}?patient=${encodeURIComponent(pid)}&_count=100`), pid);
+    dropped += res.dropped;
+    return res.kept;
+  };
+  const read = async () => {
+    const p = await client.request(`Patient/${encodeURIComponent(pid)}`);
+    if (p.resourceType !== "Patient" || p.id !== pid) throw new Error("le serveur a renvoyé un autre patient que celui du jeton");
+    return p;
+  };
   const settle = async (p) => p.then((v) => ({ ok: v }), (err) => ({ err }));
   const [patient, carePlans, encounters, procedures, tasks, serviceRequests, prescriptions, devices, issues, letters] =
     await Promise.all([
-      settle(client.request(`Patient/${encodeURIComponent(pid)}`)),
+      settle(read()),
       settle(q("CarePlan")), settle(q("Encounter")), settle(q("Procedure")), settle(q("Task")),
       settle(q("ServiceRequest")), settle(q("MedicationRequest")), settle(q("Device")),
       settle(q("DetectedIssue")), settle(q("Communication")),
     ]);
-  return { client, patient, carePlans, encounters, procedures, tasks, serviceRequests, prescriptions, devices, issues, letters };
+  return { client, patient, carePlans, encounters, procedures, tasks, serviceRequests, prescriptions, devices, issues, letters, dropped };
 }
 
 /** screen runs one screen's renderer, and shows its failure in its own section. */
@@ -78,6 +88,11 @@ async function start() {
     screen("alertes", renderIssues, data),
     screen("courriers", renderLetters, data),
   ]);
+  if (data.dropped) {
+    const box = document.getElementById("app-error");
+    box.hidden = false;
+    box.textContent = `${data.dropped} ressource(s) renvoyée(s) par le serveur ne concernai(en)t pas ce patient : elles ne sont pas affichées.`;
+  }
   status.textContent = "Dossier chargé.";
   main.dataset.state = "ready";
 }

@@ -102,3 +102,27 @@ export async function practitionerName(client, reference) {
   }
   return humanName(r.name) || reference.display || id;
 }
+
+/**
+ * patientOf is the patient a resource belongs to ("Patient/id"), if any. Only a
+ * relative reference counts: an absolute URL may name another server's patient
+ * with the same id.
+ */
+export function patientOf(r) {
+  for (const k of ["subject", "patient", "for", "beneficiary"]) {
+    const ref = r[k] && r[k].reference;
+    if (ref && /^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(ref)) return ref;
+  }
+  return undefined;
+}
+
+/**
+ * samePatient keeps the resources that belong to Patient/pid and returns how many it
+ * dropped: a search by patient should return no other, and if it ever did, the view
+ * shows nothing of them rather than another patient's data.
+ */
+export function samePatient(resources, pid) {
+  const want = `Patient/${pid}`;
+  const kept = resources.filter((r) => patientOf(r) === want);
+  return { kept, dropped: resources.length - kept.length };
+}
