@@ -50,6 +50,7 @@ func postSamplePathway(t *testing.T, c *Client) samplePathway {
 			"type":          map[string]any{"coding": []any{map[string]any{"system": mapping.CodeSystemAIT, "code": "reservoir-volume"}}},
 			"valueQuantity": []any{map[string]any{"value": 40, "unit": "mL", "system": "http://unitsofmeasure.org", "code": "mL"}}}}}))
 	post("titration", titration(t, d, cast, "2026-06-20T11:00:00Z", 3.5, 4.0))
+	post("flow prescription", flowPrescription(t, d, cast, "2026-07-18T09:00:00Z"))
 	var refill map[string]any
 	json.Unmarshal(kit.Refill(d, cast, cast.Refiller, "2026-07-18T10:00:00Z", "2026-08-15T09:00:00Z"), &refill)
 	q := func(v float64, unit string) map[string]any {
@@ -107,6 +108,29 @@ func titration(t *testing.T, d kit.Dossier, cast kit.Cast, at string, morphineMg
 		}
 	}
 	return kit.JSON(r)
+}
+
+// flowPrescription is a morphine and ropivacaine mixture prescribed by its pump flow
+// only (no dosage line per molecule): each daily dose is concentration × flow,
+// 5 mg/mL × 0.7 mL/d = 3.5 mg/d of morphine and 10 mg/mL × 0.7 mL/d = 7 mg/d of
+// ropivacaine, within its 6–8 mg/d (000 §IX.1.b). It claims no profile (the guide's
+// requires a line per molecule): its intrathecal route makes it one.
+func flowPrescription(t *testing.T, d kit.Dossier, cast kit.Cast, at string) []byte {
+	t.Helper()
+	ing := func(atc, name string, mg float64) map[string]any {
+		return map[string]any{
+			"itemCodeableConcept": map[string]any{"coding": []any{map[string]any{"system": "http://www.whocc.no/atc", "code": atc, "display": name}}},
+			"strength": map[string]any{
+				"numerator":   map[string]any{"value": mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"},
+				"denominator": map[string]any{"value": 1, "unit": "mL", "system": "http://unitsofmeasure.org", "code": "mL"}}}
+	}
+	return kit.JSON(map[string]any{"resourceType": "MedicationRequest",
+		"contained": []any{map[string]any{"resourceType": "Medication", "id": "mix", "ingredient": []any{ing("N02AA01", "morphine", 5), ing("N01BB09", "ropivacaine", 10)}}},
+		"status":    "active", "intent": "order", "medicationReference": map[string]any{"reference": "#mix"},
+		"subject": map[string]any{"reference": d.Patient}, "authoredOn": at, "requester": map[string]any{"reference": cast.AlgologistRole},
+		"dosageInstruction": []any{map[string]any{"text": "pompe 0,7 mL/j",
+			"route":       map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": "72607000", "display": "Intrathecal route"}}},
+			"doseAndRate": []any{map[string]any{"rateQuantity": map[string]any{"value": 0.7, "unit": "mL/d", "system": "http://unitsofmeasure.org", "code": "mL/d"}}}}}})
 }
 
 // addClinicianLogin creates a login for the practitioner ref with password.

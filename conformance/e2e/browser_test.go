@@ -269,7 +269,7 @@ func checkDoses(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 	})`, &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(want) < 4 || len(got.Rows) != len(want) {
+	if len(want) < 6 || len(got.Rows) != len(want) {
 		t.Fatalf("dose table: %d rows %v, want the %d doses of the prescriptions %v", len(got.Rows), got.Rows, len(want), want)
 	}
 	for _, w := range want {
@@ -312,8 +312,8 @@ func checkDoses(t *testing.T, b *Browser, c *Client, sp samplePathway) {
 			}
 		}
 	}
-	if len(got.Charts) != 2 {
-		t.Errorf("%d charts, want one per molecule (morphine, ziconotide)", len(got.Charts))
+	if len(got.Charts) != 3 {
+		t.Errorf("%d charts, want one per molecule (morphine, ziconotide, ropivacaine)", len(got.Charts))
 	}
 }
 

@@ -78,10 +78,11 @@ async function points(client, prescriptions, ref) {
   return out.sort((a, b) => a.date.localeCompare(b.date) || a.molecule.localeCompare(b.molecule));
 }
 
-function chart(mol, pts, lim, color) {
-  const xs = pts.map((p) => Date.parse(`${p.date}T00:00:00Z`));
-  let lo = Math.min(...xs), hi = Math.max(...xs);
-  if (lo === hi) { lo -= 7 * 864e5; hi += 7 * 864e5; }
+const dayMs = (d) => Date.parse(`${d}T00:00:00Z`);
+
+/** chart draws one molecule on the time axis [lo, hi] shared by all the charts. */
+function chart(mol, pts, lim, color, lo, hi) {
+  const xs = pts.map((p) => dayMs(p.date));
   const line = (label, y, dash, c) => ({ label, data: [{ x: lo, y }, { x: hi, y }], borderColor: c, borderDash: dash, borderWidth: 2, pointRadius: 0, fill: false });
   const datasets = [{ label: `${lim.label} (${unit(lim.doseUnit)})`, data: pts.map((p, i) => ({ x: xs[i], y: p.dose })), borderColor: color, backgroundColor: color, stepped: "after", pointRadius: 5, borderWidth: 3 }];
   const limits = [];
@@ -117,7 +118,9 @@ export async function renderDoses(data) {
     return;
   }
   const molecules = [...new Set(pts.map((p) => p.molecule))];
-  const charts = molecules.map((m, i) => chart(m, pts.filter((p) => p.molecule === m), ref.limits.find((l) => l.molecule === m), COLORS[i % COLORS.length]));
+  let lo = dayMs(pts[0].date), hi = dayMs(pts[pts.length - 1].date);
+  if (lo === hi) { lo -= 7 * 864e5; hi += 7 * 864e5; }
+  const charts = molecules.map((m, i) => chart(m, pts.filter((p) => p.molecule === m), ref.limits.find((l) => l.molecule === m), COLORS[i % COLORS.length], lo, hi));
   const rows = pts.map((p) => el("tr", { dataset: { date: p.date, molecule: p.molecule, dose: String(p.dose), unit: p.unit, source: p.source } },
     el("td", {}, day(p.date)),
     el("td", {}, ref.limits.find((l) => l.molecule === p.molecule).label),
