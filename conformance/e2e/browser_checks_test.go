@@ -23,28 +23,55 @@ func axeCore(t *testing.T) string {
 	return string(src)
 }
 
-// axeAudit runs axe-core on the page shown and fails on any serious or critical
-// violation (WCAG 2 A and AA rules, best practices); lesser ones are logged.
-func axeAudit(t *testing.T, b *Browser, axeSource, page string) {
+// axeViolation is one rule axe-core found broken.
+type axeViolation struct {
+	ID, Impact, Help string
+	Nodes            []string
+}
+
+// axeViolations injects axe-core in the page shown and runs it (WCAG 2 A and AA
+// rules, best practices).
+func axeViolations(t *testing.T, b *Browser, axeSource, page string) []axeViolation {
 	t.Helper()
 	if err := b.Eval(20*time.Second, axeSource+"\n;true", nil); err != nil {
 		t.Fatalf("inject axe-core in the %s: %v", page, err)
 	}
-	var violations []struct {
-		ID, Impact, Help string
-		Nodes            []string
-	}
+	var violations []axeViolation
 	if err := b.Eval(60*time.Second, `axe.run(document, {resultTypes: ["violations"]}).then((r) => r.violations.map((v) =>
 		({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" "))})))`, &violations); err != nil {
 		t.Fatalf("axe-core on the %s: %v", page, err)
 	}
-	for _, v := range violations {
+	return violations
+}
+
+// axeAudit fails on any serious or critical violation of the page shown; lesser
+// ones are logged.
+func axeAudit(t *testing.T, b *Browser, axeSource, page string) {
+	t.Helper()
+	for _, v := range axeViolations(t, b, axeSource, page) {
 		if v.Impact == "serious" || v.Impact == "critical" {
 			t.Errorf("axe-core, %s: %s violation %s (%s) at %v", page, v.Impact, v.ID, v.Help, v.Nodes)
 		} else {
 			t.Logf("axe-core, %s: %s violation %s (%s) at %v", page, v.Impact, v.ID, v.Help, v.Nodes)
 		}
 	}
+}
+
+// axeCanary proves the audit can fail: an image without a text alternative added
+// to the page must be reported (image-alt, critical).
+func axeCanary(t *testing.T, b *Browser, axeSource string) {
+	t.Helper()
+	if err := b.Eval(5*time.Second, `(() => { const i = document.createElement("img"); i.src = "data:,"; i.id = "axe-canary"; document.body.append(i); return true; })()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, v := range axeViolations(t, b, axeSource, "canary") {
+		found = found || (v.ID == "image-alt" && v.Impact == "critical")
+	}
+	if !found {
+		t.Errorf("axe-core did not report an image without alt text: the audit checks nothing")
+	}
+	b.Eval(5*time.Second, `(() => { document.getElementById("axe-canary").remove(); return true; })()`, nil)
 }
 
 // textOf reads the text of the element sel.

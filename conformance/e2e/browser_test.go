@@ -101,6 +101,7 @@ func TestPathwayViewInBrowser(t *testing.T) {
 	}
 	shoot("0-landing", "body")
 	axeAudit(t, b, axeSource, "landing page")
+	axeCanary(t, b, axeSource)
 
 	var launchCtx struct{ Launch string }
 	if err := json.Unmarshal(aitgw(t, g, "launch", "--patient", patientID, "--fhir-user", user), &launchCtx); err != nil || launchCtx.Launch == "" {
