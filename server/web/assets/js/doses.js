@@ -120,6 +120,9 @@ export async function renderDoses(data) {
   const molecules = [...new Set(pts.map((p) => p.molecule))];
   let lo = dayMs(pts[0].date), hi = dayMs(pts[pts.length - 1].date);
   if (lo === hi) { lo -= 7 * 864e5; hi += 7 * 864e5; }
+  const pad = Math.max((hi - lo) * 0.04, 864e5); // the first and last points whole
+  lo -= pad;
+  hi += pad;
   const charts = molecules.map((m, i) => chart(m, pts.filter((p) => p.molecule === m), ref.limits.find((l) => l.molecule === m), COLORS[i % COLORS.length], lo, hi));
   const rows = pts.map((p) => el("tr", { dataset: { date: p.date, molecule: p.molecule, dose: String(p.dose), unit: p.unit, source: p.source } },
     el("td", {}, day(p.date)),
