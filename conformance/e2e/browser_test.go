@@ -173,6 +173,8 @@ func launchView(t *testing.T, b *Browser, launchURL, patientID string, shoot fun
 			action = `(() => { document.querySelector("button[value=approve]").click(); return true; })()`
 		}
 		if action != "" {
+			var before, now float64
+			b.Eval(5*time.Second, `performance.timeOrigin`, &before)
 			var done bool
 			err := b.Eval(5*time.Second, action, &done)
 			switch {
@@ -180,6 +182,12 @@ func launchView(t *testing.T, b *Browser, launchURL, patientID string, shoot fun
 				t.Logf("%s page: %v", state, err)
 			case !done:
 				t.Fatalf("the %s page does not offer patient %s", state, patientID)
+			}
+			// wait for the next document, so that a form is never submitted twice
+			for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait); time.Sleep(100 * time.Millisecond) {
+				if b.Eval(2*time.Second, `performance.timeOrigin`, &now) == nil && now != before {
+					break
+				}
 			}
 		}
 		time.Sleep(300 * time.Millisecond)
