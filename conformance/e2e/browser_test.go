@@ -31,7 +31,8 @@ var appScreens = []string{"patient", "parcours", "dossier", "pompe", "doses", "a
 // date against mapping.PlanRefill, the letters against the Communications. axe-core
 // audits the app and the landing page (no serious or critical violation); the
 // keyboard reaches the content; an EHR launch opens the same patient without the
-// picker. Screenshots of each screen are saved as artefacts.
+// picker; on a tablet held upright nothing scrolls sideways. Screenshots of each
+// screen are saved as artefacts.
 func TestPathwayViewInBrowser(t *testing.T) {
 	chromium, err := EnsureChromium()
 	if err != nil {
@@ -92,6 +93,7 @@ func TestPathwayViewInBrowser(t *testing.T) {
 	checkDossier(t, b, c, sp)
 	checkPump(t, b, c, sp)
 	checkLettersAndIssues(t, b, c, sp)
+	checkTabletPortrait(t, b)
 	checkOtherPatientsDropped(t, b)
 	axeAudit(t, b, axeSource, "pathway view")
 	checkKeyboard(t, b)
@@ -376,5 +378,25 @@ func checkOtherPatientsDropped(t *testing.T, b *Browser) {
 	}
 	if strings.Join(got.Kept, ",") != "a,d" || got.Dropped != 3 {
 		t.Errorf("samePatient kept %v and dropped %d, want a,d and 3", got.Kept, got.Dropped)
+	}
+}
+
+// checkTabletPortrait: on a tablet held upright (768 × 1024, touch) no screen is
+// wider than the display, so nothing needs scrolling sideways.
+func checkTabletPortrait(t *testing.T, b *Browser) {
+	t.Helper()
+	if err := b.Do(10*time.Second, chromedp.EmulateViewport(768, 1024, chromedp.EmulatePortrait, chromedp.EmulateTouch)); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Do(10*time.Second, chromedp.EmulateViewport(1024, 1366))
+	var wide []string
+	if err := b.Eval(10*time.Second, `new Promise((ok) => setTimeout(ok, 300)).then(() =>
+		[document.documentElement, ...document.querySelectorAll("main section")]
+			.filter((e) => e.scrollWidth > Math.max(window.innerWidth, e.clientWidth) + 1)
+			.map((e) => (e.id || e.tagName) + " " + e.scrollWidth + ">" + window.innerWidth))`, &wide); err != nil {
+		t.Fatal(err)
+	}
+	if len(wide) > 0 {
+		t.Errorf("on a 768 px wide tablet these scroll sideways: %v", wide)
 	}
 }
