@@ -38,7 +38,7 @@ func (p Pathway) View() []StepView {
 		v := StepView{Step: s, Status: NotStarted}
 		if d, ok := rules.DeadlineByName(s.Deadline); ok {
 			if after, ok := p.Facts[d.After]; ok && p.active(d.When, d.Unless) {
-				v.Start = d.Min.AddTo(after.At)
+				v.Start = d.Min.Earliest(after.At)
 				if end, has := deadlineOf(d, after); has {
 					v.End = end
 				}
@@ -113,6 +113,9 @@ func CarePlanJSON(p Pathway) []byte {
 		}
 		if d, ok := rules.DeadlineByName(v.Step.Deadline); ok {
 			ext = append(ext, map[string]any{"url": ExtDeadlineSection, "valueString": d.Why + " (" + d.Section + ")"})
+		}
+		if v.Step.Code == refillStep {
+			ext = append(ext, p.refillDates()...)
 		}
 		if ext != nil {
 			detail["extension"] = ext

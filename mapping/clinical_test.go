@@ -44,10 +44,11 @@ func TestOMEConversionTableForOtherOpioids(t *testing.T) {
 	if math.Abs(r.MgPerDay-380) > 1e-6 {
 		t.Errorf("OME %g, want 380", r.MgPerDay)
 	}
-	if len(r.Issues) != 1 || !strings.Contains(r.Issues[0].Diagnostics, "methadone") {
-		t.Errorf("methadone not reported: %+v", r.Issues)
+	if len(r.Unconverted) != 1 || r.Unconverted[0].Name != "methadone" || !r.LowerBound || len(r.Issues) != 2 ||
+		!strings.Contains(r.Issues[1].Diagnostics, "lower bound") {
+		t.Errorf("methadone not reported: %+v", r)
 	}
-	if r := OME([][]byte{statement("N02AA01", "26643006", 30, "g", 1)}); r.MgPerDay != 0 || len(r.Issues) != 1 {
+	if r := OME([][]byte{statement("N02AA01", "26643006", 30, "mL", 1)}); r.MgPerDay != 0 || len(r.Unconverted) != 1 {
 		t.Errorf("a dose in an unexpected unit was counted: %+v", r)
 	}
 }
@@ -404,20 +405,37 @@ func TestSINSScoreBands(t *testing.T) {
 	}
 }
 
+// imagingOf builds what the reader makes of a study: modalities and regions.
+func imagingOf(mods string, regions ...string) Imaging {
+	im := Imaging{Modalities: map[string]bool{}, Regions: map[string]bool{}}
+	for _, m := range strings.Split(mods, ",") {
+		im.Modalities[m] = true
+	}
+	for _, r := range regions {
+		im.Regions[r] = true
+	}
+	return im
+}
+
 func TestCimentoplastyPrerequisites(t *testing.T) {
-	if is := CheckCimentoplasty(CimentoplastyInput{Site: "vertebra", Imaging: []string{"CT", "MR"}, Antithrombotics: []string{"aspirin-low-dose"}}); len(is) != 0 {
+	spineCT, spineMR, brainMR, pelvisCT := imagingOf("CT", "spine"), imagingOf("MR", "spine"), imagingOf("MR", "brain"), imagingOf("CT", "pelvis", "hip")
+	if is := CheckCimentoplasty(CimentoplastyInput{Site: "vertebra", Imaging: []Imaging{spineCT, spineMR}, Antithrombotics: []string{"aspirin-low-dose"}}); len(is) != 0 {
 		t.Errorf("complete vertebra case: %+v", is)
 	}
-	if is := CheckCimentoplasty(CimentoplastyInput{Site: "vertebra", Imaging: []string{"CT"}}); len(is) != 1 || !strings.Contains(is[0].Diagnostics, "MR") {
+	if is := CheckCimentoplasty(CimentoplastyInput{Site: "vertebra", Imaging: []Imaging{spineCT}}); len(is) != 1 || !strings.Contains(is[0].Diagnostics, "MRI of the spine") {
 		t.Errorf("vertebra without MRI: %+v", is)
 	}
-	if is := CheckCimentoplasty(CimentoplastyInput{Site: "hip", Imaging: []string{"CT"}}); len(is) != 0 {
+	// A brain MRI is no spine MRI (004: "CT and MRI of the spine").
+	if is := CheckCimentoplasty(CimentoplastyInput{Site: "vertebra", Imaging: []Imaging{spineCT, brainMR}}); len(is) != 1 || !strings.Contains(is[0].Diagnostics, "MR of brain") {
+		t.Errorf("vertebra with a brain MRI: %+v", is)
+	}
+	if is := CheckCimentoplasty(CimentoplastyInput{Site: "hip", Imaging: []Imaging{pelvisCT}}); len(is) != 0 {
 		t.Errorf("hip with CT: %+v", is)
 	}
-	if is := CheckCimentoplasty(CimentoplastyInput{Site: "pelvis", Imaging: []string{"CT"}, PosteriorArchMechanicalRisk: true}); len(is) != 1 || is[0].Severity != fhir.SeverityError {
+	if is := CheckCimentoplasty(CimentoplastyInput{Site: "pelvis", Imaging: []Imaging{pelvisCT}, PosteriorArchMechanicalRisk: true}); len(is) != 1 || is[0].Severity != fhir.SeverityError {
 		t.Errorf("posterior arch: %+v", is)
 	}
-	is := CheckCimentoplasty(CimentoplastyInput{Site: "pelvis", Imaging: []string{"CT"}, Antithrombotics: []string{"vitamin-k-antagonist", "clopidogrel"}})
+	is := CheckCimentoplasty(CimentoplastyInput{Site: "pelvis", Imaging: []Imaging{pelvisCT}, Antithrombotics: []string{"vitamin-k-antagonist", "clopidogrel"}})
 	if len(is) != 2 || !strings.Contains(is[1].Diagnostics, "5 days") {
 		t.Errorf("antithrombotics: %+v", is)
 	}

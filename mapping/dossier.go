@@ -43,6 +43,11 @@ var abnormalFlags = map[string]bool{"H": true, "L": true, "A": true, "HH": true,
 func evidenceOf(m object, rec recognition, id string) Evidence {
 	ev := Evidence{Element: rec.Element, Type: str(m, "resourceType"), ID: id}
 	ev.Date, _, ev.Dated = clinicalDate(m)
+	if b, err := json.Marshal(m); err == nil && (ev.Type == "ImagingStudy" || ev.Type == "DiagnosticReport") {
+		if im, ok := ReadImaging(b); ok { // imaging is dated as the prerequisites read it
+			ev.Date, ev.Dated = im.Date, im.Dated
+		}
+	}
 	for _, cc := range objs(m, "interpretation") {
 		for _, c := range codings(cc) {
 			if abnormalFlags[c.Code] {
@@ -173,20 +178,20 @@ func CheckDossier(d Dossier, asOf time.Time) []fhir.Issue {
 		ev := found[0]
 		switch el.Kind {
 		case rules.KindLab:
-			issues = append(issues, staleness(el, ev, ref, rules.LabFreshness, code)...)
+			issues = append(issues, staleness(el, ev, ref, rules.LabFreshnessInEffect(), code)...)
 			issues = append(issues, labRange(el, ev, code)...)
 		case rules.KindImaging:
-			issues = append(issues, staleness(el, ev, ref, rules.ImagingFreshness, code)...)
+			issues = append(issues, staleness(el, ev, ref, rules.ImagingFreshnessInEffect(), code)...)
 		}
 	}
 	return issues
 }
 
 // staleness reports evidence older than the window, counted back from the referral
-// date: "less than 1 month old" means strictly after referral − 1 month.
+// date in calendar days of the site's zone (rules.Window.Fresh): "less than 1 month
+// old" means dated on a day after the referral's day − 1 month, whatever the hours.
 func staleness(el rules.DossierElement, ev Evidence, ref time.Time, w rules.Window, code fhir.Coding) []fhir.Issue {
-	limit := w.Max.SubFrom(ref)
-	if ev.Dated && ev.Date.After(limit) {
+	if ev.Dated && w.Fresh(ev.Date, ref) {
 		return nil
 	}
 	why := "has no date"

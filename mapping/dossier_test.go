@@ -62,8 +62,9 @@ func TestLabsLessThan1MonthOld(t *testing.T) {
 		date  time.Time
 		stale bool
 	}{
-		{time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC), true},  // exactly 1 month: not "less than"
-		{time.Date(2026, 2, 2, 0, 0, 1, 0, time.UTC), false}, // a second younger
+		{time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC), true},   // exactly 1 month: not "less than"
+		{time.Date(2026, 2, 2, 22, 0, 0, 0, time.UTC), true},  // the same day in Paris, later: still 1 month
+		{time.Date(2026, 2, 2, 23, 0, 1, 0, time.UTC), false}, // 3 February in Paris: less than 1 month
 		{time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), true},
 	} {
 		v := Quantity{3200, "/mm3"}
@@ -87,7 +88,7 @@ func TestImagingLessThan6WeeksOld(t *testing.T) {
 	for _, tc := range []struct {
 		date  time.Time
 		stale bool
-	}{{ref.AddDate(0, 0, -42), true}, {ref.AddDate(0, 0, -42).Add(time.Second), false}} {
+	}{{ref.AddDate(0, 0, -42), true}, {ref.AddDate(0, 0, -42).Add(time.Second), true}, {ref.AddDate(0, 0, -41), false}} {
 		is := CheckDossier(withEvidence(d, Evidence{Element: "brain-imaging", Type: "DiagnosticReport", Date: tc.date, Dated: true}), received)
 		if tc.stale {
 			single(t, is, "business-rule", "000 §V.2.d")

@@ -110,6 +110,10 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 	if s := obj(referral, "subject"); s != nil {
 		subject = str(s, "reference")
 	}
+	if e, ref, ok := omeEntry(res.OME, subject, referralURL, opts.Received); ok { // the OME as computed (000 §IV)
+		raw = append(raw, e)
+		linkDossier(referral, []string{ref})
+	}
 	res.Pathway = NewPathway(KindAIT, subject, referralURL, careplanIdentifier(referral, referralURL))
 	res.Pathway, res.Milestones, err = Apply(res.Pathway, Event{Fact: rules.FactReferral, At: opts.Received})
 	if err != nil {

@@ -45,8 +45,8 @@ func TestIntakeAssignsProfilesLinksDossierAndAddsCarePlan(t *testing.T) {
 	res := intake(t, "referral-frcore.json")
 	es := entries(t, res.Bundle)
 	in := entries(t, fixture(t, "referral-frcore.json"))
-	if len(es) != len(in)+1 {
-		t.Fatalf("entries: got %d, want the %d sent plus the CarePlan", len(es), len(in))
+	if len(es) != len(in)+2 {
+		t.Fatalf("entries: got %d, want the %d sent plus the OME Observation and the CarePlan", len(es), len(in))
 	}
 	var sr, cp object
 	for i, e := range es {
@@ -74,9 +74,10 @@ func TestIntakeAssignsProfilesLinksDossierAndAddsCarePlan(t *testing.T) {
 	if sr == nil || cp == nil {
 		t.Fatal("ServiceRequest or CarePlan missing")
 	}
-	// 12 labs + status, life expectancy, pain, opinion, 2 imaging, medication review.
-	if got := len(objs(sr, "supportingInfo")); got != 19 {
-		t.Errorf("supportingInfo: %d references, want 19", got)
+	// 12 labs + status, life expectancy, pain, opinion, 2 imaging, medication review,
+	// and the OME Observation the gateway computed (000 §IV).
+	if got := len(objs(sr, "supportingInfo")); got != 20 {
+		t.Errorf("supportingInfo: %d references, want 20", got)
 	}
 	if arr(obj(cp, "meta"), "profile")[0] != ProfileCarePlan || len(arr(cp, "activity")) != 10 {
 		t.Errorf("CarePlan: want the AIT profile and 10 activities, got %v", cp["meta"])
@@ -90,9 +91,10 @@ func TestIntakeAssignsProfilesLinksDossierAndAddsCarePlan(t *testing.T) {
 	if !reported {
 		t.Errorf("the Immunization is not reported as unmapped: %+v", res.Issues)
 	}
-	// Dossier complete at intake: step 2 done, RCP scheduled 15 days later (000 §VI).
+	// Dossier complete at intake: step 2 done, RCP scheduled until the end of the 15th
+	// calendar day in Paris (000 §VI): received 3 March, due 18 March 23:59:59 CET.
 	v := res.Pathway.View()
-	if v[1].Status != Completed || v[2].Status != Scheduled || !v[2].End.Equal(received.AddDate(0, 0, 15)) {
+	if v[1].Status != Completed || v[2].Status != Scheduled || !v[2].End.Equal(time.Date(2026, 3, 18, 22, 59, 59, 999999999, time.UTC)) {
 		t.Errorf("after intake: dossier %s, rcp %s ending %s", v[1].Status, v[2].Status, v[2].End)
 	}
 	codes := map[string]bool{}

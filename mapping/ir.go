@@ -151,16 +151,20 @@ func scoreBand(s rules.Score, total int) rules.ScoreBand {
 // CimentoplastyInput is what the cimentoplasty prerequisites are checked on (004).
 type CimentoplastyInput struct {
 	Site string // vertebra, pelvis, hip
-	// Imaging holds the modalities available (DICOM codes: CT, MR).
-	Imaging []string
+	// Imaging is the patient's imaging, ImagingStudy and DiagnosticReport alike
+	// (ReadImaging).
+	Imaging []Imaging
+	// At is the act's date: imaging dated after it does not count (zero: any).
+	At time.Time
 	// PosteriorArchMechanicalRisk: posterior-arch involvement with mechanical risk.
 	PosteriorArchMechanicalRisk bool
 	// Antithrombotics are the patient's molecules (rules.AnticoagulantRules keys).
 	Antithrombotics []string
 }
 
-// CheckCimentoplasty applies the prerequisites of 004: imaging by site, the
-// posterior-arch contraindication, and the antithrombotic rules.
+// CheckCimentoplasty applies the prerequisites of 004: imaging by site ("CT and MRI
+// of the spine" for a vertebra: a brain MRI is no spine MRI; rules.CimentoplastyImaging),
+// the posterior-arch contraindication, and the antithrombotic rules.
 func CheckCimentoplasty(in CimentoplastyInput) []fhir.Issue {
 	var out []fhir.Issue
 	sec := rules.CimentoplastySection
@@ -169,16 +173,7 @@ func CheckCimentoplasty(in CimentoplastyInput) []fhir.Issue {
 		out = append(out, issue(fhir.SeverityError, "value", "ServiceRequest.bodySite",
 			fmt.Sprintf("cimentoplasty site %q is not vertebra, pelvis or hip (%s)", in.Site, sec)))
 	}
-	have := map[string]bool{}
-	for _, m := range in.Imaging {
-		have[m] = true
-	}
-	for _, m := range need {
-		if !have[m] {
-			out = append(out, fhir.Issue{Severity: fhir.SeverityError, Code: "required", Expression: []string{"ImagingStudy.modality"},
-				Diagnostics: fmt.Sprintf("cimentoplasty of the %s needs %s imaging (%s)", in.Site, m, sec), Details: seedDetails(sec)})
-		}
-	}
+	out = append(out, CheckImaging(need, in.Imaging, in.At, "Procedure.bodySite")...)
 	if in.PosteriorArchMechanicalRisk {
 		out = append(out, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule", Expression: []string{"Observation.component.where(code.coding.code='sins-posterior')"},
 			Diagnostics: "posterior-arch involvement with mechanical risk contraindicates cimentoplasty: surgical stabilisation instead (" + sec + ")",

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aitgw/aitgw/mapping/rules"
 )
 
 // object is a resource or element decoded generically. Numbers stay json.Number so
@@ -86,10 +88,18 @@ func hasCoding(cc object, keys []string) bool {
 }
 
 // parseDate reads a FHIR date, dateTime or instant; partial dates take their first
-// instant. Dates without a zone are read as UTC.
+// instant. A dateTime without a zone is read as UTC; a date-only value as the start of
+// that day in the care site's zone.
 func parseDate(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02", "2006-01", "2006"} {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	// A date without a time is a calendar day at the care site (rules.Zone), never
+	// midnight UTC: its first instant there.
+	for _, layout := range []string{"2006-01-02", "2006-01", "2006"} {
+		if t, err := time.ParseInLocation(layout, s, rules.Zone()); err == nil {
 			return t, true
 		}
 	}

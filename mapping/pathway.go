@@ -43,6 +43,11 @@ type Pathway struct {
 	// PlannedImplantation is the date set at planning (000 §VIII).
 	PlannedImplantation time.Time `json:"plannedImplantation,omitzero"`
 	Refills             int       `json:"refills"`
+	// RefillDueEHR and RefillDueComputed are the next refill dates of the last
+	// discharge or refill: as the EHR sent it, and as computed from the reservoir and
+	// the flow (000 §XIII, 001). Both are kept; the pathway schedules the earlier.
+	RefillDueEHR      time.Time `json:"refillDueEHR,omitzero"`
+	RefillDueComputed time.Time `json:"refillDueComputed,omitzero"`
 	// Stopped: the RCP refused the indication; no further step is accepted.
 	Stopped bool `json:"stopped,omitempty"`
 }
@@ -64,6 +69,9 @@ type Event struct {
 	OnMethadone bool
 	// NextRefill: the next refill date, set at discharge and at each refill (000 §XI, §XIII).
 	NextRefill time.Time
+	// ComputedNextRefill: the next refill date computed from the reservoir volume and
+	// the flow (PlanRefill); the earlier of the two is scheduled.
+	ComputedNextRefill time.Time
 	// RefillCentreDiffers: the refill centre is not the implanting centre (000 §XI).
 	RefillCentreDiffers bool
 	// Detail is a short text carried into the milestones (no patient data).
@@ -175,8 +183,9 @@ func Apply(p Pathway, ev Event) (Pathway, []Milestone, error) {
 	if ev.Fact == rules.FactRCPDecision && ev.Accepted {
 		q.record(rules.FactRCPAccepted, ev.At)
 	}
-	if ev.Fact == rules.FactDischarge && !ev.NextRefill.IsZero() {
-		q.record(rules.FactRefillDue, ev.NextRefill)
+	next := ev.scheduledRefill()
+	if ev.Fact == rules.FactDischarge && !next.IsZero() {
+		q.record(rules.FactRefillDue, next)
 	}
 	for _, r := range rules.Requirements {
 		if r.Fact == ev.Fact && q.active(r.When, "") && !q.Has(r.Needs) {
@@ -189,7 +198,7 @@ func Apply(p Pathway, ev Event) (Pathway, []Milestone, error) {
 		}
 	}
 	var ms []Milestone
-	for _, d := range rules.Deadlines {
+	for _, d := range rules.DeadlinesInEffect() {
 		after, ok := q.Facts[d.After]
 		if d.Of != ev.Fact || !ok || !q.active(d.When, d.Unless) {
 			continue
@@ -212,10 +221,13 @@ func Apply(p Pathway, ev Event) (Pathway, []Milestone, error) {
 		q.PlannedImplantation = ev.Planned
 	case rules.FactRefill:
 		q.Refills++
-		if !ev.NextRefill.IsZero() {
-			q.record(rules.FactRefillDue, ev.NextRefill)
+		if !next.IsZero() {
+			q.record(rules.FactRefillDue, next)
 			delete(q.Overdue, "refill-due") // a new cycle opens
 		}
+	}
+	if (ev.Fact == rules.FactRefill || ev.Fact == rules.FactDischarge) && !next.IsZero() {
+		q.RefillDueEHR, q.RefillDueComputed = ev.NextRefill, ev.ComputedNextRefill
 	}
 	for _, m := range rules.Milestones {
 		for _, on := range m.On {
@@ -227,24 +239,21 @@ func Apply(p Pathway, ev Event) (Pathway, []Milestone, error) {
 	return q, ms, nil
 }
 
-// minKept checks a minimum delay; calendar rows compare dates ("the day before").
+// minKept checks a minimum delay: hour rows count exact hours, day rows calendar days
+// in the site's zone ("the day before": any hour of the previous local day).
 func minKept(d rules.Deadline, after, at time.Time) bool {
-	if d.Calendar {
-		a := time.Date(after.Year(), after.Month(), after.Day(), 0, 0, 0, 0, time.UTC)
-		b := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
-		return !b.Before(d.Min.AddTo(a))
-	}
-	return !at.Before(d.Min.AddTo(after))
+	return !at.Before(d.Min.Earliest(after))
 }
 
-// deadlineOf returns the latest date of a deadline row; a row with neither bound
-// (refill-due) falls due on its anchor date itself.
+// deadlineOf returns the last instant of a deadline row (rules.Span.Due): day rows end
+// with the local calendar day; a row with neither bound (refill-due) falls due at the
+// end of its anchor's own day.
 func deadlineOf(d rules.Deadline, after Fact) (time.Time, bool) {
 	switch {
 	case !d.Max.IsZero():
-		return d.Max.AddTo(after.At), true
+		return d.Max.Due(after.At), true
 	case d.Min.IsZero():
-		return after.At, true
+		return rules.Span{}.Due(after.At), true
 	}
 	return time.Time{}, false
 }
@@ -264,8 +273,22 @@ func milestone(m rules.MilestoneRule, at time.Time, step, detail string, refillC
 	return Milestone{Code: m.Code, Display: m.Display, Recipients: to, Section: m.Section, At: at, Step: step, Detail: detail}
 }
 
+// scheduledRefill is the next refill the pathway schedules: the earlier of the EHR's
+// date and the computed one (the pump must not run dry), either when alone.
+func (ev Event) scheduledRefill() time.Time {
+	a, b := ev.NextRefill, ev.ComputedNextRefill
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
 func overdueMilestone(d rules.Deadline, at, due time.Time) Milestone {
-	m, _ := rules.MilestoneByCode(rules.MilestoneOverdue)
+	code := d.Milestone
+	if code == "" {
+		code = rules.MilestoneOverdue
+	}
+	m, _ := rules.MilestoneByCode(code)
 	return milestone(m, at, d.Of, fmt.Sprintf("%s: due %s (%s)", d.Why, due.Format(time.RFC3339), d.Section), false)
 }
 
@@ -277,7 +300,7 @@ func CheckOverdue(p Pathway, at time.Time) (Pathway, []Milestone) {
 	if p.Stopped {
 		return q, nil
 	}
-	for _, d := range rules.Deadlines {
+	for _, d := range rules.DeadlinesInEffect() {
 		after, ok := q.Facts[d.After]
 		if !ok || q.Overdue[d.Name] || !q.active(d.When, d.Unless) || !pending(q, d) {
 			continue

@@ -91,9 +91,9 @@ func TestPathwayFromReferralToThirdRefill(t *testing.T) {
 		told     string         // milestone code and recipients
 	}{
 		{"rcp", stepResource(rules.FactRCPDecision, at("2026-03-10T14:00:00Z"), []string{CodeRCPAccepted, rules.TechniquePump.Code}, nil), algologist,
-			"C C C S N N N N N N", map[int]string{4: "2026-03-17T14:00:00Z"}, "rcp-decision-sent:referring-physician,general-practitioner"},
+			"C C C S N N N N N N", map[int]string{4: "2026-03-17T22:59:59Z"}, "rcp-decision-sent:referring-physician,general-practitioner"},
 		{"algology", stepResource(rules.FactAlgologyConsult, at("2026-03-13T10:00:00Z"), []string{CodeConsentGiven}, nil), algologist,
-			"C C C I N N S N N N", map[int]string{7: "2026-03-28T10:00:00Z"}, ""},
+			"C C C I N N S N N N", map[int]string{7: "2026-03-28T22:59:59Z"}, ""},
 		{"anaesthesia", stepResource(rules.FactAnaesthesiaVisit, at("2026-03-13T11:00:00Z"), nil, nil), Actor{Role: rules.RoleAnaesthetist},
 			"C C C C N N S N N N", nil, ""},
 		{"planning", stepResource(rules.FactPlanning, at("2026-03-16T09:00:00Z"), nil, map[string]time.Time{ExtPlannedDate: at("2026-03-24T08:00:00Z")}), algologist,
@@ -105,15 +105,15 @@ func TestPathwayFromReferralToThirdRefill(t *testing.T) {
 		{"implantation", stepResource(rules.FactImplantation, at("2026-03-24T08:00:00Z"), nil, nil), Actor{Role: rules.RoleImplantingPhysician},
 			"C C C C C C C N N N", nil, ""},
 		{"discharge", stepResource(rules.FactDischarge, at("2026-03-31T10:00:00Z"), []string{CodeRefillCentreDiffers}, map[string]time.Time{ExtNextRefill: at("2026-04-28T09:00:00Z")}), algologist,
-			"C C C C C C C C I S", map[int]string{10: "2026-04-28T09:00:00Z"}, "discharge-letter:general-practitioner,referring-physician,refill-centre-physician"},
+			"C C C C C C C C I S", map[int]string{10: "2026-04-28T21:59:59Z"}, "discharge-letter:general-practitioner,referring-physician,refill-centre-physician"},
 		{"follow-up", stepResource(rules.FactFollowUp, at("2026-04-07T10:00:00Z"), nil, nil), refiller,
 			"C C C C C C C C I S", nil, ""},
 		{"refill 1", stepResource(rules.FactRefill, at("2026-04-27T10:00:00Z"), nil, map[string]time.Time{ExtNextRefill: at("2026-05-25T09:00:00Z")}), refiller,
-			"C C C C C C C C I I", map[int]string{10: "2026-05-25T09:00:00Z"}, "refill-letter:general-practitioner"},
+			"C C C C C C C C I I", map[int]string{10: "2026-05-25T21:59:59Z"}, "refill-letter:general-practitioner"},
 		{"refill 2", stepResource(rules.FactRefill, at("2026-05-25T08:00:00Z"), nil, map[string]time.Time{ExtNextRefill: at("2026-06-22T09:00:00Z")}), refiller,
-			"C C C C C C C C I I", map[int]string{10: "2026-06-22T09:00:00Z"}, "refill-letter:general-practitioner"},
+			"C C C C C C C C I I", map[int]string{10: "2026-06-22T21:59:59Z"}, "refill-letter:general-practitioner"},
 		{"refill 3", stepResource(rules.FactRefill, at("2026-06-20T10:00:00Z"), nil, map[string]time.Time{ExtNextRefill: at("2026-07-18T09:00:00Z")}), refiller,
-			"C C C C C C C C I I", map[int]string{10: "2026-07-18T09:00:00Z"}, "refill-letter:general-practitioner"},
+			"C C C C C C C C I I", map[int]string{10: "2026-07-18T21:59:59Z"}, "refill-letter:general-practitioner"},
 	}
 	for _, s := range steps {
 		p, err := PathwayFromCarePlan(careplan)
@@ -158,9 +158,13 @@ func TestPathwayFromReferralToThirdRefill(t *testing.T) {
 	if p.Refills != 3 || p.Technique != rules.TechniquePump.Code || !p.PlannedImplantation.Equal(at("2026-03-24T08:00:00Z")) {
 		t.Errorf("final state: %d refills, technique %q, planned %s", p.Refills, p.Technique, p.PlannedImplantation)
 	}
-	// A fourth refill is not done by its date: flagged overdue, the algologist told.
-	p, ms := CheckOverdue(p, at("2026-07-18T09:00:01Z"))
-	if len(ms) != 1 || ms[0].Code != rules.MilestoneOverdue || ms[0].Recipients[0] != rules.RoleAlgologist {
+	// A fourth refill is not done by its date: on the date itself (Paris) nothing, the
+	// next day flagged overdue, the algologist and the refill-centre physician alerted.
+	if _, ms := CheckOverdue(p, at("2026-07-18T21:59:00Z")); len(ms) != 0 {
+		t.Errorf("refill flagged on its own day: %+v", ms)
+	}
+	p, ms := CheckOverdue(p, at("2026-07-18T22:01:00Z"))
+	if len(ms) != 1 || ms[0].Code != rules.MilestoneRefillOverdue || ms[0].Recipients[0] != rules.RoleAlgologist || ms[0].Recipients[1] != rules.RoleRefillCentre {
 		t.Fatalf("overdue refill: %+v", ms)
 	}
 	if got := statuses(t, CarePlanJSON(p)); got != "C C C C C C C C I I!" {
@@ -252,7 +256,10 @@ func TestRCPWithin15DaysOfCompleteDossier(t *testing.T) {
 	for _, tc := range []struct {
 		at      time.Time
 		overdue bool
-	}{{c.AddDate(0, 0, 15), false}, {c.AddDate(0, 0, 15).Add(time.Second), true}} {
+	}{
+		{at("2026-01-16T22:59:00Z"), false}, // day 15 at 23:59 in Paris, later in the day than the dossier
+		{at("2026-01-16T23:01:00Z"), true},  // day 16 at 00:01 in Paris
+	} {
 		p, ms, err := Apply(base, Event{Fact: rules.FactRCPDecision, At: tc.at, Accepted: true})
 		if err != nil {
 			t.Fatal(err)
@@ -261,11 +268,11 @@ func TestRCPWithin15DaysOfCompleteDossier(t *testing.T) {
 			t.Errorf("RCP %s after the dossier: overdue %v, milestones %d", tc.at.Sub(c), p.Overdue["rcp-15d"], len(ms))
 		}
 	}
-	// Nothing posted: CheckOverdue flags it at 15 days and a second, not at exactly 15.
-	if _, ms := CheckOverdue(base, c.AddDate(0, 0, 15)); len(ms) != 0 {
-		t.Errorf("flagged at exactly 15 days: %+v", ms)
+	// Nothing posted: CheckOverdue flags it on day 16 in Paris, not on day 15 at 23:59.
+	if _, ms := CheckOverdue(base, at("2026-01-16T22:59:00Z")); len(ms) != 0 {
+		t.Errorf("flagged on day 15: %+v", ms)
 	}
-	p, ms := CheckOverdue(base, c.AddDate(0, 0, 15).Add(time.Second))
+	p, ms := CheckOverdue(base, at("2026-01-16T23:01:00Z"))
 	if len(ms) != 1 || !strings.Contains(ms[0].Detail, "000 §VI") || statuses(t, CarePlanJSON(p))[4:6] != "S!" {
 		t.Errorf("not flagged after 15 days: %+v %s", ms, statuses(t, CarePlanJSON(p)))
 	}
@@ -278,11 +285,11 @@ func TestAlgologyConsultationWithin7Days(t *testing.T) {
 	c := at("2026-01-01T09:00:00Z")
 	p := chain(t, NewPathway(KindAIT, "", "", ""), Event{Fact: rules.FactReferral, At: c}, Event{Fact: rules.FactDossierComplete, At: c},
 		Event{Fact: rules.FactRCPDecision, At: c, Accepted: true})
-	if q, _, _ := Apply(p, Event{Fact: rules.FactAlgologyConsult, At: c.AddDate(0, 0, 7)}); q.Overdue["algology-7d"] {
-		t.Error("exactly 7 days flagged")
+	if q, _, _ := Apply(p, Event{Fact: rules.FactAlgologyConsult, At: at("2026-01-08T22:59:00Z")}); q.Overdue["algology-7d"] {
+		t.Error("day 7 at 23:59 in Paris flagged")
 	}
-	if q, _, _ := Apply(p, Event{Fact: rules.FactAlgologyConsult, At: c.AddDate(0, 0, 7).Add(time.Minute)}); !q.Overdue["algology-7d"] {
-		t.Error("7 days and a minute not flagged")
+	if q, _, _ := Apply(p, Event{Fact: rules.FactAlgologyConsult, At: at("2026-01-08T23:01:00Z")}); !q.Overdue["algology-7d"] {
+		t.Error("day 8 at 00:01 in Paris not flagged")
 	}
 }
 
@@ -296,7 +303,10 @@ func TestSurgery48hTo15DaysAfterAlgologyConsultation(t *testing.T) {
 	if _, _, err := Apply(p, Event{Fact: rules.FactImplantation, At: d.Add(48 * time.Hour)}); err != nil {
 		t.Errorf("exactly 48 h refused: %v", err)
 	}
-	q, ms, err := Apply(p, Event{Fact: rules.FactImplantation, At: d.AddDate(0, 0, 15).Add(time.Hour)})
+	if q, _, _ := Apply(p, Event{Fact: rules.FactImplantation, At: d.AddDate(0, 0, 15).Add(12 * time.Hour)}); q.Overdue["surgery-48h-15d"] {
+		t.Error("surgery on day 15 in the evening flagged")
+	}
+	q, ms, err := Apply(p, Event{Fact: rules.FactImplantation, At: d.AddDate(0, 0, 16)})
 	if err != nil || !q.Overdue["surgery-48h-15d"] || len(ms) != 1 {
 		t.Errorf("surgery after 15 days: err %v, flagged %v", err, q.Overdue)
 	}
@@ -381,11 +391,11 @@ func TestIRPreInterventionalConsultation48hAndFollowUpAt1Month(t *testing.T) {
 	_, _, err := Apply(p, Event{Fact: rules.FactIRProcedure, At: d.Add(47 * time.Hour)})
 	want422(t, err, "003")
 	p = chain(t, p, Event{Fact: rules.FactIRProcedure, At: d.Add(48 * time.Hour)})
-	due := d.Add(48*time.Hour).AddDate(0, 1, 0)
-	if _, ms := CheckOverdue(p, due); len(ms) != 0 {
-		t.Errorf("follow-up flagged at exactly 1 month")
+	// procedure 3 April (Paris): the follow-up is due by 3 May 23:59 CEST
+	if _, ms := CheckOverdue(p, at("2026-05-03T21:59:00Z")); len(ms) != 0 {
+		t.Errorf("follow-up flagged on the last day of the month")
 	}
-	q, ms := CheckOverdue(p, due.Add(time.Second))
+	q, ms := CheckOverdue(p, at("2026-05-03T22:01:00Z"))
 	if len(ms) != 1 {
 		t.Fatalf("follow-up not flagged after 1 month")
 	}

@@ -53,7 +53,7 @@ func CheckPrescription(request, medication []byte, ctx PrescriptionContext) ([]f
 			Diagnostics: fmt.Sprintf(format, args...) + " (" + section + ")", Details: seedDetails(section)})
 	}
 	ings := objs(med, "ingredient")
-	if max := rules.MaxMolecules; float64(len(ings)) > max.Value {
+	if max := rules.MaxMoleculesInEffect(); float64(len(ings)) > max.Value {
 		add(fhir.SeverityError, "Medication.ingredient", max.Section, "%d molecules: at most %g in the intrathecal mixture", len(ings), max.Value)
 	}
 	if !hasFlow && !hasDoseLines(req) {
@@ -139,17 +139,18 @@ func doseIssues(mol string, lim rules.IntrathecalLimit, perDay float64, at time.
 
 func near(a, b float64) bool { d := a - b; return d < 1e-9 && d > -1e-9 }
 
-// pumpFlow reads the pump flow in mL/d.
+// pumpFlow reads the pump flow in mL/d, from rateQuantity or rateRatio in mL per
+// day, hour or minute.
 func pumpFlow(req object) (float64, bool) {
 	for _, di := range objs(req, "dosageInstruction") {
 		for _, dr := range objs(di, "doseAndRate") {
-			if q, ok := quantityOf(obj(dr, "rateQuantity")); ok {
-				switch q.Unit {
-				case "mL/d":
-					return q.Value, true
-				case "mL/h":
-					return q.Value * 24, true
-				}
+			q, ok := quantityOf(obj(dr, "rateQuantity"))
+			if !ok {
+				q, ok = rateRatio(obj(dr, "rateRatio"))
+			}
+			vol, per, _ := strings.Cut(q.Unit, "/")
+			if days := timeUnitDays[per]; ok && vol == "mL" && days > 0 {
+				return q.Value / days, true
 			}
 		}
 	}
@@ -287,7 +288,7 @@ func IsIntrathecalPrescription(request []byte) bool {
 	}
 	for _, di := range objs(req, "dosageInstruction") {
 		for _, c := range codings(obj(di, "route")) {
-			if rules.RouteCodes[c.Code] == rules.RouteIntrathecal {
+			if r, _ := rules.RouteOf(c.System, c.Code); r == rules.RouteIntrathecal {
 				return true
 			}
 		}

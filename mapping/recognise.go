@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"encoding/json"
+
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/mapping/rules"
 )
@@ -82,11 +84,17 @@ func recognise(m object) (recognition, bool) {
 		if el, ok := elementByCode(obj(m, "code"), rules.KindImaging); ok {
 			return recognition{Profile: ProfileImagingReport, Element: el}, true
 		}
+		if el, ok := imagingElement(m); ok {
+			return recognition{Element: el}, true // the guide's profile pins its own codes: not claimed
+		}
 	case "ImagingStudy":
 		for _, pc := range objs(m, "procedureCode") {
 			if el, ok := elementByCode(pc, rules.KindImaging); ok {
 				return recognition{Profile: ProfileImagingStudy, Element: el}, true
 			}
+		}
+		if el, ok := imagingElement(m); ok {
+			return recognition{Element: el}, true
 		}
 	case "DocumentReference":
 		if el, ok := elementByCode(obj(m, "type"), rules.KindDocument, rules.KindClinical); ok {
@@ -114,4 +122,25 @@ func firstOf(m object, key string) object {
 		return l[0]
 	}
 	return nil
+}
+
+// imagingElement recognises dossier imaging sent without the guide's codes, with the
+// imaging reader (ReadImaging: modality, body site, words of its title), as the
+// cimentoplasty prerequisites read it: a brain CT or MRI, a CT of thorax, abdomen and
+// pelvis (000 §V.2.d).
+func imagingElement(m object) (string, bool) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", false
+	}
+	im, ok := ReadImaging(b)
+	if !ok {
+		return "", false
+	}
+	for _, r := range rules.ImagingRequirements {
+		if r.Element != "" && im.Meets(r) {
+			return r.Element, true
+		}
+	}
+	return "", false
 }

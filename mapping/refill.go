@@ -42,7 +42,7 @@ func PlanRefill(at time.Time, reservoirML, flowMLPerDay float64, scheduled time.
 	hours := math.Floor(reservoirML / flowMLPerDay * 24)
 	p.DryDate = at.Add(time.Duration(hours) * time.Hour)
 	p.Next = p.DryDate.AddDate(0, 0, -cfg.RefillSafetyDays)
-	w := rules.RefillInterval
+	w := rules.RefillWindow()
 	if max := w.Max.AddTo(at); p.Next.After(max) {
 		p.Next = max
 	}
@@ -92,7 +92,10 @@ func FollowingCentre(implanting, nearHome Centre, convention bool) (Centre, []fh
 type TrialResult struct {
 	Positive bool
 	ReliefPc float64
-	Issues   []fhir.Issue
+	// OMEBefore and OMEAfter are the oral morphine equivalents (mg/d) at the trial's
+	// start and at its result, when computed from records (TrialFromRecords).
+	OMEBefore, OMEAfter float64
+	Issues              []fhir.Issue
 }
 
 // AssessTrial judges a trial: positive with at least 50 % pain relief and reduced
@@ -112,4 +115,24 @@ func AssessTrial(painBefore, painDuring float64, medicationReduced bool) TrialRe
 			Expression:  []string{"Observation.value"}, Details: seedDetails(th.Section)})
 	}
 	return r
+}
+
+// ExtComputedNextRefill carries the next refill date the gateway computed from the
+// reservoir and the flow (000 §XIII, 001), beside the EHR's ExtNextRefill.
+const ExtComputedNextRefill = Base + "/StructureDefinition/ait-computed-next-refill-date"
+
+// refillStep is the code of the refill step's CarePlan activity (000 §XIII).
+const refillStep = "refill"
+
+// refillDates renders the next refill dates of the refill activity: the EHR's and the
+// computed one (both kept when they differ).
+func (p Pathway) refillDates() []any {
+	var out []any
+	if !p.RefillDueEHR.IsZero() {
+		out = append(out, map[string]any{"url": ExtNextRefill, "valueDateTime": p.RefillDueEHR.UTC().Format(time.RFC3339)})
+	}
+	if !p.RefillDueComputed.IsZero() {
+		out = append(out, map[string]any{"url": ExtComputedNextRefill, "valueDateTime": p.RefillDueComputed.UTC().Format(time.RFC3339)})
+	}
+	return out
 }

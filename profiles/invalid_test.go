@@ -93,7 +93,7 @@ var invalidCases = []invalidCase{
 	{"implantation date as text", "Procedure/ait-implantation-example", []edit{del("performedDateTime"), set("performedString", "April")}, "structure", "Procedure.performedString", "", ""},
 	// AITIntrathecalPrescription
 	{"ziconotide 30 ug/d", "MedicationRequest/ait-prescription-example", []edit{set("dosageInstruction.1.doseAndRate.0.rateQuantity.value", 30)}, "business-rule", "MedicationRequest", "000 §IX", ""},
-	{"route intravenous", "MedicationRequest/ait-prescription-example", []edit{set("dosageInstruction.0.route", raw(`{"coding":[{"system":"http://snomed.info/sct","code":"47625008"}]}`))}, "value", "MedicationRequest.dosageInstruction[0].route", "000 §IX", ""},
+	{"route intravenous", "MedicationRequest/ait-prescription-example", []edit{set("dosageInstruction.0.route", raw(`{"coding":[{"system":"http://snomed.info/sct","code":"47625008"}]}`))}, "code-invalid", "MedicationRequest.dosageInstruction[0].route", "000 §IX", ""},
 	{"daily dose per hour", "MedicationRequest/ait-prescription-example", []edit{set("dosageInstruction.0.doseAndRate.0.rateQuantity.code", "mg/h")}, "code-invalid", "MedicationRequest.dosageInstruction[0].doseAndRate[0].rateQuantity", "000 §IX", ""},
 	{"four molecules", "MedicationRequest/ait-prescription-example", []edit{
 		set("contained.0.ingredient.+", raw(`{"itemCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"N02CX02"}]},"strength":{"numerator":{"value":1,"system":"http://unitsofmeasure.org","code":"mg"},"denominator":{"value":1,"system":"http://unitsofmeasure.org","code":"mL"}}}`)),

@@ -22,7 +22,10 @@ func (v *Validator) CheckPrimitive(typ, value string) error {
 		return err
 	}
 	if re != nil && !re.MatchString(value) {
-		return fmt.Errorf("%q is not a valid %s (pattern %s)", value, typ, re)
+		if form := v.base.describePattern(re.String()); form != "" {
+			return fmt.Errorf("%q is not a valid %s: it must be %s", value, typ, form)
+		}
+		return fmt.Errorf("%q is not a valid %s", value, typ)
 	}
 	return nil
 }

@@ -158,7 +158,7 @@ func (b *baseSchemas) validate(typ string, body []byte, prefix string) []fhir.Is
 	var out []fhir.Issue
 	seen := map[string]bool{}
 	for _, e := range res.Errors() {
-		is := schemaIssue(e, prefix)
+		is := b.schemaIssue(e, prefix)
 		k := is.Code + "|" + is.Expression[0] + "|" + is.Diagnostics
 		if seen[k] {
 			continue
@@ -171,7 +171,7 @@ func (b *baseSchemas) validate(typ string, body []byte, prefix string) []fhir.Is
 }
 
 // schemaIssue turns a JSON-schema error into an issue naming the element in FHIRPath.
-func schemaIssue(e gojsonschema.ResultError, prefix string) fhir.Issue {
+func (b *baseSchemas) schemaIssue(e gojsonschema.ResultError, prefix string) fhir.Issue {
 	expr := fieldToFHIRPath(prefix, e.Field())
 	code := "structure"
 	switch e.Type() {
@@ -187,8 +187,17 @@ func schemaIssue(e gojsonschema.ResultError, prefix string) fhir.Issue {
 	case "enum", "const", "pattern", "format", "string_gte", "string_lte", "number_gte", "number_lte":
 		code = "value"
 	}
+	desc := e.Description()
+	if e.Type() == "pattern" {
+		// gojsonschema gives the compiled *regexp.Regexp; its String is the source
+		if p, ok := e.Details()["pattern"]; ok {
+			if form := b.describePattern(fmt.Sprint(p)); form != "" {
+				desc = fmt.Sprintf("%s is not %s", quoteValue(e.Value()), form)
+			}
+		}
+	}
 	return fhir.Issue{Severity: fhir.SeverityError, Code: code, Expression: []string{expr},
-		Diagnostics: "base R4 (fhir.schema.json): " + e.Description()}
+		Diagnostics: "base R4: " + desc}
 }
 
 // fieldToFHIRPath turns gojsonschema's "identifier.0.system" into
@@ -207,4 +216,13 @@ func fieldToFHIRPath(prefix, field string) string {
 		sb.WriteString("." + part)
 	}
 	return sb.String()
+}
+
+// quoteValue renders a refused value for a message, cut short when long.
+func quoteValue(v any) string {
+	s := fmt.Sprint(v)
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:60]) + "…"
+	}
+	return strconv.Quote(s)
 }

@@ -25,6 +25,11 @@ type Config struct {
 	// Logger receives one line per request: method, interaction, status, duration —
 	// never a path, query or body, which may carry patient data.
 	Logger *slog.Logger
+	// Instance identifies this run of the gateway, answered on /healthz so that the
+	// operator commands can tell which gateway they reach.
+	Instance string
+	// Observers are told of every answered request (metrics, tracing).
+	Observers []RequestObserver
 }
 
 // Server routes FHIR requests to the interactions.
@@ -41,6 +46,7 @@ type Server struct {
 	caps    Capabilities
 	capJSON []byte
 	capMu   sync.Mutex
+	health  health
 }
 
 // New builds the server on svc.
@@ -73,7 +79,8 @@ func New(cfg Config, svc *rest.Service) *Server {
 		"operation":          s.operation,
 		"page":               s.page,
 	}
-	s.engine.Use(s.recoverer, s.logRequests)
+	s.engine.Use(requestID, s.recoverer, s.logRequests)
+	s.registerHealth()
 	return s
 }
 
@@ -142,7 +149,7 @@ func (s *Server) dispatch(c *gin.Context) {
 func (s *Server) recoverer(c *gin.Context) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.cfg.Logger.Error("panic in handler", "op", c.GetString(ctxOp), "panic", r)
+			s.cfg.Logger.Error("panic in handler", "request_id", RequestID(c), "op", c.GetString(ctxOp), "panic", r)
 			s.fail(c, fhir.Errorf(http.StatusInternalServerError, "exception", "", "internal error"))
 			c.Abort()
 		}
@@ -153,8 +160,12 @@ func (s *Server) recoverer(c *gin.Context) {
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	s.cfg.Logger.Info("request", "method", c.Request.Method, "op", c.GetString(ctxOp),
-		"type", c.GetString(ctxType), "status", c.Writer.Status(), "ms", time.Since(start).Milliseconds())
+	d := time.Since(start)
+	s.cfg.Logger.Info("request", "request_id", RequestID(c), "method", c.Request.Method, "op", c.GetString(ctxOp),
+		"type", c.GetString(ctxType), "status", c.Writer.Status(), "ms", d.Milliseconds())
+	for _, o := range s.cfg.Observers {
+		o.ObserveRequest(c.Request.Method, c.GetString(ctxOp), c.GetString(ctxType), c.Writer.Status(), d)
+	}
 }
 
 // base is the configured FHIR base without its trailing slash.

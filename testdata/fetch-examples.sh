@@ -3,7 +3,8 @@
 # hl7.fhir.r4.examples@4.0.1) into a cache directory and print its path.
 #
 # Idempotent: when the cache already holds the unpacked package nothing is fetched.
-# Cache: $AITGW_CACHE if set, else testdata/cache/ next to this script (gitignored).
+# Cache: $AITGW_CACHE if set, else the user cache directory ($XDG_CACHE_HOME or ~/.cache)/aitgw,
+# outside the clone.
 # Output (stdout, last line): the directory holding Type-id.json files.
 set -eu
 
@@ -11,7 +12,7 @@ PKG="hl7.fhir.r4.examples"
 VERSION="4.0.1"
 
 here=$(cd "$(dirname "$0")" && pwd)
-cache="${AITGW_CACHE:-$here/cache}"
+cache="${AITGW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aitgw}"
 dest="$cache/$PKG-$VERSION"
 
 # The marker is written last, so an interrupted fetch is redone rather than trusted.

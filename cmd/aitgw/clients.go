@@ -25,7 +25,7 @@ func clientsCmd(args []string) int {
 	}
 	fs := flag.NewFlagSet("clients add", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
+	cfg.operatorFlags(fs)
 	name := fs.String("name", "", "client name")
 	auth := fs.String("auth", "none", "token endpoint auth method: none (public), client_secret_basic, private_key_jwt")
 	var redirects multiFlag
@@ -33,8 +33,12 @@ func clientsCmd(args []string) int {
 	jwksURL := fs.String("jwks-url", "", "URL of the client's JWK Set (private_key_jwt)")
 	jwksFile := fs.String("jwks", "", "file holding the client's JWK Set (private_key_jwt)")
 	scope := fs.String("scope", "", "scopes the client may be granted")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseWithConfig(fs, args[1:], true); err != nil {
 		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	meta := map[string]any{"client_name": *name, "token_endpoint_auth_method": *auth, "scope": *scope, "redirect_uris": []string(redirects)}
 	if *jwksURL != "" {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,7 +21,9 @@ import (
 	"github.com/aitgw/aitgw/fhir/search"
 	"github.com/aitgw/aitgw/profiles"
 	"github.com/aitgw/aitgw/server"
+	"github.com/aitgw/aitgw/server/backup"
 	"github.com/aitgw/aitgw/server/notify"
+	"github.com/aitgw/aitgw/server/observe"
 	"github.com/aitgw/aitgw/server/smart"
 )
 
@@ -37,6 +40,12 @@ type gateway struct {
 	audit      *smart.AuditLog
 	// background are the gateway's workers (notification delivery), run by serve.
 	background []func(ctx context.Context)
+	// metrics are served on --metrics-addr; workersRunning counts the background
+	// workers that run, for /readyz.
+	metrics        *observe.Metrics
+	workersRunning atomic.Int32
+	// files are the embedded store files, for a backup while serving (none on Redis).
+	files []backup.Source
 }
 
 // openGateway wires a gateway on the data directory of cfg. The rooms are wired in
@@ -45,11 +54,11 @@ func openGateway(cfg *config, logger *slog.Logger) (*gateway, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	store, auditStore, err := openStore(cfg)
+	store, auditStore, files, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
-	gw := &gateway{store: store, auditStore: auditStore}
+	gw := &gateway{store: store, auditStore: auditStore, files: files}
 	if err := gw.wire(cfg, logger); err != nil {
 		gw.Close()
 		return nil, err
@@ -66,13 +75,23 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	// one AuditEvent per access: index what an auditor searches by, not all 20
 	// official parameters (see search.Registry.Restrict)
 	reg.Restrict("AuditEvent", smart.AuditSearchParams...)
-	svc := &rest.Service{Store: gw.store, Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
-	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger}, svc)
+	gw.metrics = observe.NewMetrics()
+	svc := &rest.Service{Store: observe.WrapStore(gw.store, gw.metrics), Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
+	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger,
+		Instance: cfg.instance, Observers: []server.RequestObserver{gw.metrics}}, svc)
+	if cfg.ops.OTLPEndpoint != "" {
+		srv.Engine().Use(observe.TraceHTTP(server.Interaction))
+	}
 
 	pkg, v, err := wireProfiles(srv, svc, reg)
 	if err != nil {
 		return err
 	}
+	svc.Validate = observe.WrapValidator(svc.Validate, gw.metrics)
+	if err := useSiteRules(cfg.RulesFile); err != nil {
+		return err
+	}
+	wireRules(srv)
 	gw.background = append(gw.background, wirePathway(srv, svc, logger))
 	worker := wireNotify(cfg, srv, svc, logger)
 	gw.background = append(gw.background, func(ctx context.Context) {
@@ -84,6 +103,8 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	if gw.audit, security, err = wireSmart(cfg, srv, gw.store, gw.auditStore, v, logger); err != nil {
 		return err
 	}
+	wireObservability(gw, srv, version)
+	wireBackup(gw, srv.Engine())
 	srv.SetCapabilities(server.Capabilities{
 		Software: "AIT Gateway", Version: version,
 		SearchParams: func(typ string) []conformance.SearchParam {
@@ -164,24 +185,24 @@ func (gw *gateway) Close() error {
 // names one (several gateways then share it, the audit trail included). Embedded, the
 // audit trail has its own append-only store (audit.db), written without taking the
 // main store's write lock, and the returned store routes AuditEvent to it.
-func openStore(cfg *config) (store, audit fhir.Store, err error) {
+func openStore(cfg *config) (store, audit fhir.Store, files []backup.Source, err error) {
 	if cfg.RedisURL != "" {
 		rs, err := redis.Open(context.Background(), cfg.RedisURL, redis.WithPrefix(cfg.RedisPrefix))
-		return rs, rs, err
+		return rs, rs, nil, err
 	}
-	main, err := bolt.Open(filepath.Join(cfg.Data, "aitgw.db"))
+	main, err := bolt.Open(filepath.Join(cfg.Data, mainStoreFile))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	trail, err := appendonly.Open(filepath.Join(cfg.Data, "audit.db"), "AuditEvent")
+	trail, err := appendonly.Open(filepath.Join(cfg.Data, auditStoreFile), "AuditEvent")
 	if err != nil {
 		main.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if _, err := moveAuditTrail(context.Background(), main, trail); err != nil {
 		main.Close()
 		trail.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return fhir.Split(main, trail, "AuditEvent"), trail, nil
+	return fhir.Split(main, trail, "AuditEvent"), trail, storeFiles(main, trail), nil
 }

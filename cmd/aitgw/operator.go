@@ -71,12 +71,20 @@ func report(status int, out []byte, err error, ok int) int {
 func launchCmd(args []string) int {
 	fs := flag.NewFlagSet("launch", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
+	cfg.operatorFlags(fs)
 	patient := fs.String("patient", "", "patient in context")
 	user := fs.String("fhir-user", "", "user launching the app, e.g. Practitioner/123")
-	if err := fs.Parse(args); err != nil || *patient == "" {
+	if err := parseWithConfig(fs, args, true); err != nil || *patient == "" {
 		fmt.Fprintln(os.Stderr, "usage: aitgw launch --patient ID [--fhir-user Practitioner/ID]")
 		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := cfg.mustExist("Patient/"+*patient, *user); err != nil {
+		fmt.Fprintln(os.Stderr, "launch:", err)
+		return 1
 	}
 	st, out, err := operatorCall(&cfg, smart.ScopeMintLaunch, http.MethodPost, cfg.origin()+"/auth/launch",
 		map[string]string{"patient": *patient, "fhirUser": *user})
@@ -94,14 +102,22 @@ func notifyCmd(args []string) int {
 	}
 	fs := flag.NewFlagSet("notify", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
+	cfg.operatorFlags(fs)
 	var seqs multiFlag
 	fs.Var(&seqs, "seq", "dead letter to replay (repeatable)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseWithConfig(fs, args[1:], true); err != nil {
 		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	if args[0] == "dead-letters" {
 		st, out, err := operatorCall(&cfg, "system/Communication.rs", http.MethodGet, cfg.base()+"/$ait-dead-letters", nil)
+		if err == nil && st == http.StatusOK && isEmptyJSONList(out) {
+			fmt.Println("no dead-lettered notification: every due notification was delivered or is being retried")
+			return 0
+		}
 		return report(st, out, err, http.StatusOK)
 	}
 	q := url.Values{"seq": seqs}
@@ -122,11 +138,15 @@ func usersCmd(args []string) int {
 	}
 	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
+	cfg.operatorFlags(fs)
 	user := fs.String("user", "", "user name")
 	fhirUser := fs.String("fhir-user", "", "the user's FHIR identity, e.g. Practitioner/123")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseWithConfig(fs, args[1:], true); err != nil {
 		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	password := os.Getenv("AITGW_USER_PASSWORD")
 	if password == "" {
@@ -137,7 +157,58 @@ func usersCmd(args []string) int {
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
+	if err := cfg.mustExist(*fhirUser); err != nil {
+		fmt.Fprintln(os.Stderr, "users:", err)
+		return 1
+	}
 	st, out, err := operatorCall(&cfg, smart.ScopeUsers, http.MethodPost, cfg.origin()+"/auth/users",
 		map[string]string{"user": *user, "password": password, "fhirUser": *fhirUser})
 	return report(st, out, err, http.StatusCreated)
+}
+
+// mustExist checks, with a read-only operator token, that each reference ("Patient/1",
+// "Practitioner/2"; empty ones skipped) names a resource the gateway holds: a launch
+// or an account pointing at nothing would only fail later, in front of a user.
+func (c *config) mustExist(refs ...string) error {
+	for _, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		typ, id, ok := strings.Cut(ref, "/")
+		if !ok || typ == "" || id == "" || strings.ContainsAny(id, "/?#") {
+			return fmt.Errorf("%q is not a reference of the form Type/id", ref)
+		}
+		st, _, err := operatorCall(c, "system/"+typ+".r", http.MethodGet, c.base()+"/"+typ+"/"+url.PathEscape(id), nil)
+		if err != nil {
+			return err
+		}
+		if st == http.StatusNotFound || st == http.StatusGone {
+			return fmt.Errorf("%s does not exist on the gateway at %s: create it first, or check the id", ref, c.base())
+		}
+		if st != http.StatusOK {
+			return fmt.Errorf("checking that %s exists: the gateway answered %d", ref, st)
+		}
+	}
+	return nil
+}
+
+// isEmptyJSONList reports whether an operation's answer lists nothing: [] or null,
+// or a Parameters whose only value is one of those, or has no parameter at all.
+func isEmptyJSONList(b []byte) bool {
+	t := strings.TrimSpace(string(b))
+	if t == "null" || t == "[]" {
+		return true
+	}
+	var p struct {
+		ResourceType string
+		Parameter    []struct{ ValueString *string }
+	}
+	if json.Unmarshal(b, &p) != nil || p.ResourceType != "Parameters" {
+		return false
+	}
+	if len(p.Parameter) == 0 {
+		return true
+	}
+	return len(p.Parameter) == 1 && p.Parameter[0].ValueString != nil &&
+		(*p.Parameter[0].ValueString == "null" || *p.Parameter[0].ValueString == "[]")
 }

@@ -14,13 +14,17 @@ import (
 func tokenCmd(args []string) int {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
+	cfg.operatorFlags(fs)
 	scope := fs.String("scope", "system/*.cruds", "scopes of the token")
 	ttl := fs.Duration("ttl", 15*time.Minute, "lifetime (at most 24h)")
 	patient := fs.String("patient", "", "patient in context (for patient/ scopes)")
 	fhirUser := fs.String("fhir-user", "", "fhirUser of the token, e.g. Practitioner/123")
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithConfig(fs, args, true); err != nil {
 		return 2
+	}
+	if err := cfg.findGateway(); err != nil {
+		fmt.Fprintln(os.Stderr, "token:", err)
+		return 1
 	}
 	tok, err := smart.MintContextToken(cfg.Data, cfg.smart(), *scope, *patient, *fhirUser, *ttl)
 	if err != nil {
@@ -39,9 +43,13 @@ func keysCmd(args []string) int {
 	}
 	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
 	var cfg config
-	cfg.flags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	cfg.operatorFlags(fs)
+	if err := parseWithConfig(fs, args[1:], true); err != nil {
 		return 2
+	}
+	if err := cfg.recorded(); err != nil {
+		fmt.Fprintln(os.Stderr, "keys:", err)
+		return 1
 	}
 	if err := smart.RotateKeys(cfg.Data); err != nil {
 		fmt.Fprintln(os.Stderr, "keys:", err)

@@ -12,18 +12,18 @@ import (
 // fhirKitVersion is the real client the walk-through runs with (issue #2).
 const fhirKitVersion = "2.0.3"
 
-// installFhirKit installs fhir-kit-client into the test cache ($AITGW_CACHE or
-// testdata/cache/) with npm, unless already there, and returns the path of its ESM
+// installFhirKit installs fhir-kit-client into the test cache ($AITGW_CACHE or the
+// user cache directory, outside the clone) with npm, unless already there, and returns the path of its ESM
 // entry point.
 func installFhirKit(t *testing.T) string {
 	t.Helper()
-	root, err := ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cache := os.Getenv("AITGW_CACHE")
 	if cache == "" {
-		cache = filepath.Join(root, "testdata", "cache")
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache = filepath.Join(dir, "aitgw")
 	}
 	prefix := filepath.Join(cache, "fhir-kit-client-"+fhirKitVersion)
 	entry := filepath.Join(prefix, "node_modules", "fhir-kit-client", "dist", "index.js")

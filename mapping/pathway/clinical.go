@@ -230,12 +230,16 @@ func (h *Hook) checkRefill(ctx context.Context, w *rest.Writer, m object) error 
 	return h.notify(ctx, w, p, m, []string{"Procedure/" + str(m, "id")}, ms)
 }
 
-// parseDay reads a FHIR date or dateTime.
+// parseDay reads a FHIR date or dateTime; a date without a time is the start of that
+// day at the care site (rules.Zone), never midnight UTC.
 func parseDay(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, true
 		}
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, rules.Zone()); err == nil {
+		return t, true
 	}
 	return time.Time{}, false
 }
@@ -276,7 +280,8 @@ func cimentoplastySite(m object) string {
 }
 
 // checkCimentoplasty applies 004 to a cimentoplasty: the imaging the site needs
-// (the patient's ImagingStudy modalities) and the antithrombotics of the medication
+// (the patient's ImagingStudies and DiagnosticReports, read alike by
+// mapping.ReadImaging: modality, body region, date) and the antithrombotics of the medication
 // review. A missing prerequisite refuses an act in preparation (422); an act already
 // done is recorded with warnings (the record of what happened is not refused).
 func checkCimentoplasty(w *rest.Writer, m object) error {
@@ -287,20 +292,20 @@ func checkCimentoplasty(w *rest.Writer, m object) error {
 			Diagnostics: "the cimentoplasty site (vertebra, pelvis or hip) cannot be read from bodySite: its imaging prerequisites were not checked (" + rules.CimentoplastySection + ")"})
 		return nil
 	}
-	studies, err := ofPatient(w, "ImagingStudy", subject)
-	if err != nil {
-		return err
-	}
-	for _, b := range studies {
-		s := decode(b)
-		for _, mod := range objs(s, "modality") {
-			in.Imaging = append(in.Imaging, str(mod, "code"))
+	in.At, _ = parseDay(str(m, "performedDateTime"))
+	for _, typ := range []string{"ImagingStudy", "DiagnosticReport"} {
+		bodies, err := ofPatient(w, typ, subject)
+		if err != nil {
+			return err
 		}
-		for _, se := range objs(s, "series") {
-			in.Imaging = append(in.Imaging, str(obj(se, "modality"), "code"))
+		for _, b := range bodies {
+			if im, ok := mapping.ReadImaging(b); ok {
+				in.Imaging = append(in.Imaging, im)
+			}
 		}
 	}
 	if in.Site == "vertebra" {
+		var err error
 		if in.PosteriorArchMechanicalRisk, err = posteriorInvolvement(w, subject); err != nil {
 			return err
 		}

@@ -250,21 +250,28 @@ func TestAbsoluteContraindicationBlocksTheAcceptedDecision(t *testing.T) {
 func TestCimentoplastyPrerequisitesOnWrite(t *testing.T) {
 	w := newWorld(t)
 	pat := w.create(t, `{"resourceType":"Patient"}`)
-	study := func(mod string) {
-		w.create(t, `{"resourceType":"ImagingStudy","status":"available","subject":{"reference":"`+pat+`"},"modality":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"`+mod+`"}]}`)
+	study := func(mod, site string) {
+		w.create(t, `{"resourceType":"ImagingStudy","status":"available","subject":{"reference":"`+pat+`"},"modality":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"`+mod+`"}],
+			"series":[{"uid":"1.2.3","modality":{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"`+mod+`"},"bodySite":{"system":"http://snomed.info/sct","code":"`+site+`"}}]}`)
 	}
 	proc := func(status string) []byte {
 		return kit.JSON(map[string]any{"resourceType": "Procedure", "status": status, "code": cc(ait, "cimentoplasty"),
 			"subject": map[string]any{"reference": pat}, "bodySite": []any{map[string]any{"text": "L2 vertebral body"}}})
 	}
-	study("CT")
+	study("CT", "421060004")
 	_, err := w.post(proc("preparation"))
-	want422At(t, err, "004", "ImagingStudy.modality")
+	want422At(t, err, "004", "Procedure.bodySite")
 	resp, err := w.post(proc("completed"))
-	if err != nil || !warned(resp, "needs MR imaging (004)") {
+	if err != nil || !warned(resp, "MRI of the spine needed") {
 		t.Errorf("completed act without MR: %v %+v", err, resp)
 	}
-	study("MR")
+	study("MR", "12738006") // a brain MRI is no spine MRI
+	_, err = w.post(proc("preparation"))
+	want422At(t, err, "004", "Procedure.bodySite")
+	if !strings.Contains(fhir.AsError(err).Outcome.Issue[0].Diagnostics, "MR of brain") {
+		t.Errorf("the refusal does not say the brain MRI was seen: %s", fhir.AsError(err).Outcome.JSON())
+	}
+	study("MR", "421060004")
 	if _, err := w.post(proc("preparation")); err != nil {
 		t.Errorf("with CT and MR: %v", fhir.AsError(err).Outcome.JSON())
 	}
@@ -292,19 +299,20 @@ func TestCimentoplastyPrerequisitesOnWrite(t *testing.T) {
 	}
 }
 
-// TestSweepOverdueRCPNotHeldIn15Days (000 §VI): the RCP not held exactly 15 days after
-// the complete dossier is not overdue; a second later the sweep flags the CarePlan
-// and raises the milestone once; the next sweep raises nothing.
+// TestSweepOverdueRCPNotHeldIn15Days (000 §VI): the RCP not held by the end of the
+// 15th calendar day (Paris) after the complete dossier is not overdue; on day 16 the
+// sweep flags the CarePlan and raises the milestone once; the next sweep raises nothing.
 func TestSweepOverdueRCPNotHeldIn15Days(t *testing.T) {
 	w := newWorld(t)
 	_, d := postReferral(t, w)
 	w.notes.take()
 	complete := w.now // the referral was received, dossier complete, at the clock's time
-	n, err := SweepOverdue(ctx, w.svc, w.notes, complete.AddDate(0, 0, 15))
+	due := rules.Span{Days: 15}.Due(complete)
+	n, err := SweepOverdue(ctx, w.svc, w.notes, due)
 	if err != nil || n != 0 || len(w.notes.take()) != 0 {
-		t.Fatalf("at exactly 15 days: %d flagged, %v", n, err)
+		t.Fatalf("at the end of day 15: %d flagged, %v", n, err)
 	}
-	n, err = SweepOverdue(ctx, w.svc, w.notes, complete.AddDate(0, 0, 15).Add(time.Second))
+	n, err = SweepOverdue(ctx, w.svc, w.notes, due.Add(time.Minute))
 	if err != nil || n != 1 {
 		t.Fatalf("after 15 days: %d flagged, %v", n, err)
 	}
@@ -319,5 +327,27 @@ func TestSweepOverdueRCPNotHeldIn15Days(t *testing.T) {
 	n, err = SweepOverdue(ctx, w.svc, w.notes, complete.AddDate(0, 0, 16))
 	if err != nil || n != 0 || len(w.notes.take()) != 0 || w.careplan(t, d.careplan).Version != cp.Version {
 		t.Errorf("second sweep: %d flagged, %v", n, err)
+	}
+}
+
+// TestCimentoplastyImagingFromDiagnosticReportsOnly (004): a spine CT and a spine MRI
+// sent as DiagnosticReports only (a LOINC-less report coded by text and body site)
+// meet "CT and MRI of the spine"; a report dated after the act does not.
+func TestCimentoplastyImagingFromDiagnosticReportsOnly(t *testing.T) {
+	w := newWorld(t)
+	pat := w.create(t, `{"resourceType":"Patient"}`)
+	report := func(text, date string) {
+		w.create(t, `{"resourceType":"DiagnosticReport","status":"final","subject":{"reference":"`+pat+`"},
+			"code":{"text":"`+text+`"},"effectiveDateTime":"`+date+`"}`)
+	}
+	proc := kit.JSON(map[string]any{"resourceType": "Procedure", "status": "preparation", "code": cc(ait, "cimentoplasty"),
+		"performedDateTime": "2026-03-10", "subject": map[string]any{"reference": pat}, "bodySite": []any{map[string]any{"text": "T11"}}})
+	report("Scanner du rachis dorso-lombaire", "2026-03-01")
+	report("IRM du rachis lombaire", "2026-03-12") // after the act
+	_, err := w.post(proc)
+	want422At(t, err, "004", "Procedure.bodySite")
+	report("IRM rachis L1-L3", "2026-03-05")
+	if _, err := w.post(proc); err != nil {
+		t.Errorf("CT and MRI of the spine as reports: %s", fhir.AsError(err).Outcome.JSON())
 	}
 }

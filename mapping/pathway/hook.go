@@ -71,6 +71,9 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	if err != nil {
 		return err
 	}
+	if err := scheduleRefill(w, step, &ev); err != nil { // the computed next refill (000 §XI, §XIII)
+		return err
+	}
 	cpID, cpBody, err := findCarePlan(w, step)
 	if err != nil {
 		return err
@@ -82,6 +85,9 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	}
 	p, err := mapping.PathwayFromCarePlan(cpBody)
 	if err != nil {
+		return err
+	}
+	if err := checkTrial(w, p, step, ev); err != nil { // the trial's result from the records (002)
 		return err
 	}
 	q, ms, err := mapping.Apply(p, ev)

@@ -29,18 +29,25 @@ func ok(body []byte) *rest.Response { return &rest.Response{Status: http.StatusO
 // referral and its supportingInfo are read through the service with the request's
 // Access (a client sees no more than it may read), and the answer is the Parameters
 // of mapping.DossierStatus at the service's now: complete (valueBoolean) and outcome
-// (one issue per missing, stale or out-of-range element, each with its seed section).
+// (one issue per missing, stale or out-of-range element, each with its seed section),
+// then the indication as known at referral (withClinicalStatus): the oral morphine
+// equivalent line by line and the contraindications (000 §IV).
 func DossierStatus(svc *rest.Service) Operation {
 	return func(ctx context.Context, req *rest.Request) (*rest.Response, error) {
 		if req.ID == "" {
 			return nil, fhir.Errorf(http.StatusBadRequest, "required", "ServiceRequest.id",
 				"$ait-dossier-status is invoked on a ServiceRequest instance (000 §V)")
 		}
-		d, err := mapping.LoadDossier(ServiceRecords{Ctx: ctx, Service: svc, Access: req.Access}, req.ID)
+		records := ServiceRecords{Ctx: ctx, Service: svc, Access: req.Access}
+		d, err := mapping.LoadDossier(records, req.ID)
 		if err != nil {
 			return nil, err
 		}
-		return ok(mapping.DossierStatus(d, clock(svc))), nil
+		body, err := withClinicalStatus(records, req.ID, mapping.DossierStatus(d, clock(svc)))
+		if err != nil {
+			return nil, err
+		}
+		return ok(body), nil
 	}
 }
 

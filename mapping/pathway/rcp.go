@@ -150,9 +150,11 @@ func checkIndication(w *rest.Writer, task object, subject string) error {
 		return fhir.Issues(http.StatusUnprocessableEntity, errs...)
 	}
 	ome := mapping.OME(stmts)
-	if el := mapping.CheckEligibility(mapping.EligibilityInput{OMEMgPerDay: ome.MgPerDay}, rules.DefaultConfig()); !el.Eligible {
-		// Severe adverse effects are not coded in the data the gateway reads: a warning.
+	if el := mapping.CheckEligibility(mapping.EligibilityInput{OMEMgPerDay: ome.MgPerDay, OMELowerBound: ome.LowerBound}, rules.DefaultConfig()); !el.Eligible {
+		// Severe adverse effects are not coded in the data the gateway reads: a warning,
+		// with the statements the equivalent leaves out.
 		warns = append(warns, asWarnings(el.Issues)...)
+		warns = append(warns, ome.Issues...)
 	}
 	w.Warn(warns...)
 	return nil

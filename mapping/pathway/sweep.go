@@ -9,12 +9,15 @@ import (
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/mapping"
+	"github.com/aitgw/aitgw/mapping/rules"
 )
 
 // SweepOverdue flags the deadlines passed at now on every active pathway CarePlan
 // (000 §VI-§XIII, 003: mapping.CheckOverdue) and raises the overdue milestones to the
-// coordinating algologist, one transaction per CarePlan so that the flag and its
-// milestone commit together. A deadline already flagged is not raised again. It
+// coordinating algologist (a refill date passed without a refill: also to the
+// physicians of the refill centre of the last refill, 000 §XIII), one transaction per
+// CarePlan so that the flag and its milestone commit together. Deadlines count
+// calendar days in the site's time zone (rules.Zone). A deadline already flagged is not raised again. It
 // returns how many CarePlans it flagged. The gateway runs it every few minutes.
 func SweepOverdue(ctx context.Context, svc *rest.Service, notifier Notifier, now time.Time) (int, error) {
 	q := "status=active&category=" + url.QueryEscape(mapping.CodeSystemAIT+"|"+mapping.CodePathwayCategory+","+mapping.CodeSystemAIT+"|"+mapping.CodeIRCategory)
@@ -51,7 +54,11 @@ func SweepOverdue(ctx context.Context, svc *rest.Service, notifier Notifier, now
 				return err
 			}
 			did = true
-			return h.notify(ctx, w, p2, nil, []string{"CarePlan/" + id}, ms)
+			step, err := lastRefill(w, p2, ms)
+			if err != nil {
+				return err
+			}
+			return h.notify(ctx, w, p2, step, []string{"CarePlan/" + id}, ms)
 		})
 		if err != nil {
 			return flagged, err
@@ -61,4 +68,29 @@ func SweepOverdue(ctx context.Context, svc *rest.Service, notifier Notifier, now
 		}
 	}
 	return flagged, nil
+}
+
+// lastRefill is the patient's latest refill Procedure when a milestone is a refill
+// overdue: its performer names the refill centre whose physicians are alerted.
+func lastRefill(w *rest.Writer, p mapping.Pathway, ms []mapping.Milestone) (object, error) {
+	due := false
+	for _, m := range ms {
+		due = due || m.Code == rules.MilestoneRefillOverdue
+	}
+	if !due || p.Subject == "" {
+		return nil, nil
+	}
+	procs, err := ofPatient(w, "Procedure", p.Subject)
+	if err != nil {
+		return nil, err
+	}
+	var last object
+	for _, b := range procs {
+		m := decode(b)
+		if hasCode([]object{obj(m, "code")}, mapping.CodeSystemAIT, mapping.CodeRefill) &&
+			(last == nil || str(m, "performedDateTime") > str(last, "performedDateTime")) {
+			last = m
+		}
+	}
+	return last, nil
 }

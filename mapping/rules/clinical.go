@@ -9,20 +9,36 @@ type Contraindication struct {
 	// SNOMED lists SNOMED CT codes of Conditions recognised as this contraindication.
 	SNOMED  []string
 	Section string
+	// UnlessControlled: the rule applies to the uncontrolled condition only (000 §IV:
+	// "uncontrolled brain metastases"). A Condition counts as controlled when its
+	// stage.summary holds the AIT code QualifierControlled; without a qualifier it is
+	// taken as uncontrolled (when in doubt, the contraindication stands).
+	UnlessControlled bool
 }
+
+// Qualifiers of a Condition's control (Condition.stage.summary, AIT CodeSystem).
+const (
+	QualifierControlled   = "controlled"
+	QualifierUncontrolled = "uncontrolled"
+)
+
+// NotCounting are the Condition statuses that take a condition out of the
+// contraindications: clinicalStatus inactive, remission, resolved; verificationStatus
+// refuted, entered-in-error. Unconfirmed or provisional conditions still count.
+var NotCounting = map[string]bool{"inactive": true, "remission": true, "resolved": true, "refuted": true, "entered-in-error": true}
 
 // Contraindications is the table of 000 §IV (and 000 §IX.1.c for ziconotide).
 var Contraindications = []Contraindication{
-	{"intracranial-hypertension", "Intracranial hypertension", true, []string{"271719001"}, "000 §IV"},
-	{"uncontrolled-brain-metastases", "Uncontrolled brain metastases", true, []string{"94225005"}, "000 §IV"},
-	{"csf-flow-obstacle", "Obstacle to CSF flow (invasion or compressive fracture)", true, nil, "000 §IV"},
-	{"aplasia-neutropenia-thrombopenia", "Aplasia, neutropenia or thrombopenia", false, []string{"165517008", "302215000"}, "000 §IV"},
-	{"epiduritis-meningitis", "Epiduritis or carcinomatous meningitis", false, []string{"230156002"}, "000 §IV"},
-	{"infection", "Infection", false, []string{"40733004"}, "000 §IV"},
-	{"anti-angiogenic-15d", "Anti-angiogenic drug within 15 days (oncology opinion)", false, nil, "000 §IV"},
-	{"haemostasis-anomaly", "Haemostasis anomaly", false, []string{"64779008"}, "000 §IV"},
-	{"ascites-stomy-fistula", "Ascites, stomies, fistulas", false, []string{"389026000"}, "000 §IV"},
-	{"severe-malnutrition", "Severe malnutrition", false, []string{"2492009"}, "000 §IV"},
+	{"intracranial-hypertension", "Intracranial hypertension", true, []string{"271719001"}, "000 §IV", false},
+	{"uncontrolled-brain-metastases", "Uncontrolled brain metastases", true, []string{"94225005"}, "000 §IV", true},
+	{"csf-flow-obstacle", "Obstacle to CSF flow (invasion or compressive fracture)", true, nil, "000 §IV", false},
+	{"aplasia-neutropenia-thrombopenia", "Aplasia, neutropenia or thrombopenia", false, []string{"165517008", "302215000"}, "000 §IV", false},
+	{"epiduritis-meningitis", "Epiduritis or carcinomatous meningitis", false, []string{"230156002"}, "000 §IV", false},
+	{"infection", "Infection", false, []string{"40733004"}, "000 §IV", false},
+	{"anti-angiogenic-15d", "Anti-angiogenic drug within 15 days (oncology opinion)", false, nil, "000 §IV", false},
+	{"haemostasis-anomaly", "Haemostasis anomaly", false, []string{"64779008"}, "000 §IV", false},
+	{"ascites-stomy-fistula", "Ascites, stomies, fistulas", false, []string{"389026000"}, "000 §IV", false},
+	{"severe-malnutrition", "Severe malnutrition", false, []string{"248325000"}, "000 §IV", false},
 }
 
 // ContraindicationByCode returns the row for an AIT code or a SNOMED CT code.
@@ -106,13 +122,6 @@ var SINS = Score{
 		{13, 18, "unstable", "Unstable", "surgical opinion"},
 	},
 	Section: "003 annex 4",
-}
-
-// CimentoplastyImaging lists the imaging a cimentoplasty needs by site (004).
-var CimentoplastyImaging = map[string][]string{
-	"vertebra": {"CT", "MR"},
-	"pelvis":   {"CT"},
-	"hip":      {"CT"},
 }
 
 // CimentoplastySection is the seed of the cimentoplasty prerequisites.

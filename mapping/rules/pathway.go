@@ -121,6 +121,7 @@ var Requirements = []Requirement{
 	{FactImplantation, FactConsent, "", "implantation needs the patient's consent", "000 §VI, §VIII"},
 	{FactImplantation, FactAlgologyConsult, "", "implantation follows the algology consultation", "000 §VII"},
 	{FactImplantation, FactAnaesthesiaVisit, "", "implantation needs the anaesthesia consultation", "000 §VII"},
+	{FactTrialPositive, FactTrialStart, "", "a trial's result follows the trial's start", "002"},
 	{FactImplantation, FactTrialPositive, FactTrialStart, "after a trial, the definitive pump needs a positive trial", "002"},
 	{FactImplantation, FactInsurerApproval, FactTrialStart, "after a trial, the definitive pump needs the insurer's approval", "002"},
 	{FactDischarge, FactImplantation, "", "discharge follows implantation", "000 §XI"},
@@ -159,6 +160,8 @@ type Deadline struct {
 	When, Unless string
 	Why          string
 	Section      string
+	// Milestone is raised when the deadline passes ("" for MilestoneOverdue).
+	Milestone string
 }
 
 // ConditionMethadone marks a patient on methadone (000 §X).
@@ -179,16 +182,16 @@ var Deadlines = []Deadline{
 	{Name: "admission-48h-methadone", Of: FactImplantation, After: FactAdmission, Min: Span{Days: 2}, Calendar: true,
 		When: ConditionMethadone, Why: "admission 48 h before implantation for a patient on methadone", Section: "000 §X"},
 	{Name: "refill-due", Of: FactRefill, After: FactRefillDue,
-		Why: "refill by the scheduled date", Section: "000 §XIII"},
+		Why: "refill by the scheduled date", Section: "000 §XIII", Milestone: MilestoneRefillOverdue},
 	{Name: "ir-48h", Of: FactIRProcedure, After: FactIRConsultation, Min: Span{Hours: 48},
 		Why: "pre-interventional consultation at least 48 h before the act", Section: "003"},
 	{Name: "ir-follow-up-1m", Of: FactIRFollowUp, After: FactIRProcedure, Max: Span{Months: 1},
 		Why: "follow-up at 1 month of the act", Section: "003"},
 }
 
-// DeadlineByName returns the named deadline.
+// DeadlineByName returns the named deadline as the site runs it (DeadlinesInEffect).
 func DeadlineByName(name string) (Deadline, bool) {
-	for _, d := range Deadlines {
+	for _, d := range DeadlinesInEffect() {
 		if d.Name == name {
 			return d, true
 		}
@@ -213,6 +216,8 @@ const (
 	MilestoneOverdue           = "deadline-overdue"
 	// MilestonePumpDry: the pump would run dry before the next scheduled refill.
 	MilestonePumpDry = "pump-dry-before-refill"
+	// MilestoneRefillOverdue: a scheduled refill date passed without a refill.
+	MilestoneRefillOverdue = "refill-overdue"
 )
 
 // Milestones is the notification matrix (pathways.md, "Who is told what").
@@ -229,6 +234,8 @@ var Milestones = []MilestoneRule{
 	{MilestoneOverdue, "A deadline is overdue", nil, []Role{RoleAlgologist}, false, "000 §VI, §VII"},
 	{MilestonePumpDry, "The pump would run dry before the next scheduled refill", nil,
 		[]Role{RoleAlgologist, RoleRefillCentre}, false, "000 §XIII, 001"},
+	{MilestoneRefillOverdue, "A scheduled refill date passed without a refill", nil,
+		[]Role{RoleAlgologist, RoleRefillCentre}, false, "000 §XIII"},
 }
 
 // MilestoneByCode returns the matrix row of a milestone.

@@ -1,8 +1,11 @@
 // Package rules holds the clinical rules of the AIT and IR pathways as data: every
 // threshold, window, conversion factor, limit, score item and notification of the
 // referential lives in a table here, each row naming the seed section it comes from
-// (see ../../../shared/domain/pathways.md). Code elsewhere reads these tables; it
-// never repeats a number.
+// ("000 §V": document number and section; Sources has the documents' titles and Cite
+// renders a citation by title). Code elsewhere reads these tables; it never repeats a
+// number. A site adjusts the values of Settings with a rules file (ParseSite, Use);
+// the *InEffect accessors return the tables as the site runs them. CATALOGUE.md is
+// generated from the tables (go generate).
 package rules
 
 import "time"
@@ -73,9 +76,11 @@ type Config struct {
 	RefillSafetyDays int
 }
 
-// DefaultConfig is the regional referential's configuration (000 §IV).
+// DefaultConfig is the configuration in effect: the regional referential's (000 §IV)
+// unless the site's rules file overrides it (Use).
 func DefaultConfig() Config {
-	return Config{OMEThreshold: OMEThresholdDefault.Value, RefillSafetyDays: 3}
+	s := InEffect()
+	return Config{OMEThreshold: s.Value(SettingOMEThreshold), RefillSafetyDays: int(s.Value(SettingRefillSafetyDays))}
 }
 
 // Threshold is one numeric limit with its unit and seed section.

@@ -48,17 +48,25 @@ func SourceOf(citation string) (Source, bool) {
 	return Source{}, false
 }
 
-// Cite renders a seed citation ("000 §V", "000 §VI, §VII") by document title and
-// section ("Référentiel régional AIT §V"), which is how messages, letters and the
-// README name their sources. An unknown citation is returned as it is.
+// Cite renders a seed citation ("000 §V", "000 §VI, §VII", "000 §XIII, 001") by
+// document title and section ("Référentiel régional AIT §V"), which is how messages,
+// letters and the README name their sources. Each comma-separated part that starts
+// with a document number is rendered by title; an unknown citation is returned as it
+// is.
 func Cite(citation string) string {
-	s, ok := SourceOf(citation)
-	if !ok {
-		return citation
+	parts := strings.Split(citation, ", ")
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		s, ok := SourceOf(p)
+		id, rest, _ := strings.Cut(strings.TrimSpace(p), " ")
+		switch {
+		case !ok || id != s.ID:
+			out = append(out, p)
+		case rest == "":
+			out = append(out, s.Short)
+		default:
+			out = append(out, s.Short+" "+rest)
+		}
 	}
-	_, rest, _ := strings.Cut(strings.TrimSpace(citation), " ")
-	if rest == "" {
-		return s.Short
-	}
-	return s.Short + " " + rest
+	return strings.Join(out, ", ")
 }

@@ -103,7 +103,7 @@ example(dict(MIX, id="ait-compounded-medication-example"), "ait-compounded-medic
 def dose(atc, name, v, unit):
     return {"extension": [{"url": sd_url("ait-molecule"), "valueCodeableConcept": cc(ATC, atc, name)}],
             "text": "%s %g %s" % (name, v, unit),
-            "route": {"coding": [coding(SNOMED, "372452007", "Intrathecal route"), coding(EDQM, "20042000", "Intrathecal use")]},
+            "route": {"coding": [coding(SNOMED, "72607000", "Intrathecal route"), coding(EDQM, "20042000", "Intrathecal use")]},
             "doseAndRate": [{"rateQuantity": {"value": v, "unit": unit, "system": UCUM, "code": unit}}],
             "maxDosePerPeriod": {"numerator": {"value": 4, "unit": "bolus"}, "denominator": {"value": 1, "unit": "d", "system": UCUM, "code": "d"}}}
 

@@ -3,9 +3,8 @@
 
 The JSON files are the package (embedded by the Go code and served as they are);
 these scripts are their source: edit the tables (tables.py), run `python3 gen.py`,
-commit both. Every clinical rule row carries its seed section (see
-../../../shared/domain/pathways.md). fhirbuild.py holds the writer, examples.py the
-examples.
+commit both. Every clinical rule row carries its seed section (cited as "000 §V":
+document number and section). fhirbuild.py holds the writer, examples.py the examples.
 """
 from fhirbuild import *
 from tables import *
@@ -21,7 +20,12 @@ extension("ait-prescription", "AITPrescriptionUsed", "The intrathecal prescripti
 extension("ait-volume-instilled", "AITVolumeInstilled", "Volume instilled at a refill (000 §XIII).", "Quantity", ["Procedure"])
 extension("ait-residual-volume", "AITResidualVolume", "Residual volume found in the reservoir (000 §XIII).", "Quantity", ["Procedure"])
 extension("ait-flow-rate", "AITFlowRate", "Flow programmed after the refill (000 §XII).", "Quantity", ["Procedure"])
-extension("ait-next-refill-date", "AITNextRefillDate", "Date of the next refill (000 §XI, §XIII).", "dateTime", ["Procedure", "Encounter", "Appointment"])
+extension("ait-next-refill-date", "AITNextRefillDate", "Date of the next refill (000 §XI, §XIII).", "dateTime",
+          ["Procedure", "Encounter", "Appointment", "CarePlan.activity.detail"])
+extension("ait-computed-next-refill-date", "AITComputedNextRefillDate",
+          "Next refill date the gateway computed from the reservoir volume and the daily flow, within 3 weeks to 3 months "
+          "(000 §XIII, 001); kept beside the date the EHR sent (ait-next-refill-date) when they differ.", "dateTime",
+          ["Procedure", "Encounter", "CarePlan.activity.detail"], seed="000 §XIII, 001")
 extension("ait-double-check", "AITPharmacyDoubleCheck", "The pharmacy double-checked the preparation (000 §XIII).", "boolean", ["Procedure"])
 extension("ait-assay", "AITPharmacyAssay", "The pharmacy assayed the preparation's content (000 §XIII).", "boolean", ["Procedure"])
 # What the gateway writes (mapping/): normalised lab values, the pathway CarePlan's state and
@@ -183,7 +187,10 @@ profile("ait-imaging-study", "AITImagingStudy", "ImagingStudy", "Dossier imaging
              "procedureCode.coding.where(%s).exists()" % IMAGING_MATCH, "000 §V")])
 profile("ait-condition", "AITCondition", "Condition", "Condition of the indication",
         "A condition the AIT indication rests on (000 §IV): the cancer and its pain, or an absolute or relative "
-        "contraindication (ValueSet ait-contraindication, or SNOMED CT).",
+        "contraindication (ValueSet ait-contraindication, or SNOMED CT). A contraindication counts unless its "
+        "clinicalStatus is inactive, remission or resolved, or its verificationStatus refuted or entered-in-error. "
+        "Brain metastases (SNOMED CT 94225005) contraindicate only when uncontrolled: code a controlled one with "
+        "stage.summary = ait#controlled (ait#uncontrolled otherwise); without it the gateway takes them as uncontrolled.",
         [el("Condition.code", 1, "1"),
          el("Condition.subject", 1, "1", types=ref("ait-patient"))])
 profile("ait-oncology-opinion", "AITOncologyOpinion", "DocumentReference", "Oncology or palliative opinion",
@@ -334,7 +341,8 @@ profile("ait-intrathecal-prescription", "AITIntrathecalPrescription", "Medicatio
          el("MedicationRequest.dosageInstruction", 1, str(MAX_MOLECULES), seed="000 §IX"),
          el("MedicationRequest.dosageInstruction.extension", slicing=BY_URL),
          ext_slice("MedicationRequest.dosageInstruction", "molecule", "ait-molecule", 1, "1"),
-         el("MedicationRequest.dosageInstruction.route", 1, "1", pattern=("CodeableConcept", cc(SNOMED, "372452007")), seed="000 §IX"),
+         el("MedicationRequest.dosageInstruction.route", 1, "1", vs="ait-intrathecal-route", seed="000 §IX",
+            short="intrathecal: SNOMED CT 72607000 or EDQM 20042000"),
          el("MedicationRequest.dosageInstruction.doseAndRate", 1, "*"),
          el("MedicationRequest.dosageInstruction.doseAndRate.rate[x]", 1, "1", types=[{"code": "Quantity"}], vs="ait-daily-dose-unit", seed="000 §IX")],
         rx_cons)
@@ -385,6 +393,8 @@ def careplan(pid, name, title, description, category, steps_vs, seed, key, extra
            el("CarePlan.activity.detail.extension", slicing=BY_URL),
            ext_slice("CarePlan.activity.detail", "overdue", "ait-activity-overdue", 0, "1"),
            ext_slice("CarePlan.activity.detail", "deadline", "ait-deadline-section", 0, "1"),
+           ext_slice("CarePlan.activity.detail", "nextRefill", "ait-next-refill-date", 0, "1"),
+           ext_slice("CarePlan.activity.detail", "computedNextRefill", "ait-computed-next-refill-date", 0, "1"),
            el("CarePlan.activity.detail.code", 1, "1", vs=steps_vs, seed=seed),
            el("CarePlan.activity.detail.status", 1, "1"),
            # A step without a deadline is not scheduled until its first fact (000 §III).

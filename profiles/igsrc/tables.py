@@ -1,6 +1,6 @@
 """Clinical and terminology tables of the AIT guide, each row with its seed section
-(see ../../../shared/domain/pathways.md). gen.py turns them into conformance resources."""
-from fhirbuild import CS, LOINC, ATC, UCUM, SNOMED
+(cited as "000 §V": document number and section). gen.py turns them into conformance resources."""
+from fhirbuild import CS, LOINC, ATC, UCUM, SNOMED, EDQM
 
 # Local codes: what has no standard code. (code, display, seed section)
 LOCAL = [
@@ -64,6 +64,7 @@ LOCAL = [
     ("planned-ait-care", "Planned AIT care (the GP is told)", "000 §V.1"),
     ("deadline-overdue", "A deadline of the pathway is overdue", "000 §VI, §VII"),
     ("pump-dry-before-refill", "The pump would run dry before the next scheduled refill", "000 §XIII"),
+    ("refill-overdue", "A scheduled refill date passed without a refill", "000 §XIII"),
     # step facts: what a step resource records when the guide has no profile for it (000 §VI-§XI; 002)
     ("consent", "The patient's informed consent to AIT", "000 §VI, §VIII"),
     ("algology-consultation", "Pre-operative algology consultation", "000 §VII"),
@@ -76,6 +77,10 @@ LOCAL = [
     ("consent-given", "The patient gave consent (validation of the RCP decision)", "000 §VI"),
     ("on-methadone", "The patient is on methadone: admission 48 h before implantation", "000 §X"),
     ("refill-centre-differs", "The refill centre is not the implanting centre: letter to the refill-centre physician", "000 §XI"),
+    # control of a condition (Condition.stage.summary): brain metastases contraindicate AIT
+    # only when uncontrolled (000 §IV); without this qualifier the gateway takes them as uncontrolled
+    ("controlled", "Controlled (Condition.stage.summary): e.g. brain metastases treated and stable", "000 §IV"),
+    ("uncontrolled", "Uncontrolled (Condition.stage.summary)", "000 §IV"),
     # dossier codes for senders without LOINC (the profiles still pin LOINC 89247-1 and 72514-3)
     ("who-performance-status", "WHO performance status", "000 §V"),
     ("pain-assessment", "Pain assessment", "000 §V"),
@@ -138,6 +143,9 @@ LIFE_EXPECTANCY_PUMP_MONTHS = 3  # > 3 months: implanted pump; < 3 months: cathe
 RESERVOIR_ML = (20, 40)  # 000 §XIII
 REFILL_INTERVAL = ("3 weeks", "3 months")  # 000 §XIII
 MAX_MOLECULES = 3  # 000 §IX
+# The intrathecal route (000 §IX): SNOMED CT 72607000 "Intrathecal route (qualifier value)"
+# (R4 ValueSet route-codes) or EDQM Standard Terms 20042000 "Intrathecal use".
+INTRATHECAL_ROUTE = [(SNOMED, [("72607000", "Intrathecal route")]), (EDQM, [("20042000", "Intrathecal use")])]
 
 # Score answers (003 annex 4): (component code, answer code, display, points). Answer codes
 # are the component code and the answer ("mirels-lesion-lytic"): Mirels and SINS score the

@@ -98,6 +98,8 @@ valueset("ait-dossier-labs", "AITDossierLabs", [(LOINC, LAB_CODES)],
 valueset("ait-intrathecal-molecules", "AITIntrathecalMolecules", [(ATC, MOLECULES)], "Molecules given intrathecally (000 §IX; 001).")
 valueset("ait-vertebral-level", "AITVertebralLevel", [(CS_LEVEL, [(l, None) for l in LEVELS])], "Vertebral levels (000 §XIII).")
 valueset("ait-ir-technique", "AITIRTechnique", [local(*IR_TECHNIQUES)], "IR techniques for cancer pain (003).")
+valueset("ait-intrathecal-route", "AITIntrathecalRoute", INTRATHECAL_ROUTE,
+         "The intrathecal route (000 §IX): SNOMED CT 72607000 (Intrathecal route) or EDQM 20042000 (Intrathecal use); either coding suffices.")
 valueset("ait-daily-dose-unit", "AITDailyDoseUnit", [(UCUM, [("mg/d", "milligram per day"), ("ug/d", "microgram per day")])], "Units of an intrathecal daily dose (000 §IX).")
 valueset("ait-mirels-score", "AITMirelsItems", [local(*[c for c, _ in MIRELS])], "Mirels items (003 annex 4).")
 valueset("ait-sins-score", "AITSINSItems", [local(*[c for c, _ in SINS])], "SINS items (003 annex 4).")
