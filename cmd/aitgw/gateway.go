@@ -120,6 +120,9 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 		RecordedOnly:       map[string]bool{"AuditEvent": true},
 	})
 	gw.handler = srv.Handler()
+	if gw.handler, err = wireWeb(cfg, gw.store, gw.handler); err != nil {
+		return err
+	}
 	return seedPackage(context.Background(), svc, pkg)
 }
 
