@@ -85,14 +85,20 @@ func (s *AuthServer) authenticateClient(c *gin.Context, f url.Values) (*Client, 
 		}
 		return s.verifyAssertion(ctx, a)
 	}
-	if id, secret, ok := c.Request.BasicAuth(); ok {
-		id, _ = url.QueryUnescape(id) // RFC 6749 §2.3.1 form-encodes both
-		secret, _ = url.QueryUnescape(secret)
+	if id, secret, ok := basicClient(c); ok {
 		cl, err := GetClient(ctx, s.kv, id)
-		if err != nil || cl == nil || cl.Type != ClientConfidentialSymmetric || !cl.checkSecret(secret) {
-			return nil, badClient("client authentication failed")
+		// A browser resends the user's login (HTTP Basic at /auth/authorize) to every
+		// URL under /auth/, the token endpoint included: Basic credentials that name no
+		// registered client, and not the client_id of the form, are that login, not
+		// client authentication; a public client named by client_id goes on with PKCE.
+		// Credentials naming a client must authenticate it.
+		userLogin := err == nil && cl == nil && id != f.Get("client_id")
+		if !userLogin {
+			if err != nil || cl == nil || cl.Type != ClientConfidentialSymmetric || !cl.checkSecret(secret) {
+				return nil, badClient("client authentication failed")
+			}
+			return cl, nil
 		}
-		return cl, nil
 	}
 	cl, err := GetClient(ctx, s.kv, f.Get("client_id"))
 	if err != nil || cl == nil {
@@ -102,6 +108,14 @@ func (s *AuthServer) authenticateClient(c *gin.Context, f url.Values) (*Client, 
 		return nil, badClient("this client must authenticate (private_key_jwt or client_secret_basic)")
 	}
 	return cl, nil
+}
+
+// basicClient reads client_secret_basic credentials, form-decoded (RFC 6749 §2.3.1).
+func basicClient(c *gin.Context) (id, secret string, ok bool) {
+	id, secret, ok = c.Request.BasicAuth()
+	id, _ = url.QueryUnescape(id)
+	secret, _ = url.QueryUnescape(secret)
+	return id, secret, ok
 }
 
 // verifyAssertion checks a private_key_jwt client assertion: alg, signature by one of
