@@ -62,6 +62,9 @@ LOCAL = [
     ("discharge-letter", "Discharge letter", "000 §XI"), ("refill-letter", "Refill letter", "000 §XIII"),
     ("complication", "Complication (reported, or the event a step resource records)", "000 §X"),
     ("planned-ait-care", "Planned AIT care (the GP is told)", "000 §V.1"),
+    ("implantation-done", "Implantation done (the GP is told: device, mixture, first refill)", "000 §X"),
+    ("trial-result", "Trial period result", "002"),
+    ("ir-rcp-decision", "IR RCP decision", "003"), ("ir-procedure-done", "IR procedure done", "003"),
     ("deadline-overdue", "A deadline of the pathway is overdue", "000 §VI, §VII"),
     ("pump-dry-before-refill", "The pump would run dry before the next scheduled refill", "000 §XIII"),
     # step facts: what a step resource records when the guide has no profile for it (000 §VI-§XI; 002)
