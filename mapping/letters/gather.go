@@ -271,7 +271,7 @@ func (g *gather) rcp() {
 	g.f.set("participants", join(who))
 	if !at.IsZero() {
 		d, _ := rules.DeadlineByName("algology-7d")
-		g.f.set("algologyDeadline", FrenchDay(d.Max.AddTo(at)))
+		g.f.set("algologyDeadline", "au plus tard le "+FrenchDay(d.Max.AddTo(at)))
 		g.f.set("surgeryWindow", "entre 48 h et 15 jours après cette consultation (au plus tard le "+FrenchDay(d.Max.AddTo(at).AddDate(0, 0, 15))+")")
 	}
 }

@@ -43,7 +43,7 @@ var sampleLetters = []sampleLetter{
 		[]string{"pluridisciplinaire du 12/03/2026 à 17h00", "indication d'analgésie intrathécale retenue", "Technique retenue : pompe intrathécale implantée",
 			"espérance de vie estimée à 6 mois (espérance de vie supérieure à 3 mois)", "Référentiel régional AIT §VI",
 			"Participants : Dr Marc DOCTEUR (CHU Exemple), Dr Lina DOCTEUR (CHU Exemple), Dr Hugo DOCTEUR (CHU Exemple)",
-			"au plus tard le 19/03/2026", "(au plus tard le 03/04/2026)"}},
+			"consultation d'algologie (information, consentement) : au plus tard le 19/03/2026", "pose : entre 48 h et 15 jours après cette consultation (au plus tard le 03/04/2026)"}},
 	{"intervention-planned", "ServiceRequest/planning", "2026-03-18T09:00:00+01:00", "",
 		[]string{"(pompe intrathécale implantée)", "Consultation d'algologie : 16/03/2026 à 10h00", "Consultation d'anesthésie : 16/03/2026 à 11h30",
 			"Admission : 01/04/2026 à 15h00", "Intervention : 02/04/2026 à 09h30",

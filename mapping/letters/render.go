@@ -30,7 +30,16 @@ type Document struct {
 func Compose(r mapping.Records, ev Event, recipient, role string) (Document, error) {
 	l, ok := rules.LetterFor(ev.Code)
 	if !ok {
-		return Document{}, fmt.Errorf("no letter for milestone %q", ev.Code)
+		// a milestone the table does not know yet still gets a letter that says what
+		// happened, rather than none
+		l = rules.Letter{Milestone: ev.Code, Subject: "Notification du parcours d'analgésie intrathécale",
+			Body: `Événement du parcours : {{f "what"}}.`, DocType: rules.DocNote, Section: "000 §III"}
+		if ev.Facts == nil {
+			ev.Facts = map[string]string{}
+		}
+		if ev.Facts["what"] == "" {
+			ev.Facts["what"] = strings.TrimSpace(ev.Code + " " + ev.Detail)
+		}
 	}
 	rd := &reader{r: r, cache: map[string]object{}}
 	facts := Gather(r, ev)

@@ -139,8 +139,8 @@ Technique retenue : {{f "technique"}}.
 Justification : {{f "techniqueWhy"}}.
 Participants : {{f "participants"}}.
 Prochaines étapes :
-- consultation d'algologie (information, consentement) au plus tard le {{f "algologyDeadline"}} ;
-- pose {{f "surgeryWindow"}}.
+- consultation d'algologie (information, consentement) : {{f "algologyDeadline"}} ;
+- pose : {{f "surgeryWindow"}}.
 La validation définitive est soumise au consentement du patient lors de la consultation d'algologie.`,
 		DocConsult, "000 §VI"},
 	{"intervention-planned", "Programmation de la pose du dispositif intrathécal",

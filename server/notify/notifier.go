@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/mapping/rules"
 )
 
 // CategorySystem codes Communication.category with the milestone (and the gateway's
@@ -96,9 +97,13 @@ func (n *Notifier) tell(w Writer, m Milestone, r Recipient, subs []*subscription
 	} else if err != nil && !errors.Is(err, fhir.ErrNotFound) {
 		return nil, err
 	}
-	subject, letter := Letter(m, r.Role)
+	doc := compose(w, m, r)
+	docRef, err := storeLetter(w, id, m, doc)
+	if err != nil {
+		return nil, err
+	}
 	cs := commState{Coordinator: m.Coordinator, Patient: m.Patient}
-	body := communication(id, m, r, subject, letter, alert)
+	body := communication(id, m, r, doc.Subject, doc.Text(), docRef, alert)
 	if _, _, err := w.Put("Communication", id, body, http.MethodPost, 0); err != nil {
 		return nil, err
 	}
@@ -157,7 +162,7 @@ func communicationID(m Milestone, r Recipient) string {
 }
 
 // communication renders the Communication resource of a notification.
-func communication(id string, m Milestone, r Recipient, subject, letter string, alert bool) []byte {
+func communication(id string, m Milestone, r Recipient, subject, letter, docRef string, alert bool) []byte {
 	type ref struct {
 		Reference string `json:"reference"`
 	}
@@ -181,13 +186,14 @@ func communication(id string, m Milestone, r Recipient, subject, letter string, 
 		Recipient    []ref               `json:"recipient"`
 		Sender       *ref                `json:"sender,omitempty"`
 		ReasonCode   []concept           `json:"reasonCode,omitempty"`
-		Payload      []map[string]string `json:"payload"`
+		Payload      []map[string]any    `json:"payload"`
 	}{
 		ResourceType: "Communication", ID: id, Status: "preparation",
 		Category: []concept{{Coding: []coding{{CategorySystem, m.Code, m.Display}}, Text: subject}},
 		Priority: "routine", Subject: ref{m.Patient}, Recipient: []ref{{r.Reference}},
-		ReasonCode: []concept{{Text: "Référentiel AIT " + m.SeedSection}},
-		Payload:    []map[string]string{{"contentString": letter}},
+		ReasonCode: []concept{{Text: rules.Cite(m.SeedSection)}},
+		Payload: []map[string]any{{"contentString": letter},
+			{"contentReference": map[string]string{"reference": docRef, "display": subject}}},
 	}
 	if alert {
 		c.Priority = "urgent"

@@ -201,7 +201,7 @@ func TestSMTPDeliversLetterWithAttachments(t *testing.T) {
 		}
 		attached[p.FileName()] = res
 	}
-	if miss := contains2(letter, "pompe implantable", "000 §VI", "Confrère"); miss != "" {
+	if miss := contains2(letter, "pompe implantable", "Référentiel régional AIT §VI", "Confrère"); miss != "" {
 		t.Errorf("mail body lacks %q:\n%s", miss, letter)
 	}
 	if c := attached["Communication-"+gpComm+".json"]; c == nil || c["resourceType"] != "Communication" {
