@@ -176,17 +176,17 @@ func communication(id string, m Milestone, r Recipient, subject, letter, docRef 
 		Text   string   `json:"text,omitempty"`
 	}
 	c := struct {
-		ResourceType string              `json:"resourceType"`
-		ID           string              `json:"id"`
-		Status       string              `json:"status"`
-		Category     []concept           `json:"category"`
-		Priority     string              `json:"priority"`
-		Subject      ref                 `json:"subject"`
-		About        []ref               `json:"about,omitempty"`
-		Recipient    []ref               `json:"recipient"`
-		Sender       *ref                `json:"sender,omitempty"`
-		ReasonCode   []concept           `json:"reasonCode,omitempty"`
-		Payload      []map[string]any    `json:"payload"`
+		ResourceType string           `json:"resourceType"`
+		ID           string           `json:"id"`
+		Status       string           `json:"status"`
+		Category     []concept        `json:"category"`
+		Priority     string           `json:"priority"`
+		Subject      ref              `json:"subject"`
+		About        []ref            `json:"about,omitempty"`
+		Recipient    []ref            `json:"recipient"`
+		Sender       *ref             `json:"sender,omitempty"`
+		ReasonCode   []concept        `json:"reasonCode,omitempty"`
+		Payload      []map[string]any `json:"payload"`
 	}{
 		ResourceType: "Communication", ID: id, Status: "preparation",
 		Category: []concept{{Coding: []coding{{CategorySystem, m.Code, m.Display}}, Text: subject}},
