@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -134,4 +135,13 @@ func unconfined(req *rest.Request, typ string) error {
 		return fhir.Errorf(http.StatusForbidden, "security", "", "this operation spans patients: a patient-context token cannot use it")
 	}
 	return nil
+}
+
+// notifyUndelivered lists the notifications that could not be sent (no channel for
+// the recipient, or the channel refused them): the DetectedIssues the notifier
+// raises for the coordinator, each naming its Communication and the reason.
+func notifyUndelivered(cfg *config) int {
+	q := url.Values{"code": {notify.IssueSystem + "|" + notify.IssueUndelivered}}
+	st, out, err := operatorCall(cfg, "system/DetectedIssue.rs", http.MethodGet, cfg.base()+"/DetectedIssue?"+q.Encode(), nil)
+	return report(st, out, err, http.StatusOK)
 }

@@ -141,7 +141,7 @@ func (n *Notifier) tell(w Writer, m Milestone, r Recipient, subs []*subscription
 			Expression: []string{"Communication.recipient"},
 			Diagnostics: fmt.Sprintf("Communication/%s (%s, %s) has no delivery channel: %s has no email telecom and no Subscription matches; it is kept on-hold for reading",
 				id, m.Code, m.SeedSection, r.Reference)})
-		if err := setStatus(w, id, "on-hold", time.Time{}); err != nil {
+		if err := markUndelivered(w, id, "on-hold", ReasonNoChannel, "", w.Now()); err != nil {
 			return nil, err
 		}
 	}
@@ -294,7 +294,7 @@ func setStatus(w Writer, id, status string, sent time.Time) error {
 	if !sent.IsZero() {
 		set = append(set, [2]any{"sent", sent.UTC().Format(time.RFC3339)})
 	}
-	body, err := setMembers(rec.Body, set)
+	body, err := setMembers(rec.Body, set, "statusReason") // a status that moves on drops the old reason
 	if err != nil {
 		return err
 	}

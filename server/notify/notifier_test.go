@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -147,8 +148,24 @@ func TestRecipientWithoutChannelIsOnHold(t *testing.T) {
 	if len(e.warnings) != 1 || e.warnings[0].Expression[0] != "Communication.recipient" {
 		t.Fatalf("warnings %+v", e.warnings)
 	}
-	if ids := e.match("Communication", "recipient=Practitioner/nomail&status=on-hold"); len(ids) != 1 {
-		t.Errorf("on-hold Communications: %v", ids)
+	ids := e.match("Communication", "recipient=Practitioner/nomail&status=on-hold")
+	if len(ids) != 1 {
+		t.Fatalf("on-hold Communications: %v", ids)
+	}
+	c := e.read("Communication", ids[0])
+	if r, _ := c["statusReason"].(map[string]any); r == nil || !strings.Contains(fmt.Sprint(r["coding"]), ReasonNoChannel) ||
+		!strings.Contains(fmt.Sprint(r["text"]), "aucun canal") {
+		t.Errorf("statusReason %v", c["statusReason"])
+	}
+	issues := e.match("DetectedIssue", "patient=Patient/p1&code="+IssueSystem+"|"+IssueUndelivered)
+	if len(issues) != 1 {
+		t.Fatalf("DetectedIssues: %v", issues)
+	}
+	di := e.read("DetectedIssue", issues[0])
+	impl := fmt.Sprint(di["implicated"])
+	if !strings.Contains(impl, "Communication/"+ids[0]) || !strings.Contains(impl, "Practitioner/nomail") ||
+		!strings.Contains(fmt.Sprint(di["detail"]), "Practitioner/algo") || di["status"] != "final" {
+		t.Errorf("DetectedIssue %v", di)
 	}
 }
 
