@@ -46,8 +46,8 @@ func markUndelivered(w Writer, comm, status, reason, detail string, now time.Tim
 		return err
 	}
 	var c struct {
-		Subject   struct{ Reference string } `json:"subject"`
-		Sender    struct{ Reference string } `json:"sender"`
+		Subject   struct{ Reference string }   `json:"subject"`
+		Sender    struct{ Reference string }   `json:"sender"`
 		Recipient []struct{ Reference string } `json:"recipient"`
 		Priority  string                       `json:"priority"`
 		Category  []struct {
