@@ -258,6 +258,11 @@ type Party struct {
 	// RPPS is the practitioner's RPPS number; Organization the name of the
 	// organisation of a PractitionerRole.
 	RPPS, Organization string
+	// Given and Family are a practitioner's names (family in capitals).
+	Given, Family string
+	// FINESS is the organisation's FINESS number (of the organisation itself, or of
+	// a PractitionerRole's organisation).
+	FINESS string
 	// Telecom are the contacts ("tél. …", "messagerie …").
 	Phone, Email string
 }
@@ -312,10 +317,10 @@ func (rd *reader) party(reference string) Party {
 	case "PractitionerRole":
 		telecom(m)
 		if org := rd.get(ref(m, "organization")); org != nil {
-			p.Organization = str(org, "name")
+			p.Organization, p.FINESS = str(org, "name"), finess(org)
 		}
 		inner := rd.party(ref(m, "practitioner"))
-		p.Name, p.RPPS = inner.Name, inner.RPPS
+		p.Name, p.RPPS, p.Given, p.Family = inner.Name, inner.RPPS, inner.Given, inner.Family
 		if p.Phone == "" {
 			p.Phone = inner.Phone
 		}
@@ -325,6 +330,12 @@ func (rd *reader) party(reference string) Party {
 	case "Practitioner":
 		telecom(m)
 		p.Name = "Dr " + humanName(objs(m, "name"))
+		if names := objs(m, "name"); len(names) > 0 {
+			p.Family = strings.ToUpper(str(names[0], "family"))
+			if g, ok := names[0]["given"].([]any); ok && len(g) > 0 {
+				p.Given, _ = g[0].(string)
+			}
+		}
 		for _, id := range objs(m, "identifier") {
 			if str(id, "system") == SystemRPPS || strings.HasSuffix(str(id, "system"), "1.2.250.1.71.4.2.1") {
 				p.RPPS = str(id, "value")
@@ -332,7 +343,7 @@ func (rd *reader) party(reference string) Party {
 		}
 	case "Organization":
 		telecom(m)
-		p.Name = str(m, "name")
+		p.Name, p.FINESS = str(m, "name"), finess(m)
 	default:
 		p.Name = humanName(objs(m, "name"))
 	}
@@ -440,3 +451,22 @@ func join(items []string) string { return strings.Join(items, ", ") }
 
 // sprintf is fmt.Sprintf (kept short in the fact builders).
 var sprintf = fmt.Sprintf
+
+// SystemFINESS is the identifier system of the FINESS (French facility registry).
+const SystemFINESS = "https://finess.esante.gouv.fr"
+
+func finess(org object) string {
+	for _, id := range objs(org, "identifier") {
+		if s := str(id, "system"); s == SystemFINESS || s == "urn:oid:1.2.250.1.71.4.2.2" {
+			return str(id, "value")
+		}
+	}
+	return ""
+}
+
+// Parties reads the patient's identity and the author and recipient of a stored
+// letter (the header of its CDA document).
+func Parties(r mapping.Records, patient, author, recipient string) (Identity, Party, Party) {
+	rd := &reader{r: r, cache: map[string]object{}}
+	return rd.identity(patient), rd.party(author), rd.party(recipient)
+}

@@ -49,7 +49,7 @@ func Compose(r mapping.Records, ev Event, recipient, role string) (Document, err
 		doc.Date = time.Now()
 	}
 	if doc.Author.Organization != "" {
-		doc.Custodian = Party{Name: doc.Author.Organization}
+		doc.Custodian = Party{Name: doc.Author.Organization, FINESS: doc.Author.FINESS}
 		if pr := rd.get(ev.Coordinator); pr != nil {
 			doc.Custodian.Reference = ref(pr, "organization")
 		}
