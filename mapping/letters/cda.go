@@ -15,13 +15,13 @@ import (
 
 // OIDs of the CDA header, as the ANS's interoperability framework (CI-SIS) gives them.
 const (
-	OIDLOINC         = "2.16.840.1.113883.6.1"
-	OIDRPPS          = "1.2.250.1.71.4.2.1" // identifiers of health professionals: "8" + RPPS
-	OIDFINESS        = "1.2.250.1.71.4.2.2" // identifiers of structures: "1" + FINESS
-	OIDConfidential  = "2.16.840.1.113883.5.25"
-	OIDGender        = "2.16.840.1.113883.5.1"
-	OIDCISISModel    = "1.2.250.1.213.1.1.1.1" // conformity to the CI-SIS CDA model
-	OIDHL7France     = "2.16.840.1.113883.2.8.2.1"
+	OIDLOINC        = "2.16.840.1.113883.6.1"
+	OIDRPPS         = "1.2.250.1.71.4.2.1" // identifiers of health professionals: "8" + RPPS
+	OIDFINESS       = "1.2.250.1.71.4.2.2" // identifiers of structures: "1" + FINESS
+	OIDConfidential = "2.16.840.1.113883.5.25"
+	OIDGender       = "2.16.840.1.113883.5.1"
+	OIDCISISModel   = "1.2.250.1.213.1.1.1.1" // conformity to the CI-SIS CDA model
+	OIDHL7France    = "2.16.840.1.113883.2.8.2.1"
 	// FormatPDF is the IHE format code of a CDA level 1 carrying a PDF (XDS-SD).
 	FormatPDF       = "urn:ihe:iti:xds-sd:pdf:2008"
 	OIDFormatCodes  = "1.3.6.1.4.1.19376.1.2.3"

@@ -247,6 +247,9 @@ func emailOf(tx fhir.Tx, reference string) (string, error) {
 		if r == 0 {
 			r = 1 << 29
 		}
+		if !IsMSSante(t.Value) {
+			r += 1 << 20 // a secure-messaging (MSSanté) address wins over any other
+		}
 		if r < bestRank {
 			best, bestRank = strings.TrimPrefix(t.Value, "mailto:"), r
 		}
@@ -300,4 +303,14 @@ func setStatus(w Writer, id, status string, sent time.Time) error {
 	}
 	_, _, err = w.Put("Communication", id, body, http.MethodPut, 0)
 	return err
+}
+
+// MSSanteDomain is the domain of French secure health messaging addresses.
+const MSSanteDomain = "mssante.fr"
+
+// IsMSSante reports whether an address belongs to the MSSanté trust space
+// (…@x.mssante.fr): letters go there first.
+func IsMSSante(addr string) bool {
+	_, domain, ok := strings.Cut(strings.ToLower(strings.TrimPrefix(addr, "mailto:")), "@")
+	return ok && (domain == MSSanteDomain || strings.HasSuffix(domain, "."+MSSanteDomain))
 }

@@ -317,7 +317,8 @@ func letterMail(tx fhir.Tx, d Delivery, body []byte) *Mail {
 	for _, p := range c.Payload {
 		m.Body += p.ContentString
 	}
-	m.Attachments = append(m.Attachments, Attachment{"Communication-" + d.Communication + ".json", body})
+	m.Attachments = append(m.Attachments, secureDocuments(tx, d, body)...)
+	m.Attachments = append(m.Attachments, Attachment{Name: "Communication-" + d.Communication + ".json", Data: body})
 	for i, a := range c.About {
 		if i >= 10 {
 			break
@@ -327,7 +328,7 @@ func letterMail(tx fhir.Tx, d Delivery, body []byte) *Mail {
 			continue
 		}
 		if rec, err := tx.Current(typ, id); err == nil && !rec.Deleted {
-			m.Attachments = append(m.Attachments, Attachment{typ + "-" + id + ".json", rec.Body})
+			m.Attachments = append(m.Attachments, Attachment{Name: typ + "-" + id + ".json", Data: rec.Body})
 		}
 	}
 	return m
