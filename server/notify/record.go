@@ -26,6 +26,9 @@ func (w *Worker) record(ctx context.Context, results []result) error {
 
 func (w *Worker) apply(wr Writer, r result, now time.Time) error {
 	tx := wr.Tx()
+	if err := delAux(tx, leaseKey(r.seq)); err != nil { // recorded: free for the next attempt
+		return err
+	}
 	var d Delivery
 	ok, err := getJSON(tx, seqKey(queuePrefix, r.seq), &d)
 	if err != nil || !ok {

@@ -38,6 +38,11 @@ type Worker struct {
 	// deliveries of one lane sent in a round, one after the other (default 64).
 	Parallel, LaneBatch int
 	Logger              *slog.Logger
+	// Instance names this worker among the gateways sharing the store (default: a
+	// random id); Lease is how long it holds a delivery it sends (default
+	// DefaultLease): a dead instance's deliveries are sent by another after it.
+	Instance string
+	Lease    time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 
@@ -79,6 +84,12 @@ func (w *Worker) init() {
 		}
 		if w.Logger == nil {
 			w.Logger = slog.Default()
+		}
+		if w.Instance == "" {
+			w.Instance = newID()
+		}
+		if w.Lease <= 0 {
+			w.Lease = DefaultLease
 		}
 		if w.HTTP == nil {
 			w.HTTP = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -156,6 +167,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.init()
 	lanes, err := w.collect(ctx)
 	if err != nil || len(lanes) == 0 {
+		return 0, err
+	}
+	if lanes, err = w.claim(ctx, lanes); err != nil || len(lanes) == 0 {
 		return 0, err
 	}
 	var (
