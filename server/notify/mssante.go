@@ -24,8 +24,8 @@ const (
 // Communication without one (written before letters were documents) gets none.
 func secureDocuments(tx fhir.Tx, d Delivery, comm []byte) []Attachment {
 	var c struct {
-		Subject   struct{ Reference string } `json:"subject"`
-		Sender    struct{ Reference string } `json:"sender"`
+		Subject   struct{ Reference string }   `json:"subject"`
+		Sender    struct{ Reference string }   `json:"sender"`
 		Recipient []struct{ Reference string } `json:"recipient"`
 		Payload   []struct {
 			ContentReference *struct{ Reference string } `json:"contentReference"`
@@ -126,4 +126,3 @@ func (v txView) Read(typ, id string) ([]byte, error) {
 func (v txView) Search(string, string) ([][]byte, error) {
 	return nil, errors.New("no search while sending")
 }
-
