@@ -31,6 +31,9 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 			return svc.Write(ctx, func(wr *rest.Writer) error { return fn(wr) })
 		}),
 	}
+	if cfg.RedisURL == "" {
+		w.Lease = -1 // the embedded store has one process: nothing to claim from another
+	}
 	if cfg.SMTPRelay != "" {
 		tlsConfig, err := cfg.Notify.tls()
 		if err != nil {

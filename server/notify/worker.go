@@ -40,7 +40,9 @@ type Worker struct {
 	Logger              *slog.Logger
 	// Instance names this worker among the gateways sharing the store (default: a
 	// random id); Lease is how long it holds a delivery it sends (default
-	// DefaultLease): a dead instance's deliveries are sent by another after it.
+	// DefaultLease): a dead instance's deliveries are sent by another after it. A
+	// negative Lease turns claims off, for a store only one process opens (bbolt):
+	// a restarted gateway then resends at once what the killed one had in flight.
 	Instance string
 	Lease    time.Duration
 	// Now is the clock (nil: time.Now).
@@ -88,7 +90,7 @@ func (w *Worker) init() {
 		if w.Instance == "" {
 			w.Instance = newID()
 		}
-		if w.Lease <= 0 {
+		if w.Lease == 0 {
 			w.Lease = DefaultLease
 		}
 		if w.HTTP == nil {
@@ -169,8 +171,10 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err != nil || len(lanes) == 0 {
 		return 0, err
 	}
-	if lanes, err = w.claim(ctx, lanes); err != nil || len(lanes) == 0 {
-		return 0, err
+	if w.Lease > 0 {
+		if lanes, err = w.claim(ctx, lanes); err != nil || len(lanes) == 0 {
+			return 0, err
+		}
 	}
 	var (
 		mu      sync.Mutex
