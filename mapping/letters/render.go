@@ -130,7 +130,7 @@ func (d Document) Signature() string {
 
 // Source cites the referential section that asks for the letter, by title.
 func (d Document) Source() string {
-	return "Référence : " + rules.Cite(d.Letter.Section) + "."
+	return "Référence : " + Cite(d.Letter.Section) + "."
 }
 
 // Text is the whole letter as plain text (the mail body, Communication.payload).
@@ -144,4 +144,24 @@ func (d Document) Text() string {
 	b.WriteString(d.Source() + "\n\n")
 	b.WriteString("Bien confraternellement,\n\n" + d.Signature() + "\n")
 	return b.String()
+}
+
+// Cite renders a citation that may name several documents ("000 §XIII, 001") by
+// their titles, each part through rules.Cite.
+func Cite(citation string) string {
+	parts := strings.Split(citation, ", ")
+	var out []string
+	start := 0
+	for i := 1; i <= len(parts); i++ {
+		if i == len(parts) || isDocNumber(parts[i]) {
+			out = append(out, rules.Cite(strings.Join(parts[start:i], ", ")))
+			start = i
+		}
+	}
+	return strings.Join(out, " ; ")
+}
+
+// isDocNumber reports whether a citation part starts with a document number ("001").
+func isDocNumber(s string) bool {
+	return len(s) >= 3 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9'
 }

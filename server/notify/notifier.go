@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
-	"github.com/aitgw/aitgw/mapping/rules"
+	"github.com/aitgw/aitgw/mapping/letters"
 )
 
 // CategorySystem codes Communication.category with the milestone (and the gateway's
@@ -191,7 +191,7 @@ func communication(id string, m Milestone, r Recipient, subject, letter, docRef 
 		ResourceType: "Communication", ID: id, Status: "preparation",
 		Category: []concept{{Coding: []coding{{CategorySystem, m.Code, m.Display}}, Text: subject}},
 		Priority: "routine", Subject: ref{m.Patient}, Recipient: []ref{{r.Reference}},
-		ReasonCode: []concept{{Text: rules.Cite(m.SeedSection)}},
+		ReasonCode: []concept{{Text: letters.Cite(m.SeedSection)}},
 		Payload: []map[string]any{{"contentString": letter},
 			{"contentReference": map[string]string{"reference": docRef, "display": subject}}},
 	}

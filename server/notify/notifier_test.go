@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/aitgw/aitgw/fhir"
-	"github.com/aitgw/aitgw/mapping/rules"
+	"github.com/aitgw/aitgw/mapping/letters"
 )
 
 func queued(t *testing.T, e *env) []Delivery {
@@ -179,7 +179,7 @@ func TestLettersRender(t *testing.T) {
 			doc := compose(w, Milestone{Code: l.Code, SeedSection: l.SeedSection, Patient: "Patient/p1", Coordinator: "Practitioner/algo"},
 				Recipient{RoleGP, "Practitioner/gp"})
 			body := doc.Text()
-			if doc.Subject != l.Subject || !strings.Contains(body, rules.Cite(l.SeedSection)) || strings.Contains(body, "{{") ||
+			if doc.Subject != l.Subject || !strings.Contains(body, letters.Cite(l.SeedSection)) || strings.Contains(body, "{{") ||
 				!strings.Contains(body, "non transmis") && !strings.Contains(body, "non précisé") && !strings.Contains(body, "non ") {
 				t.Errorf("%s: %q\n%s", l.Code, doc.Subject, body)
 			}
