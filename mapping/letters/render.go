@@ -114,11 +114,10 @@ func (d Document) PatientLine() string {
 
 // Signature is the signature block.
 func (d Document) Signature() string {
-	name := d.Author.Name
-	if name == "" {
-		name = "L'algologue coordonnateur"
+	lines := []string{d.Author.Name, "Algologue coordonnateur du parcours d'analgésie intrathécale"}
+	if d.Author.Name == "" {
+		lines = []string{"L'équipe d'algologie du centre d'implantation", "Parcours d'analgésie intrathécale"}
 	}
-	lines := []string{name, "Algologue coordonnateur du parcours d'analgésie intrathécale"}
 	if d.Author.RPPS != "" {
 		lines = append(lines, "RPPS "+d.Author.RPPS)
 	}
