@@ -100,7 +100,7 @@ func TestLettersOnTheWire(t *testing.T) {
 	}
 	p, sr := search("Patient"), search("ServiceRequest")
 	d := kit.Dossier{Patient: "Patient/" + p["id"].(string), Referral: "ServiceRequest/" + sr["id"].(string),
-		GP: p["generalPractitioner"].([]any)[0].(map[string]any)["reference"].(string),
+		GP:        p["generalPractitioner"].([]any)[0].(map[string]any)["reference"].(string),
 		Requester: sr["requester"].(map[string]any)["reference"].(string)}
 
 	referral := w.lettersTo("referral-received", d.Requester)[0]
