@@ -32,7 +32,7 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 		}),
 	}
 	if cfg.RedisURL == "" {
-		w.Lease = -1 // the embedded store has one process: nothing to claim from another
+		w.Lease = 0 // the embedded store has one process: nothing to claim from another
 	}
 	if cfg.SMTPRelay != "" {
 		tlsConfig, err := cfg.Notify.tls()

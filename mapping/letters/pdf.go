@@ -3,6 +3,7 @@ package letters
 import (
 	"bytes"
 	"strings"
+	"sync"
 
 	"github.com/go-pdf/fpdf"
 )
@@ -13,6 +14,7 @@ import (
 // cp1252: the text goes through fpdf's Unicode translator, which covers French.
 func (d Document) PDF() ([]byte, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetCompression(false)
 	pdf.SetCreationDate(d.Date)
 	pdf.SetModificationDate(d.Date)
 	pdf.SetTitle(d.Subject, true)
@@ -20,12 +22,11 @@ func (d Document) PDF() ([]byte, error) {
 	pdf.SetCreator("aitgw", true)
 	pdf.SetMargins(20, 18, 20)
 	pdf.SetAutoPageBreak(true, 18)
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
-	w := func(s string) string { return tr(safe(s)) }
+	w := func(s string) string { return cp1252()(safe(s)) }
 	pdf.AliasNbPages("{nb}")
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-14)
-		pdf.SetFont("Helvetica", "I", 8)
+		pdf.SetFont("Helvetica", "", 8)
 		pdf.CellFormat(0, 5, w("Document confidentiel, données de santé. Page ")+itoa(pdf.PageNo())+"/{nb}", "", 0, "C", false, 0, "")
 	})
 	pdf.AddPage()
@@ -74,7 +75,7 @@ func (d Document) PDF() ([]byte, error) {
 		pdf.MultiCell(0, 5.5, w(line), "", "L", false)
 	}
 	pdf.Ln(3)
-	pdf.SetFont("Helvetica", "I", 9)
+	pdf.SetFont("Helvetica", "", 9)
 	pdf.MultiCell(0, 5, w(d.Source()), "", "L", false)
 	pdf.Ln(4)
 	pdf.SetFont("Helvetica", "", 10.5)
@@ -97,6 +98,12 @@ func (d Document) PDF() ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// cp1252 is fpdf's translator from UTF-8 to the core fonts' code page, built once
+// (building it parses the code page's map): a pure lookup, safe to share.
+var cp1252 = sync.OnceValue(func() func(string) string {
+	return fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor("")
+})
 
 // safe replaces the characters cp1252 lacks with their nearest (an arrow, ≥ and ≤).
 func safe(s string) string {

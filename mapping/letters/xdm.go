@@ -165,7 +165,7 @@ func XDM(c CDA, sentAt time.Time) ([]byte, error) {
 		{XDMDocument, cda},
 	}
 	for _, f := range files {
-		w, err := z.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: sentAt})
+		w, err := z.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Store, Modified: sentAt})
 		if err != nil {
 			return nil, err
 		}

@@ -53,7 +53,7 @@ func TestTwoWorkersSendEachDeliveryOnce(t *testing.T) {
 	defer cancel()
 	for _, name := range []string{"a", "b"} {
 		w := e.worker()
-		w.Instance, w.Mailer, w.Logger = name, mails, quietLogger()
+		w.Instance, w.Mailer, w.Logger, w.Lease = name, mails, quietLogger(), DefaultLease
 		go w.Run(ctx)
 	}
 	waitFor(t, "every mail", 10*time.Second, func() bool { return len(mails.snapshot()) == n })
@@ -86,7 +86,7 @@ func TestDeadInstanceLeaseIsTakenOver(t *testing.T) {
 	}
 	mails := &countingMailer{keys: map[string]int{}, at: map[string]time.Time{}}
 	w := e.worker()
-	w.Instance, w.Mailer, w.Logger = "survivor", mails, quietLogger()
+	w.Instance, w.Mailer, w.Logger, w.Lease = "survivor", mails, quietLogger(), DefaultLease
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go w.Run(ctx)

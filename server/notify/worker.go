@@ -39,10 +39,12 @@ type Worker struct {
 	Parallel, LaneBatch int
 	Logger              *slog.Logger
 	// Instance names this worker among the gateways sharing the store (default: a
-	// random id); Lease is how long it holds a delivery it sends (default
-	// DefaultLease): a dead instance's deliveries are sent by another after it. A
-	// negative Lease turns claims off, for a store only one process opens (bbolt):
-	// a restarted gateway then resends at once what the killed one had in flight.
+	// random id); Lease, when positive, is how long it holds a delivery it sends
+	// (DefaultLease is the gateway's default with Redis): each due delivery is then
+	// claimed in a store transaction, and a dead instance's deliveries are sent by
+	// another after it. Zero: no claims, for a store only one process opens (bbolt),
+	// where a claim would cost a commit per round and a restarted gateway would wait
+	// for its own dead claims.
 	Instance string
 	Lease    time.Duration
 	// Now is the clock (nil: time.Now).
@@ -89,9 +91,6 @@ func (w *Worker) init() {
 		}
 		if w.Instance == "" {
 			w.Instance = newID()
-		}
-		if w.Lease == 0 {
-			w.Lease = DefaultLease
 		}
 		if w.HTTP == nil {
 			w.HTTP = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -151,6 +150,7 @@ type job struct {
 	sub  *subscription
 	body []byte // rest-hook Bundle
 	mail *Mail
+	comm []byte // the Communication of a mail: its letter's documents are read when sent
 	// drop is a permanent failure found while reading (subscription gone or off).
 	drop string
 }
@@ -306,7 +306,7 @@ func (w *Worker) prepare(tx fhir.Tx, d Delivery, subs map[string]*subscription) 
 		j.body = notificationBundle(w.Base, s, TypeEvent, d.Event, []event{ev},
 			map[string][]byte{d.Communication: comm.Body}, w.now())
 	case ChannelEmail:
-		j.mail = letterMail(tx, d, comm.Body)
+		j.mail, j.comm = letterMail(tx, d, comm.Body), comm.Body
 	default:
 		j.drop = "unknown channel " + d.Channel
 	}
@@ -335,7 +335,6 @@ func letterMail(tx fhir.Tx, d Delivery, body []byte) *Mail {
 	for _, p := range c.Payload {
 		m.Body += p.ContentString
 	}
-	m.Attachments = append(m.Attachments, secureDocuments(tx, d, body)...)
 	m.Attachments = append(m.Attachments, Attachment{Name: "Communication-" + d.Communication + ".json", Data: body})
 	for i, a := range c.About {
 		if i >= 10 {
@@ -367,7 +366,17 @@ func (w *Worker) send(ctx context.Context, j *job) error {
 		if w.Mailer == nil {
 			return errors.New("no SMTP relay configured")
 		}
-		return w.Mailer.Send(ctx, j.mail)
+		// the PDF and the XDM zip are built here, in the lane's goroutine, so that
+		// other lanes do not wait for them
+		m := *j.mail
+		err := w.Store.View(ctx, func(tx fhir.Tx) error {
+			m.Attachments = append(secureDocuments(tx, j.d, j.comm), j.mail.Attachments...)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return w.Mailer.Send(ctx, &m)
 	}
 	return errors.New("nothing to send")
 }
