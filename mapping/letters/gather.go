@@ -311,7 +311,8 @@ func (g *gather) planning() {
 		g.f.set("admission", "la veille de l'intervention (48 h avant en cas de traitement par méthadone)")
 	}
 	var stops []string
-	for _, ms := range g.rd.search("MedicationStatement", g.ev.Patient) {
+	review := g.rd.search("MedicationStatement", g.ev.Patient)
+	for _, ms := range review {
 		if s := str(ms, "status"); s != "active" && s != "intended" && s != "" {
 			continue
 		}
@@ -329,4 +330,7 @@ func (g *gather) planning() {
 		}
 	}
 	g.f.set("drugsToStop", list(stops))
+	if len(stops) == 0 && len(review) > 0 {
+		g.f.set("drugsToStop", "aucun traitement de la revue médicamenteuse à arrêter ou relayer")
+	}
 }
