@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -144,6 +145,8 @@ func (n *Notifier) tell(w Writer, m Milestone, r Recipient, subs []*subscription
 		if err := markUndelivered(w, id, "on-hold", ReasonNoChannel, "", w.Now()); err != nil {
 			return nil, err
 		}
+		// ids and codes only: no patient data in the log
+		slog.Warn("notify: no delivery channel", "communication", id, "milestone", m.Code, "role", r.Role)
 	}
 	return warnings, putJSON(tx, commKey(id), cs)
 }
