@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // letters give Paris times even on hosts without a zone database
 
 	"github.com/aitgw/aitgw/mapping"
 )
@@ -188,7 +189,7 @@ func dateOnly(s string) bool { return len(s) <= 10 }
 var Paris = func() *time.Location {
 	l, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
-		return time.UTC
+		panic("letters: Europe/Paris missing from the embedded zone database: " + err.Error()) // build-time data
 	}
 	return l
 }()
