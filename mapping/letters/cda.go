@@ -81,6 +81,7 @@ var cdaTemplate = template.Must(template.New("cda").Funcs(template.FuncMap{"x": 
   <typeId root="` + OIDTypeIDRoot + `" extension="` + typeIDExtension + `"/>
   <templateId root="` + OIDHL7France + `" assigningAuthorityName="HL7 France"/>
   <templateId root="` + OIDCISISModel + `" assigningAuthorityName="CI-SIS"/>
+  <templateId root="` + OIDXDSSD + `" assigningAuthorityName="IHE XDS-SD"/>
   <id root="{{.ID}}"/>
   <code code="{{.Doc.Letter.DocType.Code}}" codeSystem="` + OIDLOINC + `" codeSystemName="LOINC" displayName="{{x .Doc.Letter.DocType.Display}}"/>
   <title>{{x .Doc.Subject}}</title>

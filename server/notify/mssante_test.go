@@ -289,8 +289,11 @@ func TestMSSanteMailCarriesPDFAndXDM(t *testing.T) {
 		t.Fatalf("METADATA.XML: %v %s", err, z[letters.XDMMetadata])
 	}
 	var cda struct {
-		XMLName xml.Name
-		Code    struct {
+		XMLName   xml.Name
+		Templates []struct {
+			Root string `xml:"root,attr"`
+		} `xml:"templateId"`
+		Code struct {
 			Code string `xml:"code,attr"`
 		} `xml:"code"`
 		PatientID struct {
@@ -318,6 +321,14 @@ func TestMSSanteMailCarriesPDFAndXDM(t *testing.T) {
 		cda.PatientID.Extension != "255081416802538" || cda.AuthorID.Root != letters.OIDRPPS || cda.AuthorID.Extension != "810000000003" ||
 		cda.Custodian != "CHU Exemple" || cda.Recipient != "DOCTEUR" || cda.ServiceTime.Value == "" || cda.Body.MediaType != "application/pdf" {
 		t.Errorf("CDA header %+v", cda)
+	}
+	var templates []string
+	for _, tpl := range cda.Templates {
+		templates = append(templates, tpl.Root)
+	}
+	// HL7 France header, CI-SIS, IHE XDS-SD (a level 1 document)
+	if got := strings.Join(templates, " "); got != "2.16.840.1.113883.2.8.2.1 1.2.250.1.213.1.1.1.1 1.3.6.1.4.1.19376.1.2.20" {
+		t.Errorf("CDA templateIds %s", got)
 	}
 	body, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cda.Body.Text))
 	if err != nil || !bytes.Equal(body, pdf) {
