@@ -22,6 +22,7 @@ const (
 	OIDGender       = "2.16.840.1.113883.5.1"
 	OIDCISISModel   = "1.2.250.1.213.1.1.1.1" // conformity to the CI-SIS CDA model
 	OIDHL7France    = "2.16.840.1.113883.2.8.2.1"
+	OIDXDSSD        = "1.3.6.1.4.1.19376.1.2.20" // IHE XDS-SD: a level 1 document, unstructured body
 	// FormatPDF is the IHE format code of a CDA level 1 carrying a PDF (XDS-SD).
 	FormatPDF       = "urn:ihe:iti:xds-sd:pdf:2008"
 	OIDFormatCodes  = "1.3.6.1.4.1.19376.1.2.3"
