@@ -103,7 +103,7 @@ func TestPathwayFromReferralToThirdRefill(t *testing.T) {
 		{"admission", stepResource(rules.FactAdmission, at("2026-03-23T15:00:00Z"), nil, nil), algologist,
 			"C C C C C C I N N N", nil, ""},
 		{"implantation", stepResource(rules.FactImplantation, at("2026-03-24T08:00:00Z"), nil, nil), Actor{Role: rules.RoleImplantingPhysician},
-			"C C C C C C C N N N", nil, ""},
+			"C C C C C C C N N N", nil, "implantation-done:general-practitioner,referring-physician"},
 		{"discharge", stepResource(rules.FactDischarge, at("2026-03-31T10:00:00Z"), []string{CodeRefillCentreDiffers}, map[string]time.Time{ExtNextRefill: at("2026-04-28T09:00:00Z")}), algologist,
 			"C C C C C C C C I S", map[int]string{10: "2026-04-28T21:59:59Z"}, "discharge-letter:general-practitioner,referring-physician,refill-centre-physician"},
 		{"follow-up", stepResource(rules.FactFollowUp, at("2026-04-07T10:00:00Z"), nil, nil), refiller,
@@ -307,7 +307,7 @@ func TestSurgery48hTo15DaysAfterAlgologyConsultation(t *testing.T) {
 		t.Error("surgery on day 15 in the evening flagged")
 	}
 	q, ms, err := Apply(p, Event{Fact: rules.FactImplantation, At: d.AddDate(0, 0, 16)})
-	if err != nil || !q.Overdue["surgery-48h-15d"] || len(ms) != 1 {
+	if err != nil || !q.Overdue["surgery-48h-15d"] || len(ms) != 2 || ms[0].Code != rules.MilestoneOverdue || ms[1].Code != "implantation-done" {
 		t.Errorf("surgery after 15 days: err %v, flagged %v", err, q.Overdue)
 	}
 }

@@ -30,6 +30,8 @@ type config struct {
 	SMTPRelay, SMTPFrom, SMTPUser, SMTPPassword string
 	// NotifyHorizon is how long a notification is retried before it is dead-lettered.
 	NotifyHorizon time.Duration
+	// Notify: the secure-messaging client certificate and the delivery lease (notify.go).
+	Notify notifyConfig
 	// RedisURL, when set, keeps the data in Redis instead of the embedded store, for
 	// several gateway instances; RedisPrefix namespaces its keys.
 	RedisURL, RedisPrefix string
@@ -68,6 +70,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.NotifyHorizon, "notify-horizon", 72*time.Hour, "how long a notification is retried before it is dead-lettered")
 	c.ops.flags(fs)
 	fs.StringVar(&c.RulesFile, "rules", env("AITGW_RULES", ""), "site rules file (YAML or JSON) overriding site-adjustable clinical values; see $ait-rules (AITGW_RULES)")
+	c.Notify.flags(fs)
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 

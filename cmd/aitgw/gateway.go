@@ -93,7 +93,10 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	}
 	wireRules(srv)
 	gw.background = append(gw.background, wirePathway(srv, svc, logger))
-	worker := wireNotify(cfg, srv, svc, logger)
+	worker, err := wireNotify(cfg, srv, svc, logger)
+	if err != nil {
+		return err
+	}
 	gw.background = append(gw.background, func(ctx context.Context) {
 		if err := worker.Run(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("notification worker stopped", "error", err.Error())

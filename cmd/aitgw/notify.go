@@ -2,10 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
 	"strconv"
+	"time"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
@@ -16,15 +23,23 @@ import (
 // wireNotify sets up milestone notifications: the Subscription check on write, the
 // delivery worker (woken after every commit), $status and $events on Subscription,
 // and the operator's dead-letter operations.
-func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Logger) *notify.Worker {
+func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Logger) (*notify.Worker, error) {
 	w := &notify.Worker{
 		Store: svc.Store, Base: cfg.base() + "/", Logger: logger, Horizon: cfg.NotifyHorizon,
+		Lease: cfg.Notify.Lease, Instance: cfg.Notify.Instance,
 		Write: notify.UpdaterFunc(func(ctx context.Context, fn func(notify.Writer) error) error {
 			return svc.Write(ctx, func(wr *rest.Writer) error { return fn(wr) })
 		}),
 	}
+	if cfg.RedisURL == "" {
+		w.Lease = 0 // the embedded store has one process: nothing to claim from another
+	}
 	if cfg.SMTPRelay != "" {
-		w.Mailer = &notify.SMTP{Relay: cfg.SMTPRelay, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword}
+		tlsConfig, err := cfg.Notify.tls()
+		if err != nil {
+			return nil, err
+		}
+		w.Mailer = &notify.SMTP{Relay: cfg.SMTPRelay, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, TLS: tlsConfig}
 	}
 	svc.Hooks = append(svc.Hooks, notify.SubscriptionHook{})
 	svc.AfterCommit = w.Wake
@@ -99,7 +114,7 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 			return parametersResponse("replayed", n), nil
 		},
 	})
-	return w
+	return w, nil
 }
 
 // viewBody answers an operation computed on a read snapshot.
@@ -134,4 +149,58 @@ func unconfined(req *rest.Request, typ string) error {
 		return fhir.Errorf(http.StatusForbidden, "security", "", "this operation spans patients: a patient-context token cannot use it")
 	}
 	return nil
+}
+
+// notifyUndelivered lists the notifications that could not be sent (no channel for
+// the recipient, or the channel refused them): the DetectedIssues the notifier
+// raises for the coordinator, each naming its Communication and the reason.
+func notifyUndelivered(cfg *config) int {
+	q := url.Values{"code": {notify.IssueSystem + "|" + notify.IssueUndelivered}}
+	st, out, err := operatorCall(cfg, "system/DetectedIssue.rs", http.MethodGet, cfg.base()+"/DetectedIssue?"+q.Encode(), nil)
+	return report(st, out, err, http.StatusOK)
+}
+
+// notifyConfig are the settings of the letters' delivery: the client certificate
+// French secure messaging (MSSanté) requires of the SMTP relay's clients, and the
+// lease by which one of several gateways sending from one store claims a delivery.
+type notifyConfig struct {
+	SMTPCert, SMTPKey, SMTPCA string
+	Lease                     time.Duration
+	Instance                  string
+}
+
+func (c *notifyConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.SMTPCert, "smtp-cert", env("AITGW_SMTP_CERT", ""), "PEM client certificate presented to the SMTP relay after STARTTLS (MSSanté; AITGW_SMTP_CERT)")
+	fs.StringVar(&c.SMTPKey, "smtp-key", env("AITGW_SMTP_KEY", ""), "PEM private key of --smtp-cert (AITGW_SMTP_KEY)")
+	fs.StringVar(&c.SMTPCA, "smtp-ca", env("AITGW_SMTP_CA", ""), "PEM certificate authorities the relay's certificate is checked against (AITGW_SMTP_CA); default: the system's")
+	fs.DurationVar(&c.Lease, "notify-lease", notify.DefaultLease, "how long a gateway holds a delivery it sends; another takes it over after (several gateways on one store)")
+	fs.StringVar(&c.Instance, "instance", env("AITGW_INSTANCE", ""), "name of this gateway among those sharing the store (AITGW_INSTANCE); default: random")
+}
+
+// tls is the TLS configuration of STARTTLS with the relay: the client certificate
+// and the authorities, when given.
+func (c *notifyConfig) tls() (*tls.Config, error) {
+	if (c.SMTPCert == "") != (c.SMTPKey == "") {
+		return nil, fmt.Errorf("--smtp-cert and --smtp-key go together")
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.SMTPCert != "" {
+		pair, err := tls.LoadX509KeyPair(c.SMTPCert, c.SMTPKey)
+		if err != nil {
+			return nil, fmt.Errorf("SMTP client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	if c.SMTPCA != "" {
+		pem, err := os.ReadFile(c.SMTPCA)
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--smtp-ca %s holds no PEM certificate", c.SMTPCA)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
 }

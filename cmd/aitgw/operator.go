@@ -95,9 +95,10 @@ func launchCmd(args []string) int {
 //
 //	aitgw notify dead-letters
 //	aitgw notify replay [--seq N]...   (no --seq: every dead letter)
+//	aitgw notify undelivered           (the DetectedIssues of undelivered letters)
 func notifyCmd(args []string) int {
-	if len(args) == 0 || (args[0] != "dead-letters" && args[0] != "replay") {
-		fmt.Fprintln(os.Stderr, "usage: aitgw notify dead-letters | replay [--seq N]...")
+	if len(args) == 0 || (args[0] != "dead-letters" && args[0] != "replay" && args[0] != "undelivered") {
+		fmt.Fprintln(os.Stderr, "usage: aitgw notify dead-letters | replay [--seq N]... | undelivered")
 		return 2
 	}
 	fs := flag.NewFlagSet("notify", flag.ContinueOnError)
@@ -111,6 +112,9 @@ func notifyCmd(args []string) int {
 	if err := cfg.findGateway(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if args[0] == "undelivered" {
+		return notifyUndelivered(&cfg)
 	}
 	if args[0] == "dead-letters" {
 		st, out, err := operatorCall(&cfg, "system/Communication.rs", http.MethodGet, cfg.base()+"/$ait-dead-letters", nil)

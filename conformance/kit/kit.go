@@ -156,7 +156,7 @@ func AITSteps(d Dossier, c Cast) []Step {
 		{"implantation", JSON(map[string]any{"resourceType": "Procedure", "status": "completed", "code": cc(coding(ait, mapping.CodeImplantation)),
 			"subject": reference(d.Patient), "basedOn": []any{reference(d.Referral)}, "performedDateTime": "2026-03-24T08:00:00Z",
 			"performer": []any{map[string]any{"actor": reference(c.Implanter)}}}),
-			"C C C C C C C N N N", ""},
+			"C C C C C C C N N N", "implantation-done>" + gp + "|" + ref},
 		{"discharge", encounter(d, "discharge", "2026-03-31T10:00:00Z", c.AlgologistRole,
 			map[string]any{"serviceProvider": reference(c.RefillCentre), "extension": nextRefill("2026-04-28T09:00:00Z")}, mapping.CodeRefillCentreDiffers),
 			"C C C C C C C C I S", "discharge-letter>" + gp + "|" + ref + "|" + refiller},

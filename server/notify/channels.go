@@ -28,10 +28,13 @@ type Mail struct {
 	Attachments []Attachment
 }
 
-// Attachment is a FHIR resource attached as JSON.
+// Attachment is a file attached to a mail: a FHIR resource as JSON, the letter's
+// PDF, the IHE XDM zip of its CDA document.
 type Attachment struct {
 	Name string
 	Data []byte
+	// ContentType is the attachment's media type ("": application/fhir+json).
+	ContentType string
 }
 
 // Mailer sends mails; SMTP is the real one.
@@ -156,8 +159,12 @@ func (s *SMTP) message(m *Mail) []byte {
 	_, _ = io.WriteString(qp, strings.ReplaceAll(m.Body, "\n", "\r\n"))
 	_ = qp.Close()
 	for _, a := range m.Attachments {
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/fhir+json"
+		}
 		part, _ := mw.CreatePart(textproto.MIMEHeader{
-			"Content-Type":              {fmt.Sprintf("application/fhir+json; name=%q", a.Name)},
+			"Content-Type":              {fmt.Sprintf("%s; name=%q", ct, a.Name)},
 			"Content-Disposition":       {fmt.Sprintf("attachment; filename=%q", a.Name)},
 			"Content-Transfer-Encoding": {"base64"},
 		})

@@ -228,10 +228,10 @@ func (e *env) pathway() {
 }
 
 func rcpMilestone() Milestone {
-	return Milestone{Code: "rcp-decision", Display: "RCP decision and technique", SeedSection: "000 §VI",
+	return Milestone{Code: "rcp-decision-sent", Display: "RCP decision and technique", SeedSection: "000 §VI",
 		Patient: "Patient/p1", About: []string{"ServiceRequest/sr1"}, Coordinator: "Practitioner/algo",
 		Recipients: []Recipient{{RoleReferringPhysician, "Practitioner/onco"}, {RoleGP, "Practitioner/gp"}},
-		Facts:      map[string]string{"date": "12/03/2026", "decision": "indication retenue", "technique": "pompe implantable (espérance de vie > 3 mois)"},
+		Facts:      map[string]string{"rcpDate": "12/03/2026", "decision": "indication retenue", "technique": "pompe implantable (espérance de vie > 3 mois)"},
 		EventTime:  time.Date(2026, 3, 12, 14, 0, 0, 0, time.UTC)}
 }
 

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/mapping/letters"
 )
 
 // CategorySystem codes Communication.category with the milestone (and the gateway's
@@ -96,9 +98,13 @@ func (n *Notifier) tell(w Writer, m Milestone, r Recipient, subs []*subscription
 	} else if err != nil && !errors.Is(err, fhir.ErrNotFound) {
 		return nil, err
 	}
-	subject, letter := Letter(m, r.Role)
+	doc := compose(w, m, r)
+	docRef, err := storeLetter(w, id, m, doc)
+	if err != nil {
+		return nil, err
+	}
 	cs := commState{Coordinator: m.Coordinator, Patient: m.Patient}
-	body := communication(id, m, r, subject, letter, alert)
+	body := communication(id, m, r, doc.Subject, doc.Text(), docRef, alert)
 	if _, _, err := w.Put("Communication", id, body, http.MethodPost, 0); err != nil {
 		return nil, err
 	}
@@ -136,9 +142,11 @@ func (n *Notifier) tell(w Writer, m Milestone, r Recipient, subs []*subscription
 			Expression: []string{"Communication.recipient"},
 			Diagnostics: fmt.Sprintf("Communication/%s (%s, %s) has no delivery channel: %s has no email telecom and no Subscription matches; it is kept on-hold for reading",
 				id, m.Code, m.SeedSection, r.Reference)})
-		if err := setStatus(w, id, "on-hold", time.Time{}); err != nil {
+		if err := markUndelivered(w, id, "on-hold", ReasonNoChannel, "", w.Now()); err != nil {
 			return nil, err
 		}
+		// ids and codes only: no patient data in the log
+		slog.Warn("notify: no delivery channel", "communication", id, "milestone", m.Code, "role", r.Role)
 	}
 	return warnings, putJSON(tx, commKey(id), cs)
 }
@@ -157,7 +165,7 @@ func communicationID(m Milestone, r Recipient) string {
 }
 
 // communication renders the Communication resource of a notification.
-func communication(id string, m Milestone, r Recipient, subject, letter string, alert bool) []byte {
+func communication(id string, m Milestone, r Recipient, subject, letter, docRef string, alert bool) []byte {
 	type ref struct {
 		Reference string `json:"reference"`
 	}
@@ -171,23 +179,24 @@ func communication(id string, m Milestone, r Recipient, subject, letter string, 
 		Text   string   `json:"text,omitempty"`
 	}
 	c := struct {
-		ResourceType string              `json:"resourceType"`
-		ID           string              `json:"id"`
-		Status       string              `json:"status"`
-		Category     []concept           `json:"category"`
-		Priority     string              `json:"priority"`
-		Subject      ref                 `json:"subject"`
-		About        []ref               `json:"about,omitempty"`
-		Recipient    []ref               `json:"recipient"`
-		Sender       *ref                `json:"sender,omitempty"`
-		ReasonCode   []concept           `json:"reasonCode,omitempty"`
-		Payload      []map[string]string `json:"payload"`
+		ResourceType string           `json:"resourceType"`
+		ID           string           `json:"id"`
+		Status       string           `json:"status"`
+		Category     []concept        `json:"category"`
+		Priority     string           `json:"priority"`
+		Subject      ref              `json:"subject"`
+		About        []ref            `json:"about,omitempty"`
+		Recipient    []ref            `json:"recipient"`
+		Sender       *ref             `json:"sender,omitempty"`
+		ReasonCode   []concept        `json:"reasonCode,omitempty"`
+		Payload      []map[string]any `json:"payload"`
 	}{
 		ResourceType: "Communication", ID: id, Status: "preparation",
 		Category: []concept{{Coding: []coding{{CategorySystem, m.Code, m.Display}}, Text: subject}},
 		Priority: "routine", Subject: ref{m.Patient}, Recipient: []ref{{r.Reference}},
-		ReasonCode: []concept{{Text: "Référentiel AIT " + m.SeedSection}},
-		Payload:    []map[string]string{{"contentString": letter}},
+		ReasonCode: []concept{{Text: letters.Cite(m.SeedSection)}},
+		Payload: []map[string]any{{"contentString": letter},
+			{"contentReference": map[string]string{"reference": docRef, "display": subject}}},
 	}
 	if alert {
 		c.Priority = "urgent"
@@ -241,6 +250,9 @@ func emailOf(tx fhir.Tx, reference string) (string, error) {
 		if r == 0 {
 			r = 1 << 29
 		}
+		if !IsMSSante(t.Value) {
+			r += 1 << 20 // a secure-messaging (MSSanté) address wins over any other
+		}
 		if r < bestRank {
 			best, bestRank = strings.TrimPrefix(t.Value, "mailto:"), r
 		}
@@ -288,10 +300,20 @@ func setStatus(w Writer, id, status string, sent time.Time) error {
 	if !sent.IsZero() {
 		set = append(set, [2]any{"sent", sent.UTC().Format(time.RFC3339)})
 	}
-	body, err := setMembers(rec.Body, set)
+	body, err := setMembers(rec.Body, set, "statusReason") // a status that moves on drops the old reason
 	if err != nil {
 		return err
 	}
 	_, _, err = w.Put("Communication", id, body, http.MethodPut, 0)
 	return err
+}
+
+// MSSanteDomain is the domain of French secure health messaging addresses.
+const MSSanteDomain = "mssante.fr"
+
+// IsMSSante reports whether an address belongs to the MSSanté trust space
+// (…@x.mssante.fr): letters go there first.
+func IsMSSante(addr string) bool {
+	_, domain, ok := strings.Cut(strings.ToLower(strings.TrimPrefix(addr, "mailto:")), "@")
+	return ok && (domain == MSSanteDomain || strings.HasSuffix(domain, "."+MSSanteDomain))
 }

@@ -3,10 +3,12 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/mapping/letters"
 )
 
 func queued(t *testing.T, e *env) []Delivery {
@@ -39,14 +41,14 @@ func TestMilestoneWritesCommunicationPerRecipient(t *testing.T) {
 	if len(e.warnings) != 0 {
 		t.Errorf("unexpected warnings: %+v", e.warnings)
 	}
-	gp := e.match("Communication", "recipient=Practitioner/gp&patient=Patient/p1&category="+CategorySystem+"|rcp-decision&status=preparation")
+	gp := e.match("Communication", "recipient=Practitioner/gp&patient=Patient/p1&category="+CategorySystem+"|rcp-decision-sent&status=preparation")
 	onco := e.match("Communication", "recipient=Practitioner/onco&subject=Patient/p1")
 	if len(gp) != 1 || len(onco) != 1 || gp[0] == onco[0] {
 		t.Fatalf("Communications to GP %v and referring physician %v: want one each", gp, onco)
 	}
 	c := e.read("Communication", gp[0])
 	letter := c["payload"].([]any)[0].(map[string]any)["contentString"].(string)
-	if miss := contains2(letter, "Objet : Décision de la RCP", "Confrère", "pompe implantable", "indication retenue", "12/03/2026", "000 §VI"); miss != "" {
+	if miss := contains2(letter, "Objet : Décision de la RCP", "Confrère", "pompe implantable", "indication retenue", "12/03/2026", "Référentiel régional AIT §VI"); miss != "" {
 		t.Errorf("letter lacks %q:\n%s", miss, letter)
 	}
 	if about := c["about"].([]any)[0].(map[string]any)["reference"]; about != "ServiceRequest/sr1" {
@@ -121,7 +123,7 @@ func TestMissingRecipientWarnsAndAlertsCoordinator(t *testing.T) {
 	}
 	c := e.read("Communication", alerts[0])
 	letter := c["payload"].([]any)[0].(map[string]any)["contentString"].(string)
-	if miss := contains2(letter, "médecin du centre remplisseur", "CareTeam.participant.member", "Courrier de sortie"); miss != "" {
+	if miss := contains2(letter, "médecin du centre remplisseur", "CareTeam.participant.member", "Lettre de liaison"); miss != "" {
 		t.Errorf("alert letter lacks %q:\n%s", miss, letter)
 	}
 	if c["priority"] != "urgent" {
@@ -146,19 +148,45 @@ func TestRecipientWithoutChannelIsOnHold(t *testing.T) {
 	if len(e.warnings) != 1 || e.warnings[0].Expression[0] != "Communication.recipient" {
 		t.Fatalf("warnings %+v", e.warnings)
 	}
-	if ids := e.match("Communication", "recipient=Practitioner/nomail&status=on-hold"); len(ids) != 1 {
-		t.Errorf("on-hold Communications: %v", ids)
+	ids := e.match("Communication", "recipient=Practitioner/nomail&status=on-hold")
+	if len(ids) != 1 {
+		t.Fatalf("on-hold Communications: %v", ids)
+	}
+	c := e.read("Communication", ids[0])
+	if r, _ := c["statusReason"].(map[string]any); r == nil || !strings.Contains(fmt.Sprint(r["coding"]), ReasonNoChannel) ||
+		!strings.Contains(fmt.Sprint(r["text"]), "aucun canal") {
+		t.Errorf("statusReason %v", c["statusReason"])
+	}
+	issues := e.match("DetectedIssue", "patient=Patient/p1&code="+IssueSystem+"|"+IssueUndelivered)
+	if len(issues) != 1 {
+		t.Fatalf("DetectedIssues: %v", issues)
+	}
+	di := e.read("DetectedIssue", issues[0])
+	impl := fmt.Sprint(di["implicated"])
+	if !strings.Contains(impl, "Communication/"+ids[0]) || !strings.Contains(impl, "Practitioner/nomail") ||
+		!strings.Contains(fmt.Sprint(di["detail"]), "Practitioner/algo") || di["status"] != "final" {
+		t.Errorf("DetectedIssue %v", di)
 	}
 }
 
-// Every letter of the table renders, names its seed section and leaves no template
-// syntax behind.
+// Every letter of the table renders through the notifier's composer, names its
+// source by title and leaves no template syntax and no empty fact behind.
 func TestLettersRender(t *testing.T) {
-	for _, l := range LetterRules {
-		subject, body := Letter(Milestone{Code: l.Code, SeedSection: l.SeedSection}, RoleGP)
-		if subject != l.Subject || !strings.Contains(body, l.SeedSection) || strings.Contains(body, "{{") ||
-			!strings.Contains(body, "non renseigné") {
-			t.Errorf("%s: %q\n%s", l.Code, subject, body)
+	e := newEnv(t)
+	e.pathway()
+	err := e.updater().Update(context.Background(), func(w Writer) error {
+		for _, l := range LetterRules {
+			doc := compose(w, Milestone{Code: l.Code, SeedSection: l.SeedSection, Patient: "Patient/p1", Coordinator: "Practitioner/algo"},
+				Recipient{RoleGP, "Practitioner/gp"})
+			body := doc.Text()
+			if doc.Subject != l.Subject || !strings.Contains(body, letters.Cite(l.SeedSection)) || strings.Contains(body, "{{") ||
+				!strings.Contains(body, "non transmis") && !strings.Contains(body, "non précisé") && !strings.Contains(body, "non ") {
+				t.Errorf("%s: %q\n%s", l.Code, doc.Subject, body)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

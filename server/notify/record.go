@@ -26,6 +26,9 @@ func (w *Worker) record(ctx context.Context, results []result) error {
 
 func (w *Worker) apply(wr Writer, r result, now time.Time) error {
 	tx := wr.Tx()
+	if err := delAux(tx, leaseKey(r.seq)); err != nil { // recorded: free for the next attempt
+		return err
+	}
 	var d Delivery
 	ok, err := getJSON(tx, seqKey(queuePrefix, r.seq), &d)
 	if err != nil || !ok {
@@ -72,20 +75,25 @@ func (w *Worker) apply(wr Writer, r result, now time.Time) error {
 }
 
 // followStatus sets Communication.status from its deliveries: in-progress while
-// some are pending, completed when all went, entered-in-error once one is dead.
+// some are pending, completed when all went, not-done (with its statusReason) once
+// one is dead.
 func (w *Worker) followStatus(wr Writer, comm string, cs commState, now time.Time) error {
 	switch {
 	case cs.Failed:
-		return setStatus(wr, comm, "entered-in-error", time.Time{})
+		return nil // not-done, set with its reason when the delivery died
 	case cs.Pending <= 0:
+		if err := resolveUndelivered(wr, comm); err != nil {
+			return err
+		}
 		return setStatus(wr, comm, "completed", now)
 	default:
 		return setStatus(wr, comm, "in-progress", time.Time{})
 	}
 }
 
-// deadLetter moves d to the dead letters, marks its Communication entered-in-error
-// and alerts the coordinator.
+// deadLetter moves d to the dead letters, marks its Communication not-done with the
+// channel's refusal as statusReason, raises a DetectedIssue and alerts the
+// coordinator.
 func (w *Worker) deadLetter(wr Writer, d Delivery, cs commState, now time.Time) error {
 	tx := wr.Tx()
 	if err := delAux(tx, seqKey(queuePrefix, d.Seq)); err != nil {
@@ -97,7 +105,12 @@ func (w *Worker) deadLetter(wr Writer, d Delivery, cs commState, now time.Time) 
 	}
 	cs.Pending--
 	cs.Failed = true
-	if err := setStatus(wr, d.Communication, "entered-in-error", time.Time{}); err != nil {
+	channelName := "messagerie sécurisée"
+	if d.Channel == ChannelRestHook {
+		channelName = "abonnement FHIR (rest-hook)"
+	}
+	if err := markUndelivered(wr, d.Communication, "not-done", ReasonRefused,
+		channelName+", "+strconv.Itoa(d.Attempts)+" tentative(s), dernière réponse : "+d.LastError, now); err != nil {
 		return err
 	}
 	if d.Subscription != "" {

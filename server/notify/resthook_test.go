@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,7 +196,7 @@ func TestRestHookRetriesKeepOrderAndKey(t *testing.T) {
 }
 
 // A receiver that never accepts: the delivery is dead-lettered at the horizon, the
-// Communication is entered-in-error, the coordinator is alerted; replayed once the
+// Communication is not-done with its reason, a DetectedIssue is raised, the coordinator is alerted; replayed once the
 // receiver is back, it arrives with its original key.
 func TestDeadLetterAlertAndReplay(t *testing.T) {
 	h := startHook(t, 1<<30)
@@ -221,9 +222,15 @@ func TestDeadLetterAlertAndReplay(t *testing.T) {
 	if dl[0].Communication != comm || dl[0].Key != comm+":1" || dl[0].Attempts < 2 || dl[0].LastError == "" {
 		t.Errorf("dead letter %+v", dl[0])
 	}
-	waitFor(t, "entered-in-error", 5*time.Second, func() bool {
-		return e.read("Communication", comm)["status"] == "entered-in-error"
+	waitFor(t, "not-done", 5*time.Second, func() bool {
+		return e.read("Communication", comm)["status"] == "not-done"
 	})
+	if r := e.read("Communication", comm)["statusReason"]; r == nil || !strings.Contains(fmt.Sprint(r), ReasonRefused) {
+		t.Errorf("statusReason %v", r)
+	}
+	if ids := e.match("DetectedIssue", "patient=Patient/p1&code="+IssueSystem+"|"+IssueUndelivered); len(ids) != 1 {
+		t.Errorf("DetectedIssues of the undelivered notification: %v", ids)
+	}
 	alerts := e.match("Communication", "recipient=Practitioner/algo&category="+CategorySystem+"|"+AlertDeadLetter)
 	if len(alerts) != 1 {
 		t.Fatalf("dead-letter alerts to the coordinator: %v", alerts)
@@ -251,5 +258,11 @@ func TestDeadLetterAlertAndReplay(t *testing.T) {
 	})
 	if dl, _ := w.DeadLetters(context.Background()); len(dl) != 0 {
 		t.Errorf("dead letters after replay: %v", dl)
+	}
+	if c := e.read("Communication", comm); c["statusReason"] != nil {
+		t.Errorf("statusReason kept after delivery: %v", c["statusReason"])
+	}
+	if di := e.read("DetectedIssue", issueID(comm)); di["status"] != "cancelled" {
+		t.Errorf("DetectedIssue still %v after delivery", di["status"])
 	}
 }

@@ -38,6 +38,15 @@ type Worker struct {
 	// deliveries of one lane sent in a round, one after the other (default 64).
 	Parallel, LaneBatch int
 	Logger              *slog.Logger
+	// Instance names this worker among the gateways sharing the store (default: a
+	// random id); Lease, when positive, is how long it holds a delivery it sends
+	// (DefaultLease is the gateway's default with Redis): each due delivery is then
+	// claimed in a store transaction, and a dead instance's deliveries are sent by
+	// another after it. Zero: no claims, for a store only one process opens (bbolt),
+	// where a claim would cost a commit per round and a restarted gateway would wait
+	// for its own dead claims.
+	Instance string
+	Lease    time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 
@@ -79,6 +88,9 @@ func (w *Worker) init() {
 		}
 		if w.Logger == nil {
 			w.Logger = slog.Default()
+		}
+		if w.Instance == "" {
+			w.Instance = newID()
 		}
 		if w.HTTP == nil {
 			w.HTTP = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -138,6 +150,7 @@ type job struct {
 	sub  *subscription
 	body []byte // rest-hook Bundle
 	mail *Mail
+	comm []byte // the Communication of a mail: its letter's documents are read when sent
 	// drop is a permanent failure found while reading (subscription gone or off).
 	drop string
 }
@@ -157,6 +170,11 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	lanes, err := w.collect(ctx)
 	if err != nil || len(lanes) == 0 {
 		return 0, err
+	}
+	if w.Lease > 0 {
+		if lanes, err = w.claim(ctx, lanes); err != nil || len(lanes) == 0 {
+			return 0, err
+		}
 	}
 	var (
 		mu      sync.Mutex
@@ -288,7 +306,7 @@ func (w *Worker) prepare(tx fhir.Tx, d Delivery, subs map[string]*subscription) 
 		j.body = notificationBundle(w.Base, s, TypeEvent, d.Event, []event{ev},
 			map[string][]byte{d.Communication: comm.Body}, w.now())
 	case ChannelEmail:
-		j.mail = letterMail(tx, d, comm.Body)
+		j.mail, j.comm = letterMail(tx, d, comm.Body), comm.Body
 	default:
 		j.drop = "unknown channel " + d.Channel
 	}
@@ -317,7 +335,7 @@ func letterMail(tx fhir.Tx, d Delivery, body []byte) *Mail {
 	for _, p := range c.Payload {
 		m.Body += p.ContentString
 	}
-	m.Attachments = append(m.Attachments, Attachment{"Communication-" + d.Communication + ".json", body})
+	m.Attachments = append(m.Attachments, Attachment{Name: "Communication-" + d.Communication + ".json", Data: body})
 	for i, a := range c.About {
 		if i >= 10 {
 			break
@@ -327,7 +345,7 @@ func letterMail(tx fhir.Tx, d Delivery, body []byte) *Mail {
 			continue
 		}
 		if rec, err := tx.Current(typ, id); err == nil && !rec.Deleted {
-			m.Attachments = append(m.Attachments, Attachment{typ + "-" + id + ".json", rec.Body})
+			m.Attachments = append(m.Attachments, Attachment{Name: typ + "-" + id + ".json", Data: rec.Body})
 		}
 	}
 	return m
@@ -348,7 +366,17 @@ func (w *Worker) send(ctx context.Context, j *job) error {
 		if w.Mailer == nil {
 			return errors.New("no SMTP relay configured")
 		}
-		return w.Mailer.Send(ctx, j.mail)
+		// the PDF and the XDM zip are built here, in the lane's goroutine, so that
+		// other lanes do not wait for them
+		m := *j.mail
+		err := w.Store.View(ctx, func(tx fhir.Tx) error {
+			m.Attachments = append(secureDocuments(tx, j.d, j.comm), j.mail.Attachments...)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return w.Mailer.Send(ctx, &m)
 	}
 	return errors.New("nothing to send")
 }
