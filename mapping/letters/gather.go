@@ -91,7 +91,7 @@ func Gather(r mapping.Records, ev Event) Facts {
 		g.complication()
 		g.prescription(nil)
 		g.implantation()
-	case rules.MilestoneOverdue, rules.MilestonePumpDry:
+	case rules.MilestoneOverdue, rules.MilestonePumpDry, rules.MilestoneRefillOverdue:
 		g.alert()
 	case "trial-result":
 		g.trial()

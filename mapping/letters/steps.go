@@ -251,7 +251,7 @@ func (g *gather) alert() {
 		g.f.set("since", FrenchDate(g.ev.At))
 	}
 	switch g.ev.Code {
-	case rules.MilestoneOverdue:
+	case rules.MilestoneOverdue, rules.MilestoneRefillOverdue:
 		what := detail
 		for _, d := range rules.Deadlines {
 			if strings.HasPrefix(detail, d.Why) {

@@ -198,7 +198,7 @@ Depuis le remplissage du {{f "since"}}.
 		DocNote, "000 §XIII, 001"},
 	{MilestoneRefillOverdue, "Alerte : remplissage de la pompe non réalisé à la date prévue",
 		`Le remplissage prévu n'a pas été réalisé : {{f "what"}}.
-Date prévue : {{f "since"}}.
+Échéance : {{f "since"}}.
 À traiter par : {{f "who"}} (programmer le remplissage sans délai : la pompe risque de se vider, avec un syndrome de sevrage).`,
 		DocNote, "000 §XIII"},
 	{"trial-result", "Résultat de la période d'essai intrathécale",
