@@ -57,7 +57,8 @@ func TestFhirclientLaunchesAgainstGateway(t *testing.T) {
 	g := startGateway(t)
 	c := g.Client()
 	for path, body := range map[string]string{
-		"Patient/p1": `{"resourceType":"Patient","id":"p1","name":[{"family":"Lambert","given":["Rose"]}]}`,
+		"Patient/p1":       `{"resourceType":"Patient","id":"p1","name":[{"family":"Lambert","given":["Rose"]}]}`,
+		"Practitioner/dr1": `{"resourceType":"Practitioner","id":"dr1","name":[{"family":"Martin"}]}`,
 		// dr1 is the plan's author: the picker offers only the patients in the user's care
 		"CarePlan/cp1": `{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","subject":{"reference":"Patient/p1"},"author":{"reference":"Practitioner/dr1"}}`,
 	} {
