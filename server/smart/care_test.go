@@ -35,7 +35,6 @@ func careStore(t *testing.T, res map[string]string) fhir.Store {
 	return s
 }
 
-
 // TestPatientsInCare: the one rule of "which patients may this user see".
 func TestPatientsInCare(t *testing.T) {
 	s := careStore(t, map[string]string{

@@ -1,0 +1,202 @@
+package smart
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/fhir/rest/resttest"
+)
+
+// confineWorld is a real rest service with two patients (a: Dupont, b: Martin), a
+// Practitioner GP of b only, observations of each, an AuditEvent about a and a
+// Subscription written by the client "owner".
+type confineWorld struct {
+	svc *rest.Service
+}
+
+func newConfineWorld(t *testing.T) *confineWorld {
+	t.Helper()
+	w := &confineWorld{svc: resttest.Service(t, 50)}
+	put := func(typ, id, body string) {
+		t.Helper()
+		_, err := w.svc.Update(context.Background(), &rest.Request{Method: "PUT", Type: typ, ID: id, Body: []byte(body)})
+		if err != nil {
+			t.Fatalf("PUT %s/%s: %v", typ, id, err)
+		}
+	}
+	put("Practitioner", "gp", `{"resourceType":"Practitioner","id":"gp","name":[{"family":"Généraliste"}]}`)
+	put("Patient", "a", `{"resourceType":"Patient","id":"a","name":[{"family":"Dupont"}],"identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.8","value":"1111"}]}`)
+	put("Patient", "b", `{"resourceType":"Patient","id":"b","name":[{"family":"Martin"}],"identifier":[{"system":"urn:oid:1.2.250.1.213.1.4.8","value":"2222"}],"generalPractitioner":[{"reference":"Practitioner/gp"}]}`)
+	put("Observation", "oa", `{"resourceType":"Observation","id":"oa","status":"final","code":{"text":"pain"},"subject":{"reference":"Patient/a"}}`)
+	put("Observation", "ob", `{"resourceType":"Observation","id":"ob","status":"final","code":{"text":"pain"},"subject":{"reference":"Patient/b"}}`)
+	put("Observation", "oab", `{"resourceType":"Observation","id":"oab","status":"final","code":{"text":"pain"},"subject":{"reference":"Patient/a"},"hasMember":[{"reference":"Observation/ob"}]}`)
+	put("AuditEvent", "ae", `{"resourceType":"AuditEvent","id":"ae","type":{"code":"rest"},"action":"R","recorded":"2026-01-01T00:00:00Z","agent":[{"requestor":true,"who":{"display":"x"}}],"source":{"observer":{"display":"gw"}},"entity":[{"what":{"reference":"Patient/a"}}]}`)
+	return w
+}
+
+func (w *confineWorld) search(t *testing.T, g *Grant, typ, query string) (ids []string, err error) {
+	t.Helper()
+	q, perr := url.ParseQuery(query)
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	resp, err := w.svc.Search(context.Background(), &rest.Request{Method: "GET", Type: typ, Query: q, Op: "search-type", Access: g.Access()})
+	if err != nil {
+		return nil, err
+	}
+	var b struct {
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(resp.Body, &b); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range b.Entry {
+		var r struct{ ResourceType, ID string }
+		json.Unmarshal(e.Resource, &r)
+		if r.ResourceType != "OperationOutcome" {
+			ids = append(ids, r.ResourceType+"/"+r.ID)
+		}
+	}
+	return ids, nil
+}
+
+func forbiddenErr(err error) bool {
+	fe := fhir.AsError(err)
+	return err != nil && fe.Status == http.StatusForbidden
+}
+
+// TestChainRefusedWithoutTargetScope: issue 15 item 8, a system/Observation.rs token
+// cannot probe Patient names through Observation?subject.family.
+func TestChainRefusedWithoutTargetScope(t *testing.T) {
+	w := newConfineWorld(t)
+	g := grantOf(t, "system/Observation.rs", "")
+	if _, err := w.search(t, g, "Observation", "subject.family=Dupont"); !forbiddenErr(err) {
+		t.Errorf("chain to Patient without a Patient scope: want 403, got %v", err)
+	}
+	if _, err := w.search(t, g, "Observation", "subject:Patient.family=Dupont"); !forbiddenErr(err) {
+		t.Errorf("typed chain: want 403, got %v", err)
+	}
+	// with the target's scope the chain works
+	g2 := grantOf(t, "system/Observation.rs system/Patient.rs", "")
+	ids, err := w.search(t, g2, "Observation", "subject.family=Dupont")
+	if err != nil || strings.Join(ids, ",") != "Observation/oa,Observation/oab" {
+		t.Errorf("allowed chain: %v %v", ids, err)
+	}
+}
+
+// TestChainConfinedToCompartment: a patient token's chain sees only its own Patient.
+func TestChainConfinedToCompartment(t *testing.T) {
+	w := newConfineWorld(t)
+	g := grantOf(t, "patient/*.rs", "a")
+	// Observation oab (a's) has a member ob (b's): the chain must not look at b
+	ids, err := w.search(t, g, "Observation", "has-member.status=final")
+	if err != nil || len(ids) != 0 {
+		t.Errorf("chain through another patient's Observation: %v %v", ids, err)
+	}
+}
+
+// TestHasAuditEventNeedsScope: issue 15 item 8, Patient?_has:AuditEvent:entity:action=R
+// answers nothing without an AuditEvent scope.
+func TestHasAuditEventNeedsScope(t *testing.T) {
+	w := newConfineWorld(t)
+	for _, scope := range []string{"patient/*.rs", "system/*.rs", "system/Patient.rs"} {
+		g := grantOf(t, scope, map[bool]string{true: "a"}[strings.HasPrefix(scope, "patient")])
+		if _, err := w.search(t, g, "Patient", "_has:AuditEvent:entity:action=R"); !forbiddenErr(err) {
+			t.Errorf("%s: _has on AuditEvent: want 403, got %v", scope, err)
+		}
+	}
+	g := grantOf(t, "system/Patient.rs system/AuditEvent.rs", "")
+	if ids, err := w.search(t, g, "Patient", "_has:AuditEvent:entity:action=R"); err != nil || len(ids) != 1 {
+		t.Errorf("with the audit scope: %v %v", ids, err)
+	}
+}
+
+// TestHasINSOracle: issue 15 item 8, a patient token cannot test whether an INS is
+// known through Practitioner?_has:Patient:general-practitioner:identifier=.
+func TestHasINSOracle(t *testing.T) {
+	w := newConfineWorld(t)
+	g := grantOf(t, "patient/*.rs", "a")
+	ids, err := w.search(t, g, "Practitioner", "_has:Patient:general-practitioner:identifier=urn:oid:1.2.250.1.213.1.4.8|2222")
+	if err != nil || len(ids) != 0 {
+		t.Errorf("another patient's INS answered: %v %v", ids, err)
+	}
+	// b's own token finds its GP the same way
+	ids, err = w.search(t, grantOf(t, "patient/*.rs", "b"), "Practitioner", "_has:Patient:general-practitioner:identifier=urn:oid:1.2.250.1.213.1.4.8|2222")
+	if err != nil || len(ids) != 1 {
+		t.Errorf("own INS: %v %v", ids, err)
+	}
+}
+
+// TestIncludeIterateConfined: _include and :iterate never walk through another
+// patient's resources.
+func TestIncludeIterateConfined(t *testing.T) {
+	w := newConfineWorld(t)
+	g := grantOf(t, "patient/*.rs", "a")
+	ids, err := w.search(t, g, "Observation", "_id=oab&_include=Observation:has-member&_include:iterate=Observation:subject&_include:iterate=Patient:general-practitioner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if id == "Observation/ob" || id == "Patient/b" || id == "Practitioner/gp" {
+			t.Errorf("include reached %s through another patient: %v", id, ids)
+		}
+	}
+	ids, err = w.search(t, g, "Patient", "_id=a&_revinclude=AuditEvent:entity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if strings.HasPrefix(id, "AuditEvent/") {
+			t.Errorf("_revinclude of AuditEvent without its scope: %v", ids)
+		}
+	}
+}
+
+// TestUserScopeOfPatientUser: issue 15 item 13, a user/ token whose fhirUser is
+// Patient/a behaves as confined to a.
+func TestUserScopeOfPatientUser(t *testing.T) {
+	w := newConfineWorld(t)
+	g := grantOf(t, "user/*.rs", "")
+	g.FHIRUser = "Patient/a"
+	ids, err := w.search(t, g, "Observation", "status=final")
+	if err != nil || strings.Join(ids, ",") != "Observation/oa,Observation/oab" {
+		t.Errorf("user token of Patient/a searched %v %v", ids, err)
+	}
+	_, err = w.svc.Read(context.Background(), &rest.Request{Method: "GET", Type: "Patient", ID: "b", Access: g.Access()})
+	if !forbiddenErr(err) {
+		t.Errorf("user token of Patient/a read Patient/b: %v", err)
+	}
+}
+
+// TestUserScopeOfPractitioner: a Practitioner user sees the patients whose CareTeam
+// names it, and no other; a user token without fhirUser sees no patient.
+func TestUserScopeOfPractitioner(t *testing.T) {
+	w := newConfineWorld(t)
+	_, err := w.svc.Update(context.Background(), &rest.Request{Method: "PUT", Type: "CareTeam", ID: "t", Body: []byte(
+		`{"resourceType":"CareTeam","id":"t","subject":{"reference":"Patient/b"},"participant":[{"member":{"reference":"Practitioner/gp"}}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := grantOf(t, "user/*.rs", "")
+	g.FHIRUser = "Practitioner/gp"
+	ids, err := w.search(t, g, "Observation", "status=final")
+	if err != nil || strings.Join(ids, ",") != "Observation/ob" {
+		t.Errorf("Practitioner/gp searched %v %v", ids, err)
+	}
+	anon := grantOf(t, "user/*.rs", "")
+	if ids, err := w.search(t, anon, "Patient", ""); err != nil || len(ids) != 0 {
+		t.Errorf("user token without fhirUser saw %v %v", ids, err)
+	}
+	// a system scope is not narrowed
+	if ids, err := w.search(t, grantOf(t, "system/*.rs", ""), "Observation", "status=final"); err != nil || len(ids) != 3 {
+		t.Errorf("system token: %v %v", ids, err)
+	}
+}
