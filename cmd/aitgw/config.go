@@ -23,6 +23,9 @@ type config struct {
 	SMTPRelay, SMTPFrom, SMTPUser, SMTPPassword string
 	// NotifyHorizon is how long a notification is retried before it is dead-lettered.
 	NotifyHorizon time.Duration
+	// NotifyAllow lists the hosts (host or host:port) rest-hook endpoints may name
+	// despite the egress rules (http, internal addresses): --notify-allow, repeatable.
+	NotifyAllow []string
 	// RedisURL, when set, keeps the data in Redis instead of the embedded store, for
 	// several gateway instances; RedisPrefix namespaces its keys.
 	RedisURL, RedisPrefix string
@@ -46,6 +49,11 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPUser, "smtp-user", env("AITGW_SMTP_USER", ""), "SMTP user (AITGW_SMTP_USER); the password is read from AITGW_SMTP_PASSWORD only")
 	c.SMTPPassword = os.Getenv("AITGW_SMTP_PASSWORD")
 	fs.DurationVar(&c.NotifyHorizon, "notify-horizon", 72*time.Hour, "how long a notification is retried before it is dead-lettered")
+	fs.Func("notify-allow", "host or host:port that rest-hook endpoints may name although http or internal (repeatable; AITGW_NOTIFY_ALLOW, comma-separated)", func(s string) error {
+		c.NotifyAllow = append(c.NotifyAllow, s)
+		return nil
+	})
+	c.NotifyAllow = append(c.NotifyAllow, strings.FieldsFunc(os.Getenv("AITGW_NOTIFY_ALLOW"), func(r rune) bool { return r == ',' || r == ' ' })...)
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 

@@ -17,8 +17,9 @@ import (
 // delivery worker (woken after every commit), $status and $events on Subscription,
 // and the operator's dead-letter operations.
 func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Logger) *notify.Worker {
+	egress := &notify.Egress{Allow: cfg.NotifyAllow}
 	w := &notify.Worker{
-		Store: svc.Store, Base: cfg.base() + "/", Logger: logger, Horizon: cfg.NotifyHorizon,
+		Store: svc.Store, Base: cfg.base() + "/", Logger: logger, Horizon: cfg.NotifyHorizon, HTTP: egress.Client(),
 		Write: notify.UpdaterFunc(func(ctx context.Context, fn func(notify.Writer) error) error {
 			return svc.Write(ctx, func(wr *rest.Writer) error { return fn(wr) })
 		}),
@@ -26,7 +27,7 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 	if cfg.SMTPRelay != "" {
 		w.Mailer = &notify.SMTP{Relay: cfg.SMTPRelay, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword}
 	}
-	svc.Hooks = append(svc.Hooks, notify.SubscriptionHook{})
+	svc.Hooks = append(svc.Hooks, notify.SubscriptionHook{}, notify.EgressHook{Egress: egress}, notify.SubscriptionConfinement{})
 	svc.AfterCommit = w.Wake
 	ops := srv.Operations()
 	ops.Add(&server.Operation{

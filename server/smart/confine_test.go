@@ -200,3 +200,74 @@ func TestUserScopeOfPractitioner(t *testing.T) {
 		t.Errorf("system token: %v %v", ids, err)
 	}
 }
+
+// subscriptionJSON is a rest-hook Subscription with a secret header and the filters.
+func subscriptionJSON(filters ...string) []byte {
+	ext := ""
+	for i, f := range filters {
+		if i > 0 {
+			ext += ","
+		}
+		ext += `{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria","valueString":"` + f + `"}`
+	}
+	crit := ""
+	if ext != "" {
+		crit = `"_criteria":{"extension":[` + ext + `]},`
+	}
+	return []byte(`{"resourceType":"Subscription","status":"requested","reason":"r",` + crit + `
+	 "criteria":"https://aitgw.org/fhir/SubscriptionTopic/milestone",
+	 "channel":{"type":"rest-hook","endpoint":"https://hooks.example.org/h","payload":"application/fhir+json","header":["Authorization: Bearer s3cret"]}}`)
+}
+
+// TestSubscriptionVisibleToOwnerOnly: issue 15 item 3, a patient/*.rs token of
+// another client (or of another patient of the same app) does not see a
+// Subscription, through read, search, history or vread; a system token sees it
+// without channel.header; its owner sees it whole.
+func TestSubscriptionVisibleToOwnerOnly(t *testing.T) {
+	w := newConfineWorld(t)
+	owner := grantOf(t, "patient/*.cruds", "a")
+	owner.ClientID = "app"
+	resp, err := w.svc.Create(context.Background(), &rest.Request{Method: "POST", Type: "Subscription",
+		Body: subscriptionJSON("Communication?patient=Patient/a"), Access: owner.Access()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Record.ID
+	other := grantOf(t, "patient/*.rs", "b")
+	other.ClientID = "app" // same app, another patient
+	stranger := grantOf(t, "patient/*.rs", "a")
+	stranger.ClientID = "other-app"
+	for name, g := range map[string]*Grant{"other patient": other, "other client": stranger} {
+		if _, err := w.svc.Read(context.Background(), &rest.Request{Method: "GET", Type: "Subscription", ID: id, Access: g.Access()}); !forbiddenErr(err) {
+			t.Errorf("%s read the Subscription: %v", name, err)
+		}
+		if ids, err := w.search(t, g, "Subscription", ""); err != nil || len(ids) != 0 {
+			t.Errorf("%s searched %v %v", name, ids, err)
+		}
+		resp, err := w.svc.History(context.Background(), &rest.Request{Method: "GET", Type: "Subscription", Query: url.Values{}, Access: g.Access()})
+		if err != nil || strings.Contains(string(resp.Body), "s3cret") || strings.Contains(string(resp.Body), `"Subscription"`) {
+			t.Errorf("%s type history: %v %s", name, err, resp.Body)
+		}
+		if _, err := w.svc.VRead(context.Background(), &rest.Request{Method: "GET", Type: "Subscription", ID: id, Version: "1", Access: g.Access()}); !forbiddenErr(err) {
+			t.Errorf("%s vread the Subscription: %v", name, err)
+		}
+	}
+	sys := grantOf(t, "system/*.rs", "")
+	sys.ClientID = "hub"
+	got, err := w.svc.Read(context.Background(), &rest.Request{Method: "GET", Type: "Subscription", ID: id, Access: sys.Access()})
+	if err != nil || strings.Contains(string(got.Body), "s3cret") || !strings.Contains(string(got.Body), "REDACTED") {
+		t.Errorf("system read: %v %s", err, got.Body)
+	}
+	hist, err := w.svc.History(context.Background(), &rest.Request{Method: "GET", Type: "Subscription", ID: id, Query: url.Values{}, Access: sys.Access()})
+	if err != nil || strings.Contains(string(hist.Body), "s3cret") {
+		t.Errorf("system history: %v %s", err, hist.Body)
+	}
+	found, err := w.svc.Search(context.Background(), &rest.Request{Method: "GET", Type: "Subscription", Query: url.Values{}, Access: sys.Access()})
+	if err != nil || strings.Contains(string(found.Body), "s3cret") || !strings.Contains(string(found.Body), id) {
+		t.Errorf("system search: %v %s", err, found.Body)
+	}
+	mine, err := w.svc.Read(context.Background(), &rest.Request{Method: "GET", Type: "Subscription", ID: id, Access: owner.Access()})
+	if err != nil || !strings.Contains(string(mine.Body), "s3cret") {
+		t.Errorf("owner read: %v", err)
+	}
+}
