@@ -21,7 +21,8 @@ type Access interface {
 	Patient(interaction, typ string) string
 	// CompartmentParams names the search parameters that link typ to a Patient; nil
 	// when typ is outside the patient compartment (reference data such as
-	// Practitioner or Medication).
+	// Practitioner or Medication); empty but not nil for patient data nothing links
+	// to one patient (Binary, Bundle…), which a confined client never sees.
 	CompartmentParams(typ string) []string
 	// Constraints are SMART v2 query restrictions on typ: a resource must match at
 	// least one of them; nil means none.

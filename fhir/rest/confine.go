@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"sort"
+	"strings"
 
 	"github.com/aitgw/aitgw/fhir"
 )
@@ -284,4 +286,25 @@ func shownResponse(vis *visibility, rec *fhir.Record) (*Response, error) {
 		return nil, err
 	}
 	return recordResponse(http.StatusOK, shown), nil
+}
+
+// OwnedTypes lists the types visible only to the client that wrote them and to
+// system scopes (for the confinement table).
+func OwnedTypes() []string {
+	out := make([]string, 0, len(ownedTypes))
+	for t := range ownedTypes {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SecretElements lists the elements of typ returned to its owner only, as dotted
+// paths ("channel.header").
+func SecretElements(typ string) []string {
+	var out []string
+	for _, p := range secretElements[typ] {
+		out = append(out, strings.Join(p, "."))
+	}
+	return out
 }

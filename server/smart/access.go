@@ -128,7 +128,15 @@ func (a *grantAccess) Patient(interaction, typ string) string {
 	return ""
 }
 
-func (a *grantAccess) CompartmentParams(typ string) []string { return CompartmentParams(typ) }
+// CompartmentParams are the patient compartment's parameters of typ; for the types
+// only system scopes see (systemOnlyTypes) an empty list: nothing links them to a
+// patient, so a confined client sees none.
+func (a *grantAccess) CompartmentParams(typ string) []string {
+	if systemOnlyTypes[typ] != "" {
+		return []string{}
+	}
+	return CompartmentParams(typ)
+}
 
 func (a *grantAccess) Constraints(interaction, typ string) []url.Values {
 	in, ok := restInteractions[interaction]
