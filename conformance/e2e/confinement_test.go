@@ -97,6 +97,13 @@ func TestAuditTrailAndSearchOracles(t *testing.T) {
 			t.Errorf("revinclude:iterate reached %s", id)
 		}
 	}
+	// a conditional reference is no INS oracle: another patient's INS matches nothing
+	wr := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.cruds", w.pa))
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},
+	 "subject":{"reference":"Patient?identifier=` + ins + `|1850275123456"}},"request":{"method":"POST","url":"Observation"}}]}`
+	if r, _ := wr.Do(http.MethodPost, "", []byte(tx), nil); r.Status != http.StatusPreconditionFailed {
+		t.Errorf("conditional reference to another patient's INS: %d, want 412 as for an unknown INS: %s", r.Status, r)
+	}
 	// with the target's scope, the same chain answers
 	both := NewClientWith(g.BaseURL, tokenFor(t, g, "system/Observation.rs system/Patient.rs", ""))
 	r, _ = both.Do(http.MethodGet, "Observation?subject:Patient.family=Beta", nil, nil)

@@ -205,6 +205,30 @@ type Confiner interface {
 type ConfinedSearcher interface {
 	SearchConfined(tx fhir.Tx, typ string, q url.Values, strict bool, see Confiner) (*SearchResult, []fhir.Issue, error)
 	IncludesConfined(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record, see Confiner) ([]*fhir.Record, error)
+	MatchConfined(tx fhir.Tx, typ, query string, see Confiner) ([]string, error)
+}
+
+// matchAs resolves a client's conditional criteria (If-None-Exist, conditional
+// update, patch and delete, conditional references in a transaction) as a search by
+// that client would: chains and _has inside them confined, and only the matches it
+// may see, so that criteria are no oracle (a conditional reference naming another
+// patient's INS matches nothing). A nil Access is the server itself.
+func (w *Writer) matchAs(a Access, typ, criteria string) ([]string, error) {
+	if a == nil {
+		return w.Match(typ, criteria)
+	}
+	vis := w.s.visibility(a, w.tx, "search-type")
+	var ids []string
+	var err error
+	if cs, ok := w.s.Engine.(ConfinedSearcher); ok {
+		ids, err = cs.MatchConfined(w.tx, typ, criteria, vis)
+	} else {
+		ids, err = w.Match(typ, criteria)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return vis.filter(typ, ids)
 }
 
 // Visible implements Confiner: a type the request may not search (or, for includes,

@@ -23,6 +23,11 @@ func (s *Engine) SearchConfined(tx fhir.Tx, typ string, q url.Values, strict boo
 	return &rest.SearchResult{IDs: res.IDs, CountOnly: q.Get("_summary") == "count", TotalMode: q.Get("_total")}, warnings, nil
 }
 
+// MatchConfined is Match (conditional criteria) with chains and _has confined by see.
+func (s *Engine) MatchConfined(tx fhir.Tx, typ, rawQuery string, see rest.Confiner) ([]string, error) {
+	return s.reg.match(tx, typ, rawQuery, confiner(see))
+}
+
 // IncludesConfined is Includes with every step of the walk confined by see.
 func (s *Engine) IncludesConfined(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record, see rest.Confiner) ([]*fhir.Record, error) {
 	if len(matches) == 0 || !hasIncludes(q) {

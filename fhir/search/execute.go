@@ -81,6 +81,11 @@ func (r *Registry) Execute(tx fhir.Tx, q *Query) (*Result, error) {
 // an unknown parameter must not widen a conditional delete to everything, and a query
 // without criteria is refused for the same reason.
 func (r *Registry) Match(tx fhir.Tx, typ string, rawQuery string) ([]string, error) {
+	return r.match(tx, typ, rawQuery, nil)
+}
+
+// match is Match with its chains and _has confined by see (nil: unconfined).
+func (r *Registry) match(tx fhir.Tx, typ string, rawQuery string, see Confiner) ([]string, error) {
 	v, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "", "malformed search criteria: %v", err)
@@ -92,6 +97,7 @@ func (r *Registry) Match(tx fhir.Tx, typ string, rawQuery string) ([]string, err
 	if len(q.Clauses) == 0 {
 		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "", "conditional operation on %s without search criteria", typ)
 	}
+	q.Confine = see
 	res, err := r.Execute(tx, q)
 	if err != nil {
 		return nil, err

@@ -271,3 +271,30 @@ func TestSubscriptionVisibleToOwnerOnly(t *testing.T) {
 		t.Errorf("owner read: %v", err)
 	}
 }
+
+// TestConditionalCriteriaNoOracle: a confined client's conditional criteria (a
+// transaction's conditional reference, If-None-Exist) see only what its searches see:
+// another patient's INS matches nothing, and a chain to a type it may not search is
+// refused.
+func TestConditionalCriteriaNoOracle(t *testing.T) {
+	w := newConfineWorld(t)
+	g := grantOf(t, "patient/*.cruds", "a")
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},
+	 "subject":{"reference":"Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|2222"}},"request":{"method":"POST","url":"Observation"}}]}`
+	_, err := w.svc.Bundle(context.Background(), &rest.Request{Method: "POST", Body: []byte(tx), Access: g.Access()}, "")
+	if fe := fhir.AsError(err); err == nil || fe.Status != http.StatusPreconditionFailed {
+		t.Errorf("conditional reference to another patient's INS: want 412 (no match), got %v", err)
+	}
+	// If-None-Exist naming another patient's Observation creates, and reveals nothing
+	resp, err := w.svc.Create(context.Background(), &rest.Request{Method: "POST", Type: "Observation", IfNoneExist: "_id=ob",
+		Body: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/a"}}`), Access: g.Access()})
+	if err != nil || resp.Status != http.StatusCreated {
+		t.Errorf("If-None-Exist on another patient's resource: %v %v", resp, err)
+	}
+	obsOnly := grantOf(t, "system/Observation.cruds", "")
+	_, err = w.svc.Create(context.Background(), &rest.Request{Method: "POST", Type: "Observation", IfNoneExist: "subject.family=Martin",
+		Body: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"}}`), Access: obsOnly.Access()})
+	if !forbiddenErr(err) {
+		t.Errorf("If-None-Exist chaining into Patient without its scope: %v", err)
+	}
+}
