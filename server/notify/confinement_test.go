@@ -88,3 +88,62 @@ func TestSubscriptionEndpointRefusedAtCreate(t *testing.T) {
 		}
 	}
 }
+
+// TestConfinedSubscriptionNeverToldOfOtherPatients: issue 15 item 3, a Subscription a
+// confined client wrote is matched only against its patients at each milestone, even
+// if its filters were to let another patient's Communication through.
+func TestConfinedSubscriptionNeverToldOfOtherPatients(t *testing.T) {
+	e := newEnv(t)
+	e.put(subscriptionJSON("open", "https://hooks.example.org/a", PayloadFullResource, "Communication?patient=Patient/p1", 0))
+	e.put(subscriptionJSON("confined", "https://hooks.example.org/b", PayloadFullResource, "Communication?patient=Patient/p1", 0))
+	// as SubscriptionConfinement records it for a client confined to patient "a"
+	if err := e.store.Update(context.Background(), func(tx fhir.Tx) error {
+		return tx.PutAux(auxConfinedTo, "confined", []byte(`["a"]`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.milestone(refill(0)); err != nil { // about Patient/p1
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	e.store.View(context.Background(), func(tx fhir.Tx) error {
+		for _, id := range []string{"open", "confined"} {
+			counts[id], _ = eventCount(tx, id)
+		}
+		return nil
+	})
+	if counts["open"] == 0 {
+		t.Fatal("the unconfined Subscription was told nothing: the test proves nothing")
+	}
+	if counts["confined"] != 0 {
+		t.Errorf("the Subscription confined to patient a was told %d events about Patient/p1", counts["confined"])
+	}
+}
+
+// TestSubscriptionConfinementRecorded: the patients a confined client's Subscription
+// is held to are recorded with it, and a system client's rewrite lifts them.
+func TestSubscriptionConfinementRecorded(t *testing.T) {
+	svc := resttest.Service(t, 10)
+	svc.Hooks = []rest.WriteHook{SubscriptionHook{}, SubscriptionConfinement{}}
+	resp, err := svc.Create(context.Background(), &rest.Request{Method: "POST", Type: "Subscription",
+		Body: subscriptionWith("https://hooks.example.org/h", "Communication?patient=Patient/a"), Access: grant(t, "patient/*.cruds", "a", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Record.ID
+	aux := func() string {
+		var raw []byte
+		svc.Store.View(context.Background(), func(tx fhir.Tx) error { raw, _ = tx.GetAux(auxConfinedTo, id); return nil })
+		return string(raw)
+	}
+	if got := aux(); got != `["a"]` {
+		t.Errorf("recorded confinement %q", got)
+	}
+	body := strings.Replace(string(subscriptionWith("https://hooks.example.org/h", "Communication?patient=Patient/a")), `{"resourceType":"Subscription",`, `{"resourceType":"Subscription","id":"`+id+`",`, 1)
+	if _, err := svc.Update(context.Background(), &rest.Request{Method: "PUT", Type: "Subscription", ID: id, Body: []byte(body), Access: grant(t, "system/*.cruds", "", "")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := aux(); got != "" {
+		t.Errorf("after a system rewrite: %q", got)
+	}
+}

@@ -173,7 +173,28 @@ func (s *subscription) listens(code string, now time.Time) bool {
 // passes the subscription's filters. The filters are Communication searches
 // (backport-filter-criteria, e.g. "Communication?patient=Patient/1"), run by the
 // gateway's own search engine restricted to comm.
+//
+// A Subscription a confined client wrote also only ever matches Communications about
+// the patients it was confined to then (auxConfinedTo), whatever its filters say.
 func (s *subscription) matches(w Writer, comm string) (bool, error) {
+	raw, err := w.Tx().GetAux(auxConfinedTo, s.ID)
+	if err != nil {
+		return false, err
+	}
+	if raw != nil {
+		var patients []string
+		if json.Unmarshal(raw, &patients) != nil || len(patients) == 0 {
+			return false, nil
+		}
+		refs := make([]string, len(patients))
+		for i, p := range patients {
+			refs[i] = "Patient/" + p
+		}
+		ids, err := w.Match("Communication", url.Values{"patient": {strings.Join(refs, ",")}, "_id": {comm}}.Encode())
+		if err != nil || len(ids) == 0 {
+			return false, nil
+		}
+	}
 	for _, f := range s.Filters {
 		typ, query, _ := strings.Cut(f, "?")
 		if typ != "Communication" {
@@ -385,6 +406,10 @@ func searchset(base string, entries []bundleEntry) []byte {
 	return b
 }
 
+// auxConfinedTo records, per Subscription written by a confined client, the patients
+// it was confined to: its notifications are checked against them at each milestone.
+const auxConfinedTo = "subscription.confined-to"
+
 // SubscriptionConfinement keeps a client's Subscriptions within its grant: their
 // notifications carry Communications, so the client must be allowed to search them,
 // and a client confined to patients (a patient-context token, a user/ token) must
@@ -414,7 +439,14 @@ func (SubscriptionConfinement) CheckAccess(w *rest.Writer, a rest.Access, rec *f
 			"a Subscription delivers Communications: the access token must allow searching them")
 	}
 	patients, confined, err := rest.ConfinedPatients(w.Tx(), a, "search-type", "Communication")
-	if err != nil || !confined {
+	if err != nil {
+		return err
+	}
+	if !confined {
+		return w.Tx().PutAux(auxConfinedTo, rec.ID, nil) // written by a system client now
+	}
+	raw, _ := json.Marshal(patients)
+	if err := w.Tx().PutAux(auxConfinedTo, rec.ID, raw); err != nil {
 		return err
 	}
 	s, err := parseSubscription(rec.ID, rec.Body)
