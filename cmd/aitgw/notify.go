@@ -131,8 +131,8 @@ func parametersResponse(name string, v any) *rest.Response {
 // unconfined refuses an operation whose answer spans patients (a subscription's event
 // log, the dead letters) to a client confined to one patient's compartment.
 func unconfined(req *rest.Request, typ string) error {
-	if req.Access != nil && req.Access.Patient("operation", typ) != "" {
-		return fhir.Errorf(http.StatusForbidden, "security", "", "this operation spans patients: a patient-context token cannot use it")
+	if rest.IsConfined(req.Access, "operation", typ) {
+		return fhir.Errorf(http.StatusForbidden, "security", "", "this operation spans patients: a token confined to patients (patient/ or user/ scopes) cannot use it")
 	}
 	return nil
 }

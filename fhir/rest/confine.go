@@ -332,3 +332,22 @@ func SecretElements(typ string) []string {
 	}
 	return out
 }
+
+// Confinable is an optional extension of Access telling, without reading the store,
+// whether an interaction on typ is confined to some patients (one or several).
+type Confinable interface {
+	Confined(interaction, typ string) bool
+}
+
+// IsConfined reports whether a limits the interaction on typ to some patients: an
+// operation whose answer spans patients (an event log, dead letters, a type-level
+// export) must refuse such a client. A nil Access is the server itself.
+func IsConfined(a Access, interaction, typ string) bool {
+	if a == nil {
+		return false
+	}
+	if c, ok := a.(Confinable); ok {
+		return c.Confined(interaction, typ)
+	}
+	return a.Patient(interaction, typ) != ""
+}

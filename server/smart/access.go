@@ -39,6 +39,7 @@ type grantAccess struct {
 var (
 	_ rest.PatientSet = (*grantAccess)(nil)
 	_ rest.Owned      = (*grantAccess)(nil)
+	_ rest.Confinable = (*grantAccess)(nil)
 )
 
 // Patients confines an interaction granted only by patient/ and user/ scopes: to the
@@ -83,6 +84,29 @@ func (a *grantAccess) Patients(tx fhir.Tx, interaction, typ string) ([]string, b
 		ids = append(ids, ctx)
 	}
 	return ids, true, nil
+}
+
+// Confined reports whether the interaction on typ is limited to some patients: by
+// patient/ scopes, or by user/ scopes (unless the fhirUser coordinates and sees all,
+// which only the store tells: a user/ grant counts as confined here).
+func (a *grantAccess) Confined(interaction, typ string) bool {
+	if a.Patient(interaction, typ) != "" {
+		return true
+	}
+	in, ok := restInteractions[interaction]
+	if !ok {
+		return a.g.PatientContext() != ""
+	}
+	user := false
+	for _, s := range a.g.allowing(in, typ) {
+		switch s.Context {
+		case ContextSystem:
+			return false
+		case ContextUser:
+			user = true
+		}
+	}
+	return user
 }
 
 // Owner names the requester for owned resources: client, patient in context and user.

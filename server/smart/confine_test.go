@@ -298,3 +298,22 @@ func TestConditionalCriteriaNoOracle(t *testing.T) {
 		t.Errorf("If-None-Exist chaining into Patient without its scope: %v", err)
 	}
 }
+
+// TestIsConfined: operations spanning patients ask rest.IsConfined, which a user/
+// grant answers like a patient/ one.
+func TestIsConfined(t *testing.T) {
+	for _, c := range []struct {
+		scope, patient string
+		want           bool
+	}{
+		{"patient/*.rs", "a", true},
+		{"user/*.rs", "", true},
+		{"system/*.rs", "", false},
+		{"user/*.rs system/Communication.rs", "", false},
+		{"user/Patient.rs system/Communication.rs", "", false},
+	} {
+		if got := rest.IsConfined(grantOf(t, c.scope, c.patient).Access(), "operation", "Communication"); got != c.want {
+			t.Errorf("%s: confined %v, want %v", c.scope, got, c.want)
+		}
+	}
+}
