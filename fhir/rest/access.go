@@ -220,13 +220,18 @@ func (w *Writer) written(a Access, interaction string) func(*Response, error) (*
 		if err := w.checkWritten(a, interaction, resp.Record.Type, resp.Record.ID); err != nil {
 			return nil, err
 		}
-		if interaction == "create" && resp.Status != http.StatusCreated {
-			// a conditional create's existing match is shown as a read would show it
-			shown, err := w.s.visibility(a, w.tx, "read").shown(resp.Record)
-			if err != nil {
-				return nil, err
+		// the response shows the resource as a read would: a conditional create's
+		// existing match, or a patch by a system client of another owner's
+		// Subscription, without the owner's secret
+		shown, err := w.s.visibility(a, w.tx, "read").shown(resp.Record)
+		if err != nil {
+			return nil, err
+		}
+		if shown != resp.Record {
+			resp.Record = shown
+			if resp.Body != nil {
+				resp.Body = shown.Body
 			}
-			resp.Record, resp.Body = shown, shown.Body
 		}
 		return resp, nil
 	}

@@ -317,3 +317,26 @@ func TestIsConfined(t *testing.T) {
 		}
 	}
 }
+
+// TestPatchDoesNotRevealSecret: a system client patching another client's
+// Subscription does not get its channel.header back.
+func TestPatchDoesNotRevealSecret(t *testing.T) {
+	w := newConfineWorld(t)
+	owner := grantOf(t, "patient/*.cruds", "a")
+	owner.ClientID = "app"
+	resp, err := w.svc.Create(context.Background(), &rest.Request{Method: "POST", Type: "Subscription",
+		Body: subscriptionJSON("Communication?patient=Patient/a"), Access: owner.Access()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := grantOf(t, "system/*.cruds", "")
+	sys.ClientID = "hub"
+	got, err := w.svc.Patch(context.Background(), &rest.Request{Method: "PATCH", Type: "Subscription", ID: resp.Record.ID,
+		Body: []byte(`[{"op":"replace","path":"/reason","value":"changed"}]`), Access: sys.Access()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(got.Body), "s3cret") || strings.Contains(string(got.Record.Body), "s3cret") {
+		t.Errorf("patch response shows the owner's secret: %s", got.Body)
+	}
+}
