@@ -2,6 +2,7 @@ package smart
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -78,6 +79,41 @@ func TestPatientsInCare(t *testing.T) {
 		}
 		if !tc.all && c.MaySee("e") {
 			t.Errorf("%q may see e", tc.user)
+		}
+	}
+}
+
+// BenchmarkCareOf measures the practitioner rule over 5,000 pathway CarePlans (each
+// with a 2 KB pathway state, as the gateway writes them), 500 of which name the
+// practitioner: the cost a Practitioner user's request pays once.
+func BenchmarkCareOf(b *testing.B) {
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "care.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	state := strings.Repeat("x", 2048)
+	err = s.Update(context.Background(), func(tx fhir.Tx) error {
+		for i := 0; i < 5000; i++ {
+			author := "Practitioner/other"
+			if i%10 == 0 {
+				author = "Practitioner/doc"
+			}
+			body := fmt.Sprintf(`{"resourceType":"CarePlan","id":"cp%d","extension":[{"url":"s","valueString":%q}],"subject":{"reference":"Patient/p%d"},"author":{"reference":%q}}`, i, state, i, author)
+			if err := tx.Put(&fhir.Record{Type: "CarePlan", ID: fmt.Sprintf("cp%d", i), Version: 1, LastUpdated: time.Now(), Method: "PUT", Body: []byte(body)}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c, err := PatientsInCare(context.Background(), s, "Practitioner/doc")
+		if err != nil || len(c.Patients) != 500 {
+			b.Fatalf("%v %d", err, len(c.Patients))
 		}
 	}
 }

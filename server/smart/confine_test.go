@@ -340,3 +340,21 @@ func TestPatchDoesNotRevealSecret(t *testing.T) {
 		t.Errorf("patch response shows the owner's secret: %s", got.Body)
 	}
 }
+
+// TestMiddlewareRefusesPatientUserOtherPatient: the path check already refuses a
+// Patient user's user/ token another Patient resource.
+func TestMiddlewareRefusesPatientUserOtherPatient(t *testing.T) {
+	g := grantOf(t, "user/*.rs", "")
+	g.FHIRUser = "Patient/a"
+	if err := CheckAccess(g, Classify("GET", "/Patient/b")); err == nil || err.Status != http.StatusForbidden {
+		t.Errorf("Patient/b: %v", err)
+	}
+	if err := CheckAccess(g, Classify("GET", "/Patient/a")); err != nil {
+		t.Errorf("Patient/a: %v", err)
+	}
+	doc := grantOf(t, "user/*.rs", "")
+	doc.FHIRUser = "Practitioner/x"
+	if err := CheckAccess(doc, Classify("GET", "/Patient/b")); err != nil {
+		t.Errorf("a Practitioner is checked where the data is read, not by path: %v", err)
+	}
+}
