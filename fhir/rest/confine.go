@@ -68,7 +68,7 @@ func ownerOf(tx fhir.Tx, typ, id string) (string, error) {
 // system/ scope lets it see them all.
 func (v *visibility) ownedSet(typ string, set map[string]bool) (map[string]bool, error) {
 	o, ok := v.a.(Owned)
-	if !ok || o.SystemLevel(v.interaction, typ) || (v.interaction != "read" && o.SystemLevel("read", typ)) {
+	if !ok || o.SystemLevel(v.interaction, typ) {
 		return set, nil
 	}
 	mine := map[string]bool{}
