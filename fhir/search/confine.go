@@ -44,3 +44,13 @@ func refused(err error) bool {
 	var fe *fhir.Error
 	return errors.As(err, &fe) && fe.Status == http.StatusForbidden
 }
+
+// atParam names the search parameter a refusal of see comes from, so that the 403
+// says which chain or _has the token may not follow.
+func atParam(err error, param string) error {
+	var fe *fhir.Error
+	if !errors.As(err, &fe) || fe.Status != http.StatusForbidden || len(fe.Outcome.Issue) == 0 {
+		return err
+	}
+	return fhir.Errorf(http.StatusForbidden, "security", param, "%s: %s", param, fe.Outcome.Issue[0].Diagnostics)
+}

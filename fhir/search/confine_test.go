@@ -42,8 +42,9 @@ func TestConfinedChainsHasAndIncludes(t *testing.T) {
 	r, tx := seeded(t)
 	// Observations only: a chain into Patient is refused, not answered
 	obsOnly := seeOnly{"Observation": nil}
-	if _, _, err := confined(t, r, tx, obsOnly, "Observation", "subject:Patient.gender=male"); fhir.AsError(err).Status != http.StatusForbidden {
-		t.Errorf("chain without the target's scope: %v", err)
+	_, _, err := confined(t, r, tx, obsOnly, "Observation", "subject:Patient.gender=male")
+	if fe := fhir.AsError(err); fe.Status != http.StatusForbidden || len(fe.Outcome.Issue) == 0 || !slices.Contains(fe.Outcome.Issue[0].Expression, "subject:Patient.gender") {
+		t.Errorf("chain without the target's scope: want 403 naming the parameter, got %v", err)
 	}
 	// a _has on a refused type is refused
 	if _, _, err := confined(t, r, tx, seeOnly{"Patient": nil}, "Patient", "_has:Observation:subject:status=final"); fhir.AsError(err).Status != http.StatusForbidden {

@@ -165,7 +165,7 @@ func (r *Registry) clauseIDs(tx fhir.Tx, typ string, c *Clause, see Confiner) (i
 			}
 		}
 		if !reached && refusal != nil {
-			return nil, refusal
+			return nil, atParam(refusal, c.Name)
 		}
 		return ids, nil
 	case c.Missing != nil:
@@ -207,7 +207,7 @@ func complement(tx fhir.Tx, typ string, ids idSet) (idSet, error) {
 func (r *Registry) hasIDs(tx fhir.Tx, typ string, h *HasClause, see Confiner) (idSet, error) {
 	seen, err := visibleIDs(see, h.Type)
 	if err != nil {
-		return nil, err
+		return nil, atParam(err, "_has:"+h.Type+":"+h.Param.Code)
 	}
 	sources, err := r.clauseIDs(tx, h.Type, h.Clause, see)
 	if err != nil {
