@@ -39,7 +39,8 @@ func grant(t *testing.T, scope, patient, user string) rest.Access {
 // TestPatientSubscriptionNeedsItsPatientFilter: issue 15 item 3, a patient/*.cruds
 // token cannot create an unfiltered full-resource Subscription (it received other
 // patients' letters), nor one filtered on another patient; filtered on its own
-// patient it can. A system token is not confined.
+// patient it can, and an unfiltered id-only one is held to its patient. A system
+// token is not confined.
 func TestPatientSubscriptionNeedsItsPatientFilter(t *testing.T) {
 	svc := resttest.Service(t, 10)
 	svc.Hooks = []rest.WriteHook{SubscriptionHook{}, EgressHook{Egress: &Egress{}}, SubscriptionConfinement{}}
@@ -61,6 +62,17 @@ func TestPatientSubscriptionNeedsItsPatientFilter(t *testing.T) {
 	}
 	if err := create(pat, subscriptionWith("https://hooks.example.org/h", "Communication?patient=Patient/a")); err != nil {
 		t.Errorf("filtered on its patient: %v", err)
+	}
+	// an id-only one without a filter is accepted: the gateway holds it to patient a
+	idOnly := strings.Replace(string(subscriptionWith("https://hooks.example.org/h")), `"valueCode":"full-resource"`, `"valueCode":"id-only"`, 1)
+	resp, err := svc.Create(context.Background(), &rest.Request{Method: "POST", Type: "Subscription", Body: []byte(idOnly), Access: pat})
+	if err != nil {
+		t.Fatalf("unfiltered id-only: %v", err)
+	}
+	var held []byte
+	svc.Store.View(context.Background(), func(tx fhir.Tx) error { held, _ = tx.GetAux(auxConfinedTo, resp.Record.ID); return nil })
+	if string(held) != `["a"]` {
+		t.Errorf("unfiltered id-only Subscription held to %q, want [\"a\"]", held)
 	}
 	// a user token of Patient/a is confined the same way
 	if err := create(grant(t, "user/*.cruds", "", "Patient/a"), subscriptionWith("https://hooks.example.org/h")); err == nil {

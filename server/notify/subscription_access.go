@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,12 +17,19 @@ import (
 const auxConfinedTo = "subscription.confined-to"
 
 // SubscriptionConfinement keeps a client's Subscriptions within its grant: their
-// notifications carry Communications, so the client must be allowed to search them,
-// and a client confined to patients (a patient-context token, a user/ token) must
-// filter its Subscription on one of its patients (backport-filter-criteria
-// "Communication?patient=Patient/<id>"): an unfiltered one would deliver every
-// patient's letters. Wire it among the rest.Service hooks; the server's own writes are
-// not checked.
+// notifications carry Communications, so the client must be allowed to search them.
+// For a client confined to patients (a patient-context token, a user/ token):
+//
+//   - a filter (backport-filter-criteria) naming a patient outside its reach is
+//     refused;
+//   - a full-resource Subscription must filter on its patients
+//     ("Communication?patient=Patient/<id>"): an unfiltered one would carry every
+//     patient's letters;
+//   - whatever its filters, the Subscription is held at each milestone to the
+//     patients the client was confined to when it wrote it (auxConfinedTo): the
+//     filter on its patients is added, server-side, to an id-only or empty one.
+//
+// Wire it among the rest.Service hooks; the server's own writes are not checked.
 type SubscriptionConfinement struct{}
 
 var (
@@ -34,7 +42,8 @@ func (SubscriptionConfinement) AfterWrite(context.Context, *rest.Writer, *fhir.R
 	return nil
 }
 
-// CheckAccess refuses a Subscription outside the client's grant.
+// CheckAccess refuses a Subscription outside the client's grant, and records the
+// patients a confined client's Subscription is held to.
 func (SubscriptionConfinement) CheckAccess(w *rest.Writer, a rest.Access, rec *fhir.Record) error {
 	if rec.Type != "Subscription" || rec.Deleted || a == nil {
 		return nil
@@ -50,10 +59,6 @@ func (SubscriptionConfinement) CheckAccess(w *rest.Writer, a rest.Access, rec *f
 	if !confined {
 		return w.Tx().PutAux(auxConfinedTo, rec.ID, nil) // written by a system client now
 	}
-	raw, _ := json.Marshal(patients)
-	if err := w.Tx().PutAux(auxConfinedTo, rec.ID, raw); err != nil {
-		return err
-	}
 	s, err := parseSubscription(rec.ID, rec.Body)
 	if err != nil {
 		return nil // ValidateSubscription answers unreadable ones
@@ -62,41 +67,55 @@ func (SubscriptionConfinement) CheckAccess(w *rest.Writer, a rest.Access, rec *f
 	for _, p := range patients {
 		mine[p] = true
 	}
-	for _, f := range s.Filters {
-		if filtersOnPatient(f, mine) {
-			return nil
+	filtered := false
+	for i, f := range s.Filters {
+		named := filterPatients(f)
+		for _, p := range named {
+			if !mine[p] {
+				return fhir.Errorf(http.StatusUnprocessableEntity, "security",
+					fmt.Sprintf("Subscription.criteria.extension('%s')[%d]", extFilterCriteria, i),
+					"the filter names Patient/%s, a patient the access token does not reach", p)
+			}
 		}
+		filtered = filtered || len(named) > 0
 	}
-	return fhir.Errorf(http.StatusUnprocessableEntity, "security",
-		"Subscription.criteria.extension('"+extFilterCriteria+"')",
-		"a token confined to patients must filter its Subscription on one of them, e.g. Communication?patient=Patient/%s", firstOr(patients, "<id>"))
+	if !filtered && s.Content == PayloadFullResource {
+		return fhir.Errorf(http.StatusUnprocessableEntity, "security",
+			"Subscription.criteria.extension('"+extFilterCriteria+"')",
+			"a full-resource Subscription of a token confined to patients must filter on them, e.g. Communication?patient=Patient/%s", firstOr(patients, "<id>"))
+	}
+	raw, _ := json.Marshal(patients)
+	return w.Tx().PutAux(auxConfinedTo, rec.ID, raw)
 }
 
-// filtersOnPatient reports whether a filter criteria confines the Communications to
-// exactly one patient among mine: patient= or subject= with a single Patient
-// reference (filters are ANDed, so one such filter confines the Subscription).
-func filtersOnPatient(f string, mine map[string]bool) bool {
+// filterPatients returns the patient ids a Communication filter criteria names in its
+// patient or subject parameters (Patient/<id>, or a bare id for patient).
+func filterPatients(f string) []string {
 	typ, query, _ := strings.Cut(f, "?")
 	if typ != "Communication" {
-		return false
+		return nil
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return false
+		return nil
 	}
-	for _, param := range []string{"patient", "subject", "subject:Patient"} {
-		vs := q[param]
-		if len(vs) != 1 || strings.Contains(vs[0], ",") {
+	var out []string
+	for param, vs := range q {
+		name, _, _ := strings.Cut(param, ":")
+		if name != "patient" && name != "subject" {
 			continue
 		}
-		if id, ok := strings.CutPrefix(vs[0], "Patient/"); ok && mine[id] {
-			return true
-		}
-		if param != "subject" && mine[vs[0]] {
-			return true // patient=<id>
+		for _, v := range vs {
+			for _, ref := range strings.Split(v, ",") {
+				if id, ok := strings.CutPrefix(ref, "Patient/"); ok {
+					out = append(out, id)
+				} else if name == "patient" && ref != "" && !strings.Contains(ref, "/") {
+					out = append(out, ref)
+				}
+			}
 		}
 	}
-	return false
+	return out
 }
 
 func firstOr(list []string, def string) string {
