@@ -3,6 +3,7 @@ package smart
 import (
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
@@ -32,7 +33,9 @@ func (g *Grant) Access() rest.Access { return &grantAccess{g: g} }
 type grantAccess struct {
 	g *Grant
 	// care is the fhirUser's Care, computed once per request (a request's
-	// transactions see the same care teams but for concurrent writes).
+	// transactions see the same care teams but for concurrent writes); mu guards it
+	// for operations that may read in parallel.
+	mu   sync.Mutex
 	care *Care
 }
 
@@ -69,18 +72,22 @@ func (a *grantAccess) Patients(tx fhir.Tx, interaction, typ string) ([]string, b
 	if !user {
 		return nil, false, nil
 	}
+	a.mu.Lock()
 	if a.care == nil {
 		c, err := CareOf(tx, a.g.FHIRUser)
 		if err != nil {
+			a.mu.Unlock()
 			return nil, false, err
 		}
 		a.care = &c
 	}
-	if a.care.All {
+	care := a.care
+	a.mu.Unlock()
+	if care.All {
 		return nil, false, nil
 	}
-	ids := a.care.IDs()
-	if patient && ctx != "" && !a.care.Patients[ctx] {
+	ids := care.IDs()
+	if patient && ctx != "" && !care.Patients[ctx] {
 		ids = append(ids, ctx)
 	}
 	return ids, true, nil
