@@ -49,9 +49,13 @@ type Owned interface {
 // scopes: a Subscription names its receiver and carries its secret.
 var ownedTypes = map[string]bool{"Subscription": true}
 
-// secretElements are the elements returned to nobody but the resource's owner, by
-// type: a Subscription's channel.header holds the receiver's credentials.
-var secretElements = map[string][][]string{"Subscription": {{"channel", "header"}}}
+// secretElements are the elements returned to nobody but the resource's owner (the
+// client that first wrote it), by type: a Subscription's channel.header and an
+// Endpoint's header hold a receiver's credentials.
+var secretElements = map[string][][]string{
+	"Subscription": {{"channel", "header"}},
+	"Endpoint":     {{"header"}},
+}
 
 // auxOwners is the store namespace of owners of ownedTypes resources ("Type/id" →
 // Owner()).
@@ -92,10 +96,11 @@ func (v *visibility) ownedSet(typ string, set map[string]bool) (map[string]bool,
 	return mine, err
 }
 
-// recordOwner remembers the first writer of an ownedTypes resource as its owner.
+// recordOwner remembers the first writer of an ownedTypes or secret-bearing resource
+// as its owner.
 func (w *Writer) recordOwner(a Access, typ, id string) error {
 	o, ok := a.(Owned)
-	if !ok || !ownedTypes[typ] {
+	if !ok || (!ownedTypes[typ] && secretElements[typ] == nil) {
 		return nil
 	}
 	cur, err := ownerOf(w.tx, typ, id)

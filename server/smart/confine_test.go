@@ -358,3 +358,26 @@ func TestMiddlewareRefusesPatientUserOtherPatient(t *testing.T) {
 		t.Errorf("a Practitioner is checked where the data is read, not by path: %v", err)
 	}
 }
+
+// TestEndpointHeaderOwnerOnly: an Endpoint's header is returned to the client that
+// wrote it only.
+func TestEndpointHeaderOwnerOnly(t *testing.T) {
+	w := newConfineWorld(t)
+	owner := grantOf(t, "system/*.cruds", "")
+	owner.ClientID = "hub"
+	resp, err := w.svc.Create(context.Background(), &rest.Request{Method: "POST", Type: "Endpoint", Access: owner.Access(), Body: []byte(
+		`{"resourceType":"Endpoint","status":"active","connectionType":{"code":"hl7-fhir-rest"},"payloadType":[{"text":"any"}],"address":"https://hub.example.org/fhir","header":["Authorization: Bearer hub-s3cret"]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := grantOf(t, "system/*.rs", "")
+	other.ClientID = "app"
+	got, err := w.svc.Read(context.Background(), &rest.Request{Method: "GET", Type: "Endpoint", ID: resp.Record.ID, Access: other.Access()})
+	if err != nil || strings.Contains(string(got.Body), "hub-s3cret") || !strings.Contains(string(got.Body), "hub.example.org") {
+		t.Errorf("another client's read: %v %s", err, got.Body)
+	}
+	mine, err := w.svc.Read(context.Background(), &rest.Request{Method: "GET", Type: "Endpoint", ID: resp.Record.ID, Access: owner.Access()})
+	if err != nil || !strings.Contains(string(mine.Body), "hub-s3cret") {
+		t.Errorf("owner's read: %v", err)
+	}
+}

@@ -122,6 +122,9 @@ func ConfinementOf(typ string) TypeConfinement {
 	case slices.Contains(referenceTypes, typ):
 		c.Class = ClassReference
 	}
+	if len(c.Secrets) > 0 && c.Why == "" {
+		c.Why = "its " + strings.Join(c.Secrets, ", ") + " may hold a receiver's credentials: returned to the client that wrote it only"
+	}
 	return c
 }
 
