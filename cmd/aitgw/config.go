@@ -32,6 +32,9 @@ type config struct {
 	NotifyHorizon time.Duration
 	// Notify: the secure-messaging client certificate and the delivery lease (notify.go).
 	Notify notifyConfig
+	// NotifyAllow lists the hosts (host or host:port) rest-hook endpoints may name
+	// despite the egress rules (http, internal addresses): --notify-allow, repeatable.
+	NotifyAllow []string
 	// RedisURL, when set, keeps the data in Redis instead of the embedded store, for
 	// several gateway instances; RedisPrefix namespaces its keys.
 	RedisURL, RedisPrefix string
@@ -71,6 +74,11 @@ func (c *config) flags(fs *flag.FlagSet) {
 	c.ops.flags(fs)
 	fs.StringVar(&c.RulesFile, "rules", env("AITGW_RULES", ""), "site rules file (YAML or JSON) overriding site-adjustable clinical values; see $ait-rules (AITGW_RULES)")
 	c.Notify.flags(fs)
+	fs.Func("notify-allow", "host or host:port that rest-hook endpoints may name although http or internal (repeatable; AITGW_NOTIFY_ALLOW, comma-separated)", func(s string) error {
+		c.NotifyAllow = append(c.NotifyAllow, s)
+		return nil
+	})
+	c.NotifyAllow = append(c.NotifyAllow, strings.FieldsFunc(os.Getenv("AITGW_NOTIFY_ALLOW"), func(r rune) bool { return r == ',' || r == ' ' })...)
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 

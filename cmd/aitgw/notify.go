@@ -24,8 +24,9 @@ import (
 // delivery worker (woken after every commit), $status and $events on Subscription,
 // and the operator's dead-letter operations.
 func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Logger) (*notify.Worker, error) {
+	egress := &notify.Egress{Allow: cfg.NotifyAllow}
 	w := &notify.Worker{
-		Store: svc.Store, Base: cfg.base() + "/", Logger: logger, Horizon: cfg.NotifyHorizon,
+		Store: svc.Store, Base: cfg.base() + "/", Logger: logger, Horizon: cfg.NotifyHorizon, HTTP: egress.Client(),
 		Lease: cfg.Notify.Lease, Instance: cfg.Notify.Instance,
 		Write: notify.UpdaterFunc(func(ctx context.Context, fn func(notify.Writer) error) error {
 			return svc.Write(ctx, func(wr *rest.Writer) error { return fn(wr) })
@@ -41,7 +42,7 @@ func wireNotify(cfg *config, srv *server.Server, svc *rest.Service, logger *slog
 		}
 		w.Mailer = &notify.SMTP{Relay: cfg.SMTPRelay, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, TLS: tlsConfig}
 	}
-	svc.Hooks = append(svc.Hooks, notify.SubscriptionHook{})
+	svc.Hooks = append(svc.Hooks, notify.SubscriptionHook{}, notify.EgressHook{Egress: egress}, notify.SubscriptionConfinement{})
 	svc.AfterCommit = w.Wake
 	ops := srv.Operations()
 	ops.Add(&server.Operation{
@@ -145,8 +146,8 @@ func parametersResponse(name string, v any) *rest.Response {
 // unconfined refuses an operation whose answer spans patients (a subscription's event
 // log, the dead letters) to a client confined to one patient's compartment.
 func unconfined(req *rest.Request, typ string) error {
-	if req.Access != nil && req.Access.Patient("operation", typ) != "" {
-		return fhir.Errorf(http.StatusForbidden, "security", "", "this operation spans patients: a patient-context token cannot use it")
+	if rest.IsConfined(req.Access, "operation", typ) {
+		return fhir.Errorf(http.StatusForbidden, "security", "", "this operation spans patients: a token confined to patients (patient/ or user/ scopes) cannot use it")
 	}
 	return nil
 }

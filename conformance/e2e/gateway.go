@@ -47,6 +47,10 @@ func ModuleRoot() (string, error) {
 	}
 }
 
+// TestReceiverHost is the host the harness allows rest-hook notifications to
+// (--notify-allow): the loopback address httptest receivers listen on.
+const TestReceiverHost = "127.0.0.1"
+
 // BinaryEnv names the environment variable that, when set, points at an already
 // built aitgw binary to use instead of building ./cmd/aitgw (e.g. in CI stages).
 const BinaryEnv = "AITGW_BIN"
@@ -113,7 +117,9 @@ func startOnce(ctx context.Context, bin, dataDir string, extra []string) (*Gatew
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	base := "http://" + addr + "/fhir"
 	g := &Gateway{BaseURL: base, DataDir: dataDir, bin: bin, done: make(chan struct{}), logs: &limitedBuffer{max: 64 << 10}}
-	g.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", dataDir, "--base-url", base}, extra...)...)
+	// Test receivers listen on loopback over http: the operator allowlist opens it
+	// (rest-hook endpoints must otherwise be https on a public address).
+	g.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", dataDir, "--base-url", base, "--notify-allow", TestReceiverHost}, extra...)...)
 	// The environment carries the same settings, as the issue specifies both.
 	g.cmd.Env = append(os.Environ(), "AITGW_ADDR="+addr, "AITGW_DATA="+dataDir, "AITGW_BASE_URL="+base)
 	g.cmd.Stdout = g.logs

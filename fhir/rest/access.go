@@ -21,7 +21,8 @@ type Access interface {
 	Patient(interaction, typ string) string
 	// CompartmentParams names the search parameters that link typ to a Patient; nil
 	// when typ is outside the patient compartment (reference data such as
-	// Practitioner or Medication).
+	// Practitioner or Medication); empty but not nil for patient data nothing links
+	// to one patient (Binary, Bundle…), which a confined client never sees.
 	CompartmentParams(typ string) []string
 	// Constraints are SMART v2 query restrictions on typ: a resource must match at
 	// least one of them; nil means none.
@@ -63,26 +64,13 @@ func (v *visibility) allowed(typ string) (map[string]bool, error) {
 	if set, ok := v.sets[typ]; ok {
 		return set, nil
 	}
-	var set map[string]bool
-	if p := v.a.Patient(v.interaction, typ); p != "" {
-		set = map[string]bool{}
-		if typ == "Patient" {
-			set[p] = true
-		}
-		for _, param := range v.a.CompartmentParams(typ) {
-			if strings.HasPrefix(param, "_") || param == "link" {
-				continue
-			}
-			ids, err := v.match(v.tx, typ, url.Values{param: {"Patient/" + p}}.Encode())
-			if err != nil {
-				return nil, err
-			}
-			for _, id := range ids {
-				set[id] = true
-			}
-		}
-		if v.a.CompartmentParams(typ) == nil && typ != "Patient" {
-			set = nil // reference data: not confined to a compartment
+	set, err := v.compartment(typ)
+	if err != nil {
+		return nil, err
+	}
+	if ownedTypes[typ] {
+		if set, err = v.ownedSet(typ, set); err != nil {
+			return nil, err
 		}
 	}
 	if cs := v.a.Constraints(v.interaction, typ); len(cs) > 0 {
@@ -101,6 +89,44 @@ func (v *visibility) allowed(typ string) (map[string]bool, error) {
 		set = allowed
 	}
 	v.sets[typ] = set
+	return set, nil
+}
+
+// compartment returns the ids of typ in the compartments of the patients the request
+// is confined to, or nil when it is not confined on typ (or typ is reference data,
+// outside the patient compartment).
+func (v *visibility) compartment(typ string) (map[string]bool, error) {
+	patients, confined, err := ConfinedPatients(v.tx, v.a, v.interaction, typ)
+	if err != nil || !confined {
+		return nil, err
+	}
+	params := v.a.CompartmentParams(typ)
+	if params == nil && typ != "Patient" {
+		return nil, nil // reference data: not confined to a compartment
+	}
+	set := map[string]bool{}
+	if len(patients) == 0 {
+		return set, nil
+	}
+	refs := make([]string, len(patients))
+	for i, p := range patients {
+		refs[i] = "Patient/" + p
+		if typ == "Patient" {
+			set[p] = true
+		}
+	}
+	for _, param := range params {
+		if strings.HasPrefix(param, "_") || param == "link" {
+			continue
+		}
+		ids, err := v.match(v.tx, typ, url.Values{param: {strings.Join(refs, ",")}}.Encode())
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			set[id] = true
+		}
+	}
 	return set, nil
 }
 
@@ -182,8 +208,30 @@ func (w *Writer) written(a Access, interaction string) func(*Response, error) (*
 		if err != nil || a == nil || resp == nil || resp.Record == nil {
 			return resp, err
 		}
+		if interaction != "create" || resp.Status == http.StatusCreated {
+			// a version this request wrote (not a conditional create's existing match)
+			if err := w.recordOwner(a, resp.Record.Type, resp.Record.ID); err != nil {
+				return nil, err
+			}
+			if err := w.accessHooks(a, resp.Record.Type, resp.Record.ID); err != nil {
+				return nil, err
+			}
+		}
 		if err := w.checkWritten(a, interaction, resp.Record.Type, resp.Record.ID); err != nil {
 			return nil, err
+		}
+		// the response shows the resource as a read would: a conditional create's
+		// existing match, or a patch by a system client of another owner's
+		// Subscription, without the owner's secret
+		shown, err := w.s.visibility(a, w.tx, "read").shown(resp.Record)
+		if err != nil {
+			return nil, err
+		}
+		if shown != resp.Record {
+			resp.Record = shown
+			if resp.Body != nil {
+				resp.Body = shown.Body
+			}
 		}
 		return resp, nil
 	}

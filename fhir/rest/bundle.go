@@ -248,7 +248,7 @@ func (s *Service) runOne(ctx context.Context, op *entryOp) (*Response, error) {
 			return nil, err
 		}
 		return s.update(ctx, s.preIndex(preItem{op.res.Type, op.res.Body}), func(w *Writer) (*Response, error) {
-			return w.written(req.Access, "create")(w.create(op.res, req.IfNoneExist, ""))
+			return w.written(req.Access, "create")(w.create(req.Access, op.res, req.IfNoneExist, ""))
 		})
 	case http.MethodPut:
 		if err := guard(req.Access, "update", req.Type); err != nil {

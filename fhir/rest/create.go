@@ -19,16 +19,16 @@ func (s *Service) Create(ctx context.Context, req *Request) (*Response, error) {
 		return nil, err
 	}
 	resp, err := s.update(ctx, s.preIndex(preItem{res.Type, res.Body}), func(w *Writer) (*Response, error) {
-		return w.written(req.Access, "create")(w.create(res, req.IfNoneExist, ""))
+		return w.written(req.Access, "create")(w.create(req.Access, res, req.IfNoneExist, ""))
 	})
 	return withWarnings(resp, warn), err
 }
 
 // create is Create inside a transaction. id, when set, is the id a transaction
 // already assigned to the entry.
-func (w *Writer) create(res *fhir.Resource, ifNoneExist, id string) (*Response, error) {
+func (w *Writer) create(a Access, res *fhir.Resource, ifNoneExist, id string) (*Response, error) {
 	if ifNoneExist != "" {
-		if resp, err := w.existing(res.Type, ifNoneExist); resp != nil || err != nil {
+		if resp, err := w.existing(a, res.Type, ifNoneExist); resp != nil || err != nil {
 			return resp, err
 		}
 	}
@@ -44,8 +44,8 @@ func (w *Writer) create(res *fhir.Resource, ifNoneExist, id string) (*Response, 
 
 // existing answers a conditional create whose criteria match: 200 with the match for
 // one, 412 for several, nil for none.
-func (w *Writer) existing(typ, criteria string) (*Response, error) {
-	ids, err := w.Match(typ, criteria)
+func (w *Writer) existing(a Access, typ, criteria string) (*Response, error) {
+	ids, err := w.matchAs(a, typ, criteria)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func (w *Writer) delete(a Access, typ, id, criteria string, ifMatch int64) (*Res
 		if criteria == "" {
 			return nil, badRequest("required", "", "a conditional delete needs search criteria")
 		}
-		ids, err := w.Match(typ, criteria)
+		ids, err := w.matchAs(a, typ, criteria)
 		if err != nil {
 			return nil, err
 		}

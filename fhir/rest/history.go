@@ -88,7 +88,12 @@ func (s *Service) History(ctx context.Context, req *Request) (*Response, error) 
 				return false
 			}
 			if i >= offset {
-				b.Entry = append(b.Entry, s.historyEntry(rec))
+				shown, err := vis.shown(rec)
+				if err != nil {
+					visErr = err
+					return false
+				}
+				b.Entry = append(b.Entry, s.historyEntry(shown))
 			}
 			i++
 			return true

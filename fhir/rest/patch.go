@@ -40,7 +40,7 @@ func (s *Service) Patch(ctx context.Context, req *Request) (*Response, error) {
 
 func (w *Writer) patch(a Access, typ, id, criteria string, patch jsonpatch.Patch, ifMatch int64) (*Response, *fhir.OperationOutcome, error) {
 	if id == "" {
-		ids, err := w.Match(typ, criteria)
+		ids, err := w.matchAs(a, typ, criteria)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -30,7 +30,7 @@ func (s *Service) Read(ctx context.Context, req *Request) (*Response, error) {
 		if notModified(req, rec) {
 			return &Response{Status: http.StatusNotModified, VersionID: rec.Version, LastModified: rec.LastUpdated}, nil
 		}
-		return recordResponse(http.StatusOK, rec), nil
+		return shownResponse(s.visibility(req.Access, tx, "read"), rec)
 	})
 }
 
@@ -57,7 +57,7 @@ func (s *Service) VRead(ctx context.Context, req *Request) (*Response, error) {
 		if rec.Deleted {
 			return nil, gone(rec)
 		}
-		return recordResponse(http.StatusOK, rec), nil
+		return shownResponse(s.visibility(req.Access, tx, "vread"), rec)
 	})
 }
 

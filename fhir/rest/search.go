@@ -41,11 +41,12 @@ func (s *Service) Search(ctx context.Context, req *Request) (*Response, error) {
 	}
 	_, err := s.view(ctx, func(tx fhir.Tx) (*Response, error) {
 		var err error
-		result, warnings, err = s.Engine.Search(tx, req.Type, req.Query, req.Strict)
+		vis := s.visibility(req.Access, tx, "search-type")
+		result, warnings, err = s.search(tx, req, vis)
 		if err != nil {
 			return nil, err
 		}
-		if result.IDs, err = s.visibility(req.Access, tx, "search-type").filter(req.Type, result.IDs); err != nil || result.CountOnly {
+		if result.IDs, err = vis.filter(req.Type, result.IDs); err != nil || result.CountOnly {
 			return nil, err
 		}
 		set = frozenSet{Type: req.Type, Query: req.Query.Encode(), Created: s.now()}
@@ -134,17 +135,17 @@ func (s *Service) page(ctx context.Context, access Access, set *frozenSet, token
 				continue // a page token used by another client sees only what it may
 			}
 			rec, err := tx.Version(set.Type, m.ID, m.Version)
+			if err == nil {
+				rec, err = vis.shown(rec)
+			}
 			if err != nil {
 				return nil, err
 			}
 			recs = append(recs, rec)
 			b.Entry = append(b.Entry, s.searchEntry(rec, "match", q))
 		}
-		incs, err := s.Engine.Includes(tx, set.Type, q, recs)
+		incs, err := s.includes(tx, access, set.Type, q, recs)
 		if err != nil {
-			return nil, err
-		}
-		if incs, err = s.visibility(access, tx, "read").filterRecords(incs); err != nil {
 			return nil, err
 		}
 		for _, rec := range incs {

@@ -100,7 +100,7 @@ func (w *Writer) assignTargets(ops []*entryOp) (map[string]string, error) {
 		case r.Method == http.MethodPost:
 			id := ""
 			if r.IfNoneExist != "" {
-				ids, err := w.Match(r.Type, r.IfNoneExist)
+				ids, err := w.matchAs(r.Access, r.Type, r.IfNoneExist)
 				if err != nil {
 					return nil, entryError(op.index, err)
 				}
@@ -121,7 +121,7 @@ func (w *Writer) assignTargets(ops []*entryOp) (map[string]string, error) {
 			}
 			op.target = r.Type + "/" + id
 		case r.Method == http.MethodPut && r.ID == "":
-			ids, err := w.Match(r.Type, r.Query.Encode())
+			ids, err := w.matchAs(r.Access, r.Type, r.Query.Encode())
 			if err != nil {
 				return nil, entryError(op.index, err)
 			}
@@ -170,7 +170,7 @@ func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.P
 	body := op.resolved
 	if body == nil || op.resolvedWith != refsKey(refs) {
 		var err error
-		if body, _, err = w.resolveReferences(op.res.Body, refs); err != nil {
+		if body, _, err = w.resolveReferences(r.Access, op.res.Body, refs); err != nil {
 			return nil, err
 		}
 	}
@@ -198,7 +198,7 @@ func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.P
 // references, to the ids they resolved to.
 // It also reports whether the body holds conditional references, whose resolution
 // depends on the store's state, not only on refs.
-func (w *Writer) resolveReferences(body []byte, refs map[string]string) ([]byte, bool, error) {
+func (w *Writer) resolveReferences(a Access, body []byte, refs map[string]string) ([]byte, bool, error) {
 	var failure error
 	conditional := false
 	out, err := fhir.RewriteReferences(body, func(ref string) (string, bool) {
@@ -210,7 +210,7 @@ func (w *Writer) resolveReferences(body []byte, refs map[string]string) ([]byte,
 			return "", false
 		}
 		conditional = true
-		ids, err := w.Match(typ, query)
+		ids, err := w.matchAs(a, typ, query)
 		switch {
 		case err != nil:
 			failure = err
@@ -247,7 +247,7 @@ func (s *Service) preIndexTransaction(ctx context.Context, ops []*entryOp) map[s
 			if op.res == nil || op.resp != nil {
 				continue
 			}
-			if body, conditional, err := w.resolveReferences(op.res.Body, refs); err == nil {
+			if body, conditional, err := w.resolveReferences(op.req.Access, op.res.Body, refs); err == nil {
 				items = append(items, preItem{op.res.Type, body})
 				if !conditional { // resolved by refs alone: reused under the lock if refs are the same
 					op.resolved, op.resolvedWith = body, refsKey(refs)

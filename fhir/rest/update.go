@@ -52,7 +52,7 @@ func (w *Writer) conditionalUpdate(a Access, res *fhir.Resource, criteria string
 	if criteria == "" {
 		return nil, badRequest("required", "", "a conditional update needs search criteria")
 	}
-	ids, err := w.Match(res.Type, criteria)
+	ids, err := w.matchAs(a, res.Type, criteria)
 	if err != nil {
 		return nil, err
 	}

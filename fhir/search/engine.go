@@ -52,6 +52,19 @@ func (s *Engine) Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.
 	if len(matches) == 0 || !hasIncludes(q) {
 		return nil, nil
 	}
+	query, err := s.includeQuery(typ, q, matches)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.reg.Execute(tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return res.Included, nil
+}
+
+// includeQuery is q's _include and _revinclude restricted to the page's matches.
+func (s *Engine) includeQuery(typ string, q url.Values, matches []*fhir.Record) (*Query, error) {
 	ids := make([]string, len(matches))
 	for i, m := range matches {
 		ids[i] = m.ID
@@ -67,11 +80,7 @@ func (s *Engine) Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.
 	if ferr != nil {
 		return nil, ferr
 	}
-	res, err := s.reg.Execute(tx, query)
-	if err != nil {
-		return nil, err
-	}
-	return res.Included, nil
+	return query, nil
 }
 
 func hasIncludes(q url.Values) bool {

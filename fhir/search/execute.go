@@ -34,7 +34,7 @@ type idSet map[string]struct{}
 func (r *Registry) Execute(tx fhir.Tx, q *Query) (*Result, error) {
 	var ids idSet
 	for _, c := range q.Clauses {
-		m, err := r.clauseIDs(tx, q.Type, c)
+		m, err := r.clauseIDs(tx, q.Type, c, q.Confine)
 		if err != nil {
 			return nil, err
 		}
@@ -81,6 +81,11 @@ func (r *Registry) Execute(tx fhir.Tx, q *Query) (*Result, error) {
 // an unknown parameter must not widen a conditional delete to everything, and a query
 // without criteria is refused for the same reason.
 func (r *Registry) Match(tx fhir.Tx, typ string, rawQuery string) ([]string, error) {
+	return r.match(tx, typ, rawQuery, nil)
+}
+
+// match is Match with its chains and _has confined by see (nil: unconfined).
+func (r *Registry) match(tx fhir.Tx, typ string, rawQuery string, see Confiner) ([]string, error) {
 	v, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "", "malformed search criteria: %v", err)
@@ -92,6 +97,7 @@ func (r *Registry) Match(tx fhir.Tx, typ string, rawQuery string) ([]string, err
 	if len(q.Clauses) == 0 {
 		return nil, fhir.Errorf(http.StatusBadRequest, "invalid", "", "conditional operation on %s without search criteria", typ)
 	}
+	q.Confine = see
 	res, err := r.Execute(tx, q)
 	if err != nil {
 		return nil, err
@@ -125,23 +131,41 @@ func scanIDs(tx fhir.Tx, typ, param string, scans []scan, into idSet) error {
 	return nil
 }
 
-// clauseIDs returns the ids of typ matching one clause.
-func (r *Registry) clauseIDs(tx fhir.Tx, typ string, c *Clause) (idSet, error) {
+// clauseIDs returns the ids of typ matching one clause. see confines the inner
+// searches of chains and _has (nil: unconfined): a chain target type the requester
+// may not search matches nothing, and a chain none of whose target types it may search
+// is refused, as is a _has on such a type.
+func (r *Registry) clauseIDs(tx fhir.Tx, typ string, c *Clause, see Confiner) (idSet, error) {
 	switch {
 	case c.Has != nil:
-		return r.hasIDs(tx, typ, c.Has)
+		return r.hasIDs(tx, typ, c.Has, see)
 	case c.Chain != nil:
 		ids := idSet{}
+		var refusal error
+		reached := false
 		for _, ct := range c.Chain {
-			targets, err := r.clauseIDs(tx, ct.Type, ct.Clause)
+			seen, err := visibleIDs(see, ct.Type)
+			if refused(err) {
+				refusal = err
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
+			reached = true
+			targets, err := r.clauseIDs(tx, ct.Type, ct.Clause, see)
+			if err != nil {
+				return nil, err
+			}
+			keepSeen(targets, seen)
 			for tid := range targets {
 				if err := scanIDs(tx, typ, c.Param.Code, []scan{exactScan(key(tagRef, ct.Type+"/"+tid))}, ids); err != nil {
 					return nil, err
 				}
 			}
+		}
+		if !reached && refusal != nil {
+			return nil, atParam(refusal, c.Name)
 		}
 		return ids, nil
 	case c.Missing != nil:
@@ -179,12 +203,17 @@ func complement(tx fhir.Tx, typ string, ids idSet) (idSet, error) {
 }
 
 // hasIDs answers _has: the ids of typ referenced, through h.Param, by resources of
-// h.Type matching h.Clause.
-func (r *Registry) hasIDs(tx fhir.Tx, typ string, h *HasClause) (idSet, error) {
-	sources, err := r.clauseIDs(tx, h.Type, h.Clause)
+// h.Type matching h.Clause, among those see lets the requester see.
+func (r *Registry) hasIDs(tx fhir.Tx, typ string, h *HasClause, see Confiner) (idSet, error) {
+	seen, err := visibleIDs(see, h.Type)
+	if err != nil {
+		return nil, atParam(err, "_has:"+h.Type+":"+h.Param.Code)
+	}
+	sources, err := r.clauseIDs(tx, h.Type, h.Clause, see)
 	if err != nil {
 		return nil, err
 	}
+	keepSeen(sources, seen)
 	ids := idSet{}
 	for sid := range sources {
 		entries, err := tx.Index(h.Type, sid)

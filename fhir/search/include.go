@@ -12,7 +12,9 @@ import (
 type ref struct{ typ, id string }
 
 // includes resolves q.Include and q.RevInclude for the matches ids. Includes marked
-// :iterate are applied again to what was included, up to maxIterate rounds.
+// :iterate are applied again to what was included, up to maxIterate rounds. With
+// q.Confine set, a resource the requester may not see is neither included nor
+// iterated from, so that the walk reveals nothing about it.
 func (r *Registry) includes(tx fhir.Tx, q *Query, ids []string) ([]*fhir.Record, error) {
 	done := map[ref]bool{}
 	for _, id := range ids {
@@ -30,6 +32,11 @@ func (r *Registry) includes(tx fhir.Tx, q *Query, ids []string) ([]*fhir.Record,
 				return nil
 			}
 			done[t] = true
+			if seen, err := visibleIDs(q.Confine, t.typ); refused(err) || (err == nil && seen != nil && !seen[t.id]) {
+				return nil // outside what the requester may see: neither included nor walked through
+			} else if err != nil {
+				return err
+			}
 			rec, err := tx.Current(t.typ, t.id)
 			if errors.Is(err, fhir.ErrNotFound) || (err == nil && rec.Deleted) {
 				return nil // a dangling reference includes nothing

@@ -26,6 +26,9 @@ type Query struct {
 	Total       string   // _total: "", none, estimate, accurate
 	Elements    []string // _elements
 	Unsupported []string // parameters ignored (lenient mode), reported as warnings
+	// Confine, when set, limits chains, _has and includes to what the requester may
+	// see (see Confiner); nil for the server's own searches.
+	Confine Confiner
 }
 
 // Clause is one search parameter occurrence: a resource matches when any of Values

@@ -3,6 +3,7 @@ package notify
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -170,7 +171,28 @@ func (s *subscription) listens(code string, now time.Time) bool {
 // passes the subscription's filters. The filters are Communication searches
 // (backport-filter-criteria, e.g. "Communication?patient=Patient/1"), run by the
 // gateway's own search engine restricted to comm.
+//
+// A Subscription a confined client wrote also only ever matches Communications about
+// the patients it was confined to then (auxConfinedTo), whatever its filters say.
 func (s *subscription) matches(w Writer, comm string) (bool, error) {
+	raw, err := w.Tx().GetAux(auxConfinedTo, s.ID)
+	if err != nil {
+		return false, err
+	}
+	if raw != nil {
+		var patients []string
+		if json.Unmarshal(raw, &patients) != nil || len(patients) == 0 {
+			return false, nil
+		}
+		refs := make([]string, len(patients))
+		for i, p := range patients {
+			refs[i] = "Patient/" + p
+		}
+		ids, err := w.Match("Communication", url.Values{"patient": {strings.Join(refs, ",")}, "_id": {comm}}.Encode())
+		if err != nil || len(ids) == 0 {
+			return false, nil
+		}
+	}
 	for _, f := range s.Filters {
 		typ, query, _ := strings.Cut(f, "?")
 		if typ != "Communication" {

@@ -29,10 +29,13 @@ var patientCompartment = func() map[string][]string {
 // the compartment (reference data such as Medication or Practitioner). For Patient
 // itself the list starts with "_id" (the patient is in its own compartment) followed
 // by the definition's "link".
+//
+// The gateway extends the R4 definition with the types of compartmentExtension (an
+// implanted Device names its patient): see ConfinementTable.
 func CompartmentParams(resourceType string) []string {
 	ps, ok := patientCompartment[resourceType]
 	if !ok {
-		return nil
+		return slices.Clone(compartmentExtension[resourceType].Params)
 	}
 	if resourceType == "Patient" {
 		return append([]string{"_id"}, ps...)

@@ -90,7 +90,10 @@ func CheckAccess(g *Grant, a Access) *fhir.Error {
 	}
 	p := g.PatientContext()
 	if p == "" || !g.PatientScoped(a.Interaction, a.ResourceType) {
-		return nil
+		// a user/ grant of a Patient user is confined to that patient (see Access)
+		if p = g.Access().Patient(a.Interaction.String(), a.ResourceType); p == "" {
+			return nil
+		}
 	}
 	if a.Compartment != "" && a.Compartment != p {
 		return forbidden("Patient.id", "a patient-context token reaches only its patient's compartment")
