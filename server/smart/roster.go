@@ -34,14 +34,16 @@ func putAccount(ctx context.Context, kv KV, ns, key string, val []byte) error {
 		return err
 	}
 	i, found := slices.BinarySearch(keys, key)
+	if err := kv.Put(ctx, ns, key, val); err != nil {
+		return err
+	}
 	switch {
 	case val == nil && found:
 		keys = slices.Delete(keys, i, i+1)
 	case val != nil && !found:
 		keys = slices.Insert(keys, i, key)
-	}
-	if err := kv.Put(ctx, ns, key, val); err != nil {
-		return err
+	default:
+		return nil // a replaced account: the roster stays as it is
 	}
 	b, _ := json.Marshal(keys)
 	return kv.Put(ctx, ns, rosterKey, b)
