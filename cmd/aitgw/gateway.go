@@ -66,7 +66,12 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	// one AuditEvent per access: index what an auditor searches by, not all 20
 	// official parameters (see search.Registry.Restrict)
 	reg.Restrict("AuditEvent", smart.AuditSearchParams...)
-	svc := &rest.Service{Store: gw.store, Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
+	svc := &rest.Service{Store: gw.store, Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: cfg.Limits.maxCount, Limits: cfg.Limits.rest}
+	if n, err := rest.DropFrozenSearches(context.Background(), gw.store); err != nil {
+		return fmt.Errorf("drop stored search result sets: %w", err)
+	} else if n > 0 {
+		logger.Info("dropped stored search result sets: paging no longer stores them", "count", n)
+	}
 	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger}, svc)
 
 	pkg, v, err := wireProfiles(srv, svc, reg)

@@ -34,7 +34,7 @@ func serveCmd(args []string) int {
 		logger.Error("cannot listen", "addr", cfg.Addr, "error", err)
 		return 1
 	}
-	srv := &http.Server{Handler: gw.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := cfg.Limits.server(gw.handler)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)

@@ -63,6 +63,9 @@ func (s *Service) Bundle(ctx context.Context, req *Request, prefer string) (*Res
 	if in.ResourceType != "Bundle" {
 		return nil, badRequest("invalid", "resourceType", "POST to the base takes a Bundle, not a %s", in.ResourceType)
 	}
+	if err := s.checkBundle(len(in.Entry), countSearches(in)); err != nil {
+		return nil, err
+	}
 	check := checkClaims
 	if in.Type == "transaction" && s.Validate != nil {
 		// validated whole, so that references between entries resolve; each entry's
@@ -89,6 +92,24 @@ func (s *Service) Bundle(ctx context.Context, req *Request, prefer string) (*Res
 	default:
 		return nil, badRequest("value", "Bundle.type", "Bundle.type must be batch or transaction, not %q", in.Type)
 	}
+}
+
+// countSearches counts the entries that are type-level searches (GET Type?…, or
+// POST Type/_search), the costly kind of read.
+func countSearches(in incoming) int {
+	n := 0
+	for _, e := range in.Entry {
+		if e.Request == nil {
+			continue
+		}
+		path, _, _ := strings.Cut(strings.Trim(e.Request.URL, "/"), "?")
+		seg := strings.Split(path, "/")
+		if strings.EqualFold(e.Request.Method, http.MethodGet) && len(seg) == 1 ||
+			strings.EqualFold(e.Request.Method, http.MethodPost) && len(seg) == 2 && seg[1] == "_search" {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.RawMessage, access Access, check int) error {
@@ -235,7 +256,8 @@ func (s *Service) batch(ctx context.Context, ops []*entryOp, prefer string) (*Re
 		}
 		b.Entry = append(b.Entry, s.entryResponse(op, prefer))
 	}
-	return s.bundleResponse(b, nil), nil
+	resp := s.bundleResponse(b, nil)
+	return resp, s.checkResponse(resp)
 }
 
 func (s *Service) runOne(ctx context.Context, op *entryOp) (*Response, error) {

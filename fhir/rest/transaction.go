@@ -25,9 +25,9 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 	patches := map[int]jsonpatch.Patch{}
 	for _, op := range ops {
 		if op.req.Method == http.MethodPatch {
-			p, err := jsonpatch.DecodePatch(op.req.Body)
+			p, err := s.decodePatch(op.req.Body)
 			if err != nil {
-				return nil, entryError(op.index, badRequest("structure", "resource", "not a JSON Patch document: %v", err))
+				return nil, entryError(op.index, err)
 			}
 			patches[op.index] = p
 		}
@@ -47,6 +47,9 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 			for _, op := range ops {
 				if op.req.Method != method {
 					continue
+				}
+				if err := ctx.Err(); err != nil {
+					return nil, err // past the deadline: roll back, write nothing
 				}
 				if op.resp, err = w.runEntry(op, refs, patches[op.index]); err != nil {
 					return nil, entryError(op.index, err)

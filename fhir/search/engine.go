@@ -39,6 +39,8 @@ func (s *Engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*res
 	if ferr != nil {
 		return nil, nil, ferr
 	}
+	// the includes are those of each page (Includes), not of every match
+	query.Include, query.RevInclude = nil, nil
 	res, err := s.reg.Execute(tx, query)
 	if err != nil {
 		return nil, nil, err
