@@ -133,7 +133,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "", "cannot read request body")
 	}
-	return body, nil
+	return fhir.TrimBOM(body), nil
 }
 
 // mergeForm adds the parameters of a POST _search form body to the query.

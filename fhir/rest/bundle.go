@@ -52,10 +52,11 @@ type entryOp struct {
 // Bundle processes a batch or transaction Bundle posted to the base.
 // req.Body is the Bundle; req.Access applies to every entry.
 func (s *Service) Bundle(ctx context.Context, req *Request, prefer string) (*Response, error) {
-	body := req.Body
-	if _, perr := fhir.ParseResource(body); perr != nil {
+	parsed, perr := fhir.ParseResource(req.Body)
+	if perr != nil {
 		return nil, perr
 	}
+	body := parsed.Body
 	var in incoming
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, badRequest("structure", "Bundle", "cannot read the Bundle: %v", err)
