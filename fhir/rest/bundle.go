@@ -178,7 +178,7 @@ func entryError(i int, err error) error {
 
 func entryExpression(prefix, e string) string {
 	switch {
-	case e == "request" || strings.HasPrefix(e, "request."):
+	case e == "request" || strings.HasPrefix(e, "request.") || e == "fullUrl":
 		return prefix + "." + e
 	case e == "resource" || e == "resourceType":
 		return prefix + ".resource"

@@ -86,6 +86,9 @@ func (s *Service) accept(typ string, body []byte, id string, check int) (*fhir.R
 		}
 		return nil, nil, badRequest("invalid", res.Type+".id", "id %q does not match the URL's id %q", res.ID, id)
 	}
+	if err := s.checkReferences(res); err != nil {
+		return nil, nil, err
+	}
 	var warn *fhir.OperationOutcome
 	if s.Validate != nil && check != checkNone {
 		oo := s.Validate.ValidateWrite(res.Type, res.Body, false)

@@ -11,10 +11,13 @@ import (
 // Engine is the search registry as fhir/rest uses it (rest.Searcher): indexing on
 // write, conditional matching, searches, the includes of a page, and _summary /
 // _elements rendering.
-type Engine struct{ reg *Registry }
+type Engine struct {
+	reg     *Registry
+	targets referenceTargets
+}
 
 // NewEngine returns the engine of reg.
-func NewEngine(reg *Registry) *Engine { return &Engine{reg} }
+func NewEngine(reg *Registry) *Engine { return &Engine{reg: reg} }
 
 var _ rest.Searcher = (*Engine)(nil)
 
