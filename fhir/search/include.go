@@ -125,7 +125,7 @@ func (r *Registry) referrers(tx fhir.Tx, target ref, inc Include) ([]ref, error)
 	k := key(tagRef, target.typ+"/"+target.id)
 	for _, p := range params {
 		ids := idSet{}
-		if err := scanIDs(tx, inc.Type, p.Code, []scan{exactScan(k)}, ids); err != nil {
+		if err := r.scanIDs(tx, inc.Type, p.Code, []scan{exactScan(k)}, ids); err != nil {
 			return nil, err
 		}
 		for id := range ids {
