@@ -40,11 +40,11 @@ func TestLongIndexedStringIsStoredAndSearchedExactly(t *testing.T) {
 		want         int
 	}{
 		{"family:exact", long, 1},
-		{"family", long, 1},                       // starts-with, the whole value
-		{"family", strings.Repeat("a", 2000), 2},  // starts-with past the capped prefix
-		{"family", strings.Repeat("a", 100), 2},   // starts-with within it
-		{"family:contains", "aTail", 1},           // beyond the capped prefix
-		{"family:exact", long[:len(long)-1], 0},   // a prefix is not exact
+		{"family", long, 1},                      // starts-with, the whole value
+		{"family", strings.Repeat("a", 2000), 2}, // starts-with past the capped prefix
+		{"family", strings.Repeat("a", 100), 2},  // starts-with within it
+		{"family:contains", "aTail", 1},          // beyond the capped prefix
+		{"family:exact", long[:len(long)-1], 0},  // a prefix is not exact
 		{"family:exact", strings.Repeat("a", 1024), 0},
 	} {
 		ids := search(c.param, c.value)
