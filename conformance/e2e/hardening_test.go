@@ -1,0 +1,365 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Issue #15: each finding of the attack run against the gateway, as a test against
+// the real binary.
+
+// outcomeExpr returns the first issue's code and expression of an OperationOutcome.
+func outcomeExpr(t *testing.T, r *Response) (code, expr string) {
+	t.Helper()
+	var oo struct {
+		ResourceType string
+		Issue        []struct {
+			Code       string
+			Expression []string
+		}
+	}
+	if err := json.Unmarshal(r.Body, &oo); err != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
+		t.Fatalf("not an OperationOutcome: %s", r)
+	}
+	if len(oo.Issue[0].Expression) > 0 {
+		expr = oo.Issue[0].Expression[0]
+	}
+	return oo.Issue[0].Code, expr
+}
+
+// #15.1: 300 × GET Patient?_count=1 grew the store by 235 MB. The store file must not
+// grow at all under paged reads.
+func TestReadOnlyClientCannotFillTheDisk(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	for i := 0; i < 5; i++ {
+		if r, err := c.Do(http.MethodPost, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Pager"}]}`), nil); err != nil || r.Status != http.StatusCreated {
+			t.Fatalf("create: %v %v", err, r)
+		}
+	}
+	// the first searches warm what the gateway writes once (nothing should depend on
+	// it, but the file is measured after)
+	if ids, err := c.SearchAll("Patient?name=pager&_count=1", "Patient", 10); err != nil || len(ids) != 5 {
+		t.Fatalf("paged through %d patients (%v), want 5", len(ids), err)
+	}
+	db := filepath.Join(g.DataDir, "aitgw.db")
+	before, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 300; i++ {
+		r, err := c.Do(http.MethodGet, "Patient?_count=1", nil, nil)
+		if err != nil || r.Status != http.StatusOK {
+			t.Fatalf("search %d: %v %v", i, err, r)
+		}
+	}
+	if ids, err := c.SearchAll("Patient?name=pager&_count=2", "Patient", 10); err != nil || len(ids) != 5 {
+		t.Fatalf("paged through %d patients (%v), want 5", len(ids), err)
+	}
+	after, _ := os.Stat(db)
+	if after.Size() != before.Size() {
+		t.Errorf("300 paged searches grew the store from %d to %d bytes", before.Size(), after.Size())
+	}
+}
+
+// #15.13: FHIR answers carry nosniff and no-store.
+func TestFHIRResponsesAreNotSniffedOrCached(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	r, err := c.Do(http.MethodPost, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Cache"}]}`), nil)
+	if err != nil || r.Status != http.StatusCreated {
+		t.Fatalf("create: %v %v", err, r)
+	}
+	for _, path := range []string{"Patient/" + IDFromLocation(r.Header.Get("Location")), "Patient?name=cache", "Patient/no-such-id"} {
+		r, err := c.Do(http.MethodGet, path, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: X-Content-Type-Options %q, Cache-Control %q", path, r.Header.Get("X-Content-Type-Options"), r.Header.Get("Cache-Control"))
+		}
+	}
+}
+
+func bulkTransaction(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"fullUrl":"urn:uuid:00000000-0000-4000-8000-%012d","resource":{"resourceType":"Patient","name":[{"family":"Bulk"}]},"request":{"method":"POST","url":"Patient"}}`, i)
+	}
+	b.WriteString("]}")
+	return []byte(b.String())
+}
+
+// #15.4: a 10,000-entry transaction ran past 11 minutes; an 852-byte JSON Patch of
+// copy operations took 13 s and 2.2 GB; a batch of 300 searches answered 89 MB.
+// Each is refused before the work, with an OperationOutcome, and nothing is written.
+func TestOneRequestsWorkIsBounded(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	r, err := c.Do(http.MethodPost, "", bulkTransaction(10000), nil)
+	if err != nil || r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("10,000-entry transaction: %v %v", err, r)
+	}
+	if code, expr := outcomeExpr(t, r); code != "too-long" || expr != "Bundle.entry" {
+		t.Errorf("code %s, expression %s", code, expr)
+	}
+	if ids, _ := c.SearchAll("Patient?name=bulk", "Patient", 5); len(ids) != 0 {
+		t.Fatalf("the refused transaction wrote %d patients", len(ids))
+	}
+
+	r, _ = c.Do(http.MethodPost, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Bomb"}]}`), nil)
+	id := IDFromLocation(r.Header.Get("Location"))
+	ops := strings.TrimSuffix(strings.Repeat(`{"op":"copy","from":"/name","path":"/name/-"},`, 18), ",")
+	r, err = c.Do(http.MethodPatch, "Patient/"+id, []byte("["+ops+"]"), map[string]string{"Content-Type": "application/json-patch+json"})
+	if err != nil || r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("copy-bomb JSON Patch: %v %v", err, r)
+	}
+	if r, _ := c.Do(http.MethodGet, "Patient/"+id, nil, nil); VersionFromETag(r.Header.Get("ETag")) != "1" {
+		t.Fatalf("the refused patch wrote: ETag %s", r.Header.Get("ETag"))
+	}
+
+	var b strings.Builder
+	b.WriteString(`{"resourceType":"Bundle","type":"batch","entry":[`)
+	for i := 0; i < 300; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"request":{"method":"GET","url":"Patient?_count=1000"}}`)
+	}
+	b.WriteString("]}")
+	r, err = c.Do(http.MethodPost, "", []byte(b.String()), nil)
+	if err != nil || r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("batch of 300 searches: %v %v", err, r)
+	}
+	r, err = c.Do(http.MethodGet, "Patient?_count=100000", nil, nil)
+	if err != nil || r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("_count=100000: %v %v", err, r)
+	}
+	if _, expr := outcomeExpr(t, r); expr != "_count" {
+		t.Errorf("expression %s", expr)
+	}
+}
+
+// The limits are settings: --max-bundle-entries lowers the Bundle limit.
+func TestLimitsAreConfigurable(t *testing.T) {
+	g, err := Start(context.Background(), binary, t.TempDir(), "--max-bundle-entries", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	c := g.Client()
+	if r, err := c.Do(http.MethodPost, "", bulkTransaction(4), nil); err != nil || r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("4 entries over a limit of 3: %v %v", err, r)
+	}
+	if r, err := c.Do(http.MethodPost, "", bulkTransaction(3), nil); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("3 entries: %v %v", err, r)
+	}
+}
+
+// #15.6: 200 connections that send half a body were held forever, and idle
+// keep-alives were never closed. With the read and idle timeouts set, the gateway
+// closes both.
+func TestSlowAndIdleConnectionsAreClosed(t *testing.T) {
+	g, err := Start(context.Background(), binary, t.TempDir(), "--read-timeout", "1s", "--idle-timeout", "1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	u, _ := url.Parse(g.BaseURL)
+	var conns []net.Conn
+	for i := 0; i < 200; i++ {
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+		fmt.Fprintf(conn, "POST /fhir/Patient HTTP/1.1\r\nHost: %s\r\nContent-Type: application/fhir+json\r\nContent-Length: 1000\r\n\r\n{\"resourceType\":", u.Host)
+	}
+	for i, conn := range conns {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 4096)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatalf("slow-body connection %d still open after 10 s", i)
+				}
+				break // closed by the server
+			}
+		}
+		conn.Close()
+	}
+	// an idle keep-alive connection
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /fhir/metadata HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("unexpected bytes on an idle connection")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("idle keep-alive connection still open after 10 s")
+	}
+}
+
+// #15.9 and #15.10: ambiguous bytes and values outside R4 are refused with a 400
+// naming the element; a leading BOM is accepted.
+func TestAmbiguousBytesAreRefused(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	for _, tc := range []struct {
+		name, body, expr string
+	}{
+		{"duplicate subject", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/b"},"subject":{"reference":"Patient/a"}}`, "Observation.subject"},
+		{"resourceType twice", `{"resourceType":"Observation","resourceType":"Patient"}`, "Observation.resourceType"},
+		{"invalid UTF-8", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\xff\"}]}", ""},
+		{"encoded surrogate", `{"resourceType":"Patient","name":[{"family":"\udc00"}]}`, "Patient.name[0].family"},
+		{"NUL", `{"resourceType":"Patient","name":[{"family":"\u0000"}]}`, "Patient.name[0].family"},
+		{"integer beyond 32 bits", `{"resourceType":"Patient","multipleBirthInteger":2147483648}`, "Patient.multipleBirthInteger"},
+		{"1e400", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e400}}`, "Observation.valueQuantity.value"},
+		{"[null]", `{"resourceType":"Patient","name":[null]}`, "Patient.name"},
+		{"empty array", `{"resourceType":"Patient","name":[]}`, "Patient.name"},
+	} {
+		typ := "Patient"
+		if strings.HasPrefix(tc.body, `{"resourceType":"Observation"`) {
+			typ = "Observation"
+		}
+		r, err := c.Do(http.MethodPost, typ, []byte(tc.body), nil)
+		if err != nil || r.Status != http.StatusBadRequest {
+			t.Errorf("%s: %v %v", tc.name, err, r)
+			continue
+		}
+		if _, expr := outcomeExpr(t, r); tc.expr != "" && expr != tc.expr {
+			t.Errorf("%s: expression %q, want %q", tc.name, expr, tc.expr)
+		}
+	}
+	r, err := c.Do(http.MethodPost, "Patient", []byte("\xef\xbb\xbf"+`{"resourceType":"Patient","name":[{"family":"Bom"}]}`), nil)
+	if err != nil || r.Status != http.StatusCreated {
+		t.Errorf("leading BOM: %v %v", err, r)
+	}
+}
+
+// #15.10: references to the wrong type or to an AuditEvent, duplicate fullUrls and
+// dangling urn:uuid references in a transaction are refused.
+func TestReferencesMustResolveToAllowedTypes(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	r, _ := c.Do(http.MethodPost, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Medication/m"}}`), nil)
+	if r.Status/100 != 4 {
+		t.Errorf("subject naming a Medication: %v", r)
+	} else if _, expr := outcomeExpr(t, r); expr != "Observation.subject.reference" {
+		t.Errorf("expression %s", expr)
+	}
+	r, _ = c.Do(http.MethodPost, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"focus":[{"reference":"AuditEvent/a"}]}`), nil)
+	if r.Status/100 != 4 {
+		t.Errorf("reference to an AuditEvent: %v", r)
+	}
+	dup := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a","resource":{"resourceType":"Patient","name":[{"family":"A"}]},"request":{"method":"POST","url":"Patient"}},
+	 {"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a","resource":{"resourceType":"Patient","name":[{"family":"B"}]},"request":{"method":"POST","url":"Patient"}}]}`
+	if r, _ := c.Do(http.MethodPost, "", []byte(dup), nil); r.Status != http.StatusBadRequest {
+		t.Errorf("duplicate fullUrl: %v", r)
+	}
+	dangling := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"fullUrl":"urn:uuid:88f151c0-a954-468a-88bd-5ae15c08e059","resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000000"}},"request":{"method":"POST","url":"Observation"}}]}`
+	if r, _ := c.Do(http.MethodPost, "", []byte(dangling), nil); r.Status != http.StatusBadRequest {
+		t.Errorf("dangling urn:uuid: %v", r)
+	} else if _, expr := outcomeExpr(t, r); expr != "Bundle.entry[0].resource.subject.reference" {
+		t.Errorf("expression %s", expr)
+	}
+}
+
+// #15.11: an indexed string of 32,768 characters or more answered 500 on bbolt.
+func TestLongIndexedStringIsStored(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	long := strings.Repeat("Longname", 5000) // 40,000 characters
+	r, err := c.Do(http.MethodPost, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"`+long+`"}]}`), nil)
+	if err != nil || r.Status != http.StatusCreated {
+		t.Fatalf("40,000-character family: %v %v", err, r)
+	}
+	id := IDFromLocation(r.Header.Get("Location"))
+	ids, err := c.SearchAll("Patient?family:exact="+long, "Patient", 2)
+	if err != nil || len(ids) != 1 || ids[0] != id {
+		t.Errorf("family:exact search: %v %v", ids, err)
+	}
+	if ids, _ := c.SearchAll("Patient?family:exact="+long[:len(long)-1], "Patient", 2); len(ids) != 0 {
+		t.Errorf("a prefix matched :exact: %v", ids)
+	}
+}
+
+// #15.5: with Redis down the gateway answered 500. It answers 503 with Retry-After,
+// and serves again once Redis is back, without a restart.
+func TestRedisOutageAnswers503AndRecovers(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server is needed (apt-get install redis-server): %v", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				conn.Close()
+				return cmd
+			}
+		}
+		t.Fatal("redis-server does not listen")
+		return nil
+	}
+	redis := start()
+	g, err := Start(context.Background(), binary, t.TempDir(), "--redis", fmt.Sprintf("redis://127.0.0.1:%d/0", port))
+	if err != nil {
+		redis.Process.Kill()
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	c := g.Client()
+	r, err := c.Do(http.MethodPost, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Outage"}]}`), nil)
+	if err != nil || r.Status != http.StatusCreated {
+		t.Fatalf("create: %v %v", err, r)
+	}
+	id := IDFromLocation(r.Header.Get("Location"))
+	redis.Process.Kill()
+	redis.Wait()
+	r, err = c.Do(http.MethodGet, "Patient/"+id, nil, nil)
+	if err != nil || r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Errorf("read with Redis down: %v %v (Retry-After %q)", err, r, r.Header.Get("Retry-After"))
+	}
+	redis = start()
+	defer func() { redis.Process.Kill(); redis.Wait() }()
+	// Redis came back empty (no persistence here): the gateway must answer again,
+	// whatever it finds
+	r, err = c.Do(http.MethodPost, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Back"}]}`), nil)
+	if err != nil || r.Status != http.StatusCreated {
+		t.Errorf("create after Redis came back: %v %v", err, r)
+	}
+}
