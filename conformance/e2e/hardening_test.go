@@ -8,12 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	bbolt "go.etcd.io/bbolt"
 )
 
 // Issue #15: each finding of the attack run against the gateway, as a test against
@@ -38,39 +39,57 @@ func outcomeExpr(t *testing.T, r *Response) (code, expr string) {
 	return oo.Issue[0].Code, expr
 }
 
-// #15.1: 300 × GET Patient?_count=1 grew the store by 235 MB. The store file must not
-// grow at all under paged reads.
+// #15.1: 300 × GET Patient?_count=1 grew the store by 235 MB. The store must not
+// grow at all under paged reads: its used size (bbolt's high-water mark, which a
+// stored result set raises; the file itself grows in 16 MB steps) is measured with
+// the gateway stopped, before and after.
 func TestReadOnlyClientCannotFillTheDisk(t *testing.T) {
-	g := startGateway(t)
-	c := g.Client()
-	for i := 0; i < 5; i++ {
-		if r, err := c.Do(http.MethodPost, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Pager"}]}`), nil); err != nil || r.Status != http.StatusCreated {
-			t.Fatalf("create: %v %v", err, r)
-		}
-	}
-	// the first searches warm what the gateway writes once (nothing should depend on
-	// it, but the file is measured after)
-	if ids, err := c.SearchAll("Patient?name=pager&_count=1", "Patient", 10); err != nil || len(ids) != 5 {
-		t.Fatalf("paged through %d patients (%v), want 5", len(ids), err)
-	}
-	db := filepath.Join(g.DataDir, "aitgw.db")
-	before, err := os.Stat(db)
+	dir := t.TempDir()
+	g, err := Start(context.Background(), binary, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := g.Client()
+	// enough patients that a stored result set would weigh (15 KB each)
+	if r, err := c.Do(http.MethodPost, "", bulkTransaction(300), nil); err != nil || r.Status != http.StatusOK {
+		g.Stop()
+		t.Fatalf("transaction: %v %v", err, r)
+	}
+	g.Stop()
+	before := storeSize(t, dir)
+	g, err = Start(context.Background(), binary, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = g.Client()
 	for i := 0; i < 300; i++ {
 		r, err := c.Do(http.MethodGet, "Patient?_count=1", nil, nil)
 		if err != nil || r.Status != http.StatusOK {
+			g.Stop()
 			t.Fatalf("search %d: %v %v", i, err, r)
 		}
 	}
-	if ids, err := c.SearchAll("Patient?name=pager&_count=2", "Patient", 10); err != nil || len(ids) != 5 {
-		t.Fatalf("paged through %d patients (%v), want 5", len(ids), err)
+	ids, err := c.SearchAll("Patient?name=bulk&_count=100", "Patient", 10)
+	g.Stop()
+	if err != nil || len(ids) != 300 {
+		t.Fatalf("paged through %d patients (%v), want 300", len(ids), err)
 	}
-	after, _ := os.Stat(db)
-	if after.Size() != before.Size() {
-		t.Errorf("300 paged searches grew the store from %d to %d bytes", before.Size(), after.Size())
+	if after := storeSize(t, dir); after != before {
+		t.Errorf("300 paged searches grew the store from %d to %d bytes", before, after)
 	}
+}
+
+// storeSize returns the used size of the embedded store under dir.
+func storeSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(dir, "aitgw.db"), 0o600, &bbolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	db.View(func(tx *bbolt.Tx) error { n = tx.Size(); return nil })
+	return n
 }
 
 // #15.13: FHIR answers carry nosniff and no-store.
