@@ -67,3 +67,13 @@ func TestTransactionDanglingURNIsRefused(t *testing.T) {
 		t.Fatal("written")
 	}
 }
+
+// The wrong-typed references of the official R4 examples (errata) are stored with a
+// warning, so that every official example round-trips.
+func TestOfficialExampleErrataAreStoredWithAWarning(t *testing.T) {
+	s := newService(t)
+	r := expect(t, http.StatusCreated)(s.Create(ctx, &rest.Request{Type: "Observation", Body: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"performer":[{"reference":"Encounter/example"}]}`)}))
+	if r.Outcome == nil || len(r.Outcome.Issue) == 0 || r.Outcome.Issue[0].Severity != "warning" {
+		t.Fatalf("no warning: %+v", r.Outcome)
+	}
+}
