@@ -95,6 +95,9 @@ func (s *Service) runPage(ctx context.Context, access Access, tok pageToken, off
 		if err != nil {
 			return nil, err
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err // past the request's deadline: read no further
+		}
 		warnings = warn
 		vis := s.visibility(access, tx, "search-type")
 		if ids, err = vis.filter(tok.Type, result.IDs); err != nil {
