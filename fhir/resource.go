@@ -57,6 +57,9 @@ func ParseResource(body []byte) (*Resource, *Error) {
 			return nil, Errorf(http.StatusBadRequest, "value", typ+".id", "id must match [A-Za-z0-9-.]{1,64}")
 		}
 	}
+	if err := checkNarratives(typ, body); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, body); err != nil {
 		return nil, Errorf(http.StatusBadRequest, "structure", "", "malformed JSON: %v", err)

@@ -261,6 +261,7 @@ func TestAmbiguousBytesAreRefused(t *testing.T) {
 		{"1e400", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e400}}`, "Observation.valueQuantity.value"},
 		{"[null]", `{"resourceType":"Patient","name":[null]}`, "Patient.name"},
 		{"empty array", `{"resourceType":"Patient","name":[]}`, "Patient.name"},
+		{"script in the narrative", `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></div>"}}`, "Patient.text.div"},
 	} {
 		typ := "Patient"
 		if strings.HasPrefix(tc.body, `{"resourceType":"Observation"`) {
