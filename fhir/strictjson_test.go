@@ -93,5 +93,10 @@ func FuzzParseResource(f *testing.F) {
 		if err == nil && r == nil {
 			t.Fatal("nil resource without error")
 		}
+		if err == nil {
+			for _, ref := range References(r.Type, r.Body) {
+				ReferenceType(ref.Value, "http://gw.test/fhir")
+			}
+		}
 	})
 }

@@ -211,6 +211,9 @@ func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 	if t.w.empty() {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err // cancelled (past the request deadline) while fn ran: write nothing
+	}
 	return unavailable(s.commit(context.WithoutCancel(ctx), tok, t.w))
 }
 

@@ -181,3 +181,23 @@ func TestDropFrozenSearchesRemovesStoredResultSets(t *testing.T) {
 		t.Fatalf("second drop: %d, %v", n, err)
 	}
 }
+
+// FuzzPageToken: any _getpages value is a page or a 4xx, never a panic or a 5xx.
+func FuzzPageToken(f *testing.F) {
+	s := resttest.Service(f, 2)
+	for _, v := range []string{"", "e30", "eyJ0IjoiUGF0aWVudCIsInEiOiIlIiwiYSI6MX0", "!!", rest.NewID()} {
+		f.Add(v, "0")
+	}
+	f.Fuzz(func(t *testing.T, tok, offset string) {
+		resp, err := s.Page(context.Background(), &rest.Request{Query: url.Values{"_getpages": {tok}, "_offset": {offset}}})
+		if err != nil {
+			if fe := fhir.AsError(err); fe.Status >= 500 {
+				t.Fatalf("%q: %d", tok, fe.Status)
+			}
+			return
+		}
+		if resp.Status != http.StatusOK {
+			t.Fatalf("status %d", resp.Status)
+		}
+	})
+}
