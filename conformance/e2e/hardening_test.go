@@ -461,3 +461,30 @@ func TestKilledInstanceDoesNotHoldOthersBack(t *testing.T) {
 		}
 	}
 }
+
+// #15.4: nothing bounded a request's time. Past --request-deadline a request is
+// cancelled with a 422, and a write leaves nothing behind (checked after a restart
+// without the deadline).
+func TestRequestPastItsDeadlineWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	g, err := Start(context.Background(), binary, dir, "--request-deadline", "1ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := g.Client().Do(http.MethodPost, "", bulkTransaction(20), nil)
+	g.Stop()
+	if err != nil || r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("transaction past the deadline: %v %v", err, r)
+	}
+	if code, _ := outcomeExpr(t, r); code != "too-costly" {
+		t.Errorf("code %s", code)
+	}
+	g, err = Start(context.Background(), binary, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	if ids, err := g.Client().SearchAll("Patient?name=bulk", "Patient", 5); err != nil || len(ids) != 0 {
+		t.Fatalf("%d patients written past the deadline (%v)", len(ids), err)
+	}
+}
