@@ -276,6 +276,9 @@ func TestAmbiguousBytesAreRefused(t *testing.T) {
 			t.Errorf("%s: expression %q, want %q", tc.name, expr, tc.expr)
 		}
 	}
+	if r, err := c.Do(http.MethodGet, "Patient?name=%FF%FE", nil, nil); err != nil || r.Status != http.StatusBadRequest {
+		t.Errorf("invalid UTF-8 in a search value: %v %v", err, r)
+	}
 	r, err := c.Do(http.MethodPost, "Patient", []byte("\xef\xbb\xbf"+`{"resourceType":"Patient","name":[{"family":"Bom"}]}`), nil)
 	if err != nil || r.Status != http.StatusCreated {
 		t.Errorf("leading BOM: %v %v", err, r)
