@@ -14,8 +14,8 @@ import (
 	"github.com/aitgw/aitgw/fhir"
 )
 
-// Lock and lease lifetimes. They are short, and renewed by their holder every third
-// of their life, so that an instance killed while it holds the writer lock or a
+// Lock and lease lifetimes. They are short, and renewed by their holder every fifth
+// of their life (a renewal may come late on a loaded machine), so that an instance killed while it holds the writer lock or a
 // reader lease delays the others by a few seconds at most, while a live one may hold
 // them as long as its request runs.
 const (
@@ -23,7 +23,7 @@ const (
 	DefaultLeaseTTL = 3 * time.Second
 )
 
-// keepAlive calls renew every third of ttl until the returned stop is called; stop
+// keepAlive calls renew every fifth of ttl until the returned stop is called; stop
 // waits for a renewal in progress. A frozen store (tests) renews nothing.
 func (s *Store) keepAlive(ctx context.Context, ttl time.Duration, renew func(context.Context)) (stop func()) {
 	if s.frozen {
@@ -32,7 +32,7 @@ func (s *Store) keepAlive(ctx context.Context, ttl time.Duration, renew func(con
 	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(ttl / 3)
+		t := time.NewTicker(ttl / 5)
 		defer t.Stop()
 		for {
 			select {

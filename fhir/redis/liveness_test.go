@@ -59,7 +59,7 @@ func TestDeadInstanceDelaysOthersBriefly(t *testing.T) {
 // commits, without a conflict.
 func TestLongUpdateKeepsItsLock(t *testing.T) {
 	prefix := randomPrefix()
-	s := openPrefixed(t, prefix, WithLockTTL(300*time.Millisecond))
+	s := openPrefixed(t, prefix, WithLockTTL(time.Second))
 	other := openPrefixed(t, prefix)
 	ctx := context.Background()
 	done := make(chan error, 1)
@@ -68,7 +68,7 @@ func TestLongUpdateKeepsItsLock(t *testing.T) {
 		done <- other.Update(ctx, func(tx fhir.Tx) error { return tx.PutAux("ns", "other", []byte("1")) })
 	}()
 	err := s.Update(ctx, func(tx fhir.Tx) error {
-		time.Sleep(time.Second)
+		time.Sleep(3 * time.Second)
 		return tx.PutAux("ns", "long", []byte("1"))
 	})
 	if err != nil {
