@@ -112,6 +112,20 @@ func (s *Service) checkIncludes(q url.Values) error {
 	return nil
 }
 
+// boundedIncluder is a Searcher that stops including once a limit is passed.
+type boundedIncluder interface {
+	IncludesUpTo(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record, limit int) ([]*fhir.Record, error)
+}
+
+// includes returns a page's includes, stopping as soon as they pass the Includes
+// limit when the engine can.
+func (s *Service) includes(tx fhir.Tx, typ string, q url.Values, recs []*fhir.Record) ([]*fhir.Record, error) {
+	if b, ok := s.Engine.(boundedIncluder); ok {
+		return b.IncludesUpTo(tx, typ, q, recs, s.Limits.includes())
+	}
+	return s.Engine.Includes(tx, typ, q, recs)
+}
+
 // checkResponse refuses a response body larger than ResponseBytes.
 func (s *Service) checkResponse(r *Response) error {
 	if r != nil && len(r.Body) > s.Limits.responseBytes() {

@@ -135,7 +135,7 @@ func (s *Service) runPage(ctx context.Context, access Access, tok pageToken, off
 			recs = append(recs, rec)
 			b.Entry = append(b.Entry, s.searchEntry(rec, "match", tok.Query))
 		}
-		incs, err := s.Engine.Includes(tx, tok.Type, tok.Query, recs)
+		incs, err := s.includes(tx, tok.Type, tok.Query, recs)
 		if err != nil {
 			return nil, err
 		}

@@ -54,6 +54,12 @@ func (s *Engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*res
 // Includes runs the query again restricted to the page's matches (by _id), so that
 // each page carries the _include/_revinclude resources of its own matches.
 func (s *Engine) Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record) ([]*fhir.Record, error) {
+	return s.IncludesUpTo(tx, typ, q, matches, 0)
+}
+
+// IncludesUpTo is Includes stopping with a 422 once more than limit resources are
+// included (0: no limit), before reading the rest.
+func (s *Engine) IncludesUpTo(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record, limit int) ([]*fhir.Record, error) {
 	if len(matches) == 0 || !hasIncludes(q) {
 		return nil, nil
 	}
@@ -72,6 +78,7 @@ func (s *Engine) Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.
 	if ferr != nil {
 		return nil, ferr
 	}
+	query.MaxIncluded = limit
 	res, err := s.reg.Execute(tx, query)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package search
 
 import (
 	"errors"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -39,6 +40,10 @@ func (r *Registry) includes(tx fhir.Tx, q *Query, ids []string) ([]*fhir.Record,
 			}
 			out = append(out, rec)
 			next = append(next, t)
+			if q.MaxIncluded > 0 && len(out) > q.MaxIncluded {
+				return fhir.Errorf(http.StatusUnprocessableEntity, "too-costly", "_include",
+					"the includes of this page number more than the %d allowed: ask for a smaller _count", q.MaxIncluded)
+			}
 			return nil
 		}
 		for _, src := range frontier {

@@ -22,6 +22,9 @@ type Query struct {
 	Count       int
 	Include     []Include
 	RevInclude  []Include
+	// MaxIncluded bounds the resources _include/_revinclude may bring (0: no bound);
+	// past it Execute stops with a 422 rather than read them all.
+	MaxIncluded int
 	Summary     string   // _summary: "", count, true, text, data, false
 	Total       string   // _total: "", none, estimate, accurate
 	Elements    []string // _elements
