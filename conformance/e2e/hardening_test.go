@@ -498,3 +498,55 @@ func TestRequestPastItsDeadlineWritesNothing(t *testing.T) {
 		t.Fatalf("%d patients written past the deadline (%v)", len(ids), err)
 	}
 }
+
+// #15.1: the result sets earlier versions stored, and never deleted, are dropped
+// when the gateway starts.
+func TestStoredResultSetsAreDroppedAtStartup(t *testing.T) {
+	dir := t.TempDir()
+	g, err := Start(context.Background(), binary, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Stop()
+	path := filepath.Join(dir, "aitgw.db")
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := func(tx *bbolt.Tx) int {
+		n := 0
+		c := tx.Bucket([]byte("aux")).Cursor()
+		for k, _ := c.Seek([]byte("searchset\x00")); k != nil && strings.HasPrefix(string(k), "searchset\x00"); k, _ = c.Next() {
+			n++
+		}
+		return n
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for i := 0; i < 50; i++ {
+			if err := tx.Bucket([]byte("aux")).Put([]byte(fmt.Sprintf("searchset\x00legacy-%d", i)), []byte(`{"type":"Patient","matches":[]}`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err = Start(context.Background(), binary, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Stop()
+	db, err = bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.View(func(tx *bbolt.Tx) error {
+		if n := legacy(tx); n != 0 {
+			t.Errorf("%d stored result sets survived the restart", n)
+		}
+		return nil
+	})
+}
