@@ -265,7 +265,7 @@ func (s *Service) includes(tx fhir.Tx, access Access, typ string, q url.Values, 
 	if cs, ok := s.Engine.(ConfinedSearcher); ok && access != nil {
 		incs, err = cs.IncludesConfined(tx, typ, q, recs, vis)
 	} else {
-		incs, err = s.Engine.Includes(tx, typ, q, recs)
+		incs, err = s.boundedIncludes(tx, typ, q, recs)
 	}
 	if err != nil {
 		return nil, err
