@@ -29,6 +29,8 @@ type config struct {
 	// withoutAudit turns the audit trail off: only the load command sets it, to
 	// measure what the audit costs; serve has no such switch.
 	withoutAudit bool
+	// hub holds the settings of the hub's exports (hub.go).
+	hub hubConfig
 }
 
 // flags declares the shared settings on fs, defaulting from AITGW_* variables.
@@ -46,6 +48,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPUser, "smtp-user", env("AITGW_SMTP_USER", ""), "SMTP user (AITGW_SMTP_USER); the password is read from AITGW_SMTP_PASSWORD only")
 	c.SMTPPassword = os.Getenv("AITGW_SMTP_PASSWORD")
 	fs.DurationVar(&c.NotifyHorizon, "notify-horizon", 72*time.Hour, "how long a notification is retried before it is dead-lettered")
+	c.hubFlags(fs)
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 

@@ -84,6 +84,11 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	if gw.audit, security, err = wireSmart(cfg, srv, gw.store, gw.auditStore, v, logger); err != nil {
 		return err
 	}
+	hub, err := wireHub(cfg, srv, svc, logger)
+	if err != nil {
+		return err
+	}
+	gw.background = append(gw.background, hub)
 	srv.SetCapabilities(server.Capabilities{
 		Software: "AIT Gateway", Version: version,
 		SearchParams: func(typ string) []conformance.SearchParam {
