@@ -13,6 +13,7 @@ import (
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/mapping/summary"
 	"github.com/aitgw/aitgw/server"
 	"github.com/aitgw/aitgw/server/bulk"
 	"github.com/aitgw/aitgw/server/smart"
@@ -42,6 +43,9 @@ func wireHub(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Lo
 	}
 	ops.Add(&server.Operation{Name: "everything", Types: []string{"Patient"}, Instance: true, Type: true,
 		Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything", Run: everything})
+
+	ops.Add(&server.Operation{Name: "summary", Types: []string{"Patient"}, Instance: true,
+		Definition: "http://hl7.org/fhir/uv/ips/OperationDefinition/summary", Run: summary.Operation(svc)})
 
 	origin := cfg.base()
 	if u, err := url.Parse(cfg.base()); err == nil {
