@@ -13,6 +13,7 @@ import (
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/mapping/pathway"
 	"github.com/aitgw/aitgw/mapping/summary"
 	"github.com/aitgw/aitgw/server"
 	"github.com/aitgw/aitgw/server/bulk"
@@ -46,6 +47,15 @@ func wireHub(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Lo
 
 	ops.Add(&server.Operation{Name: "summary", Types: []string{"Patient"}, Instance: true,
 		Definition: "http://hl7.org/fhir/uv/ips/OperationDefinition/summary", Run: summary.Operation(svc)})
+
+	// document-based hubs (DMP): the current summary is stored at the milestones that
+	// change it, by the pathway hook wired before this
+	archiver := &summary.Archiver{Base: cfg.base()}
+	for _, h := range svc.Hooks {
+		if ph, ok := h.(*pathway.Hook); ok {
+			ph.OnFact = archiver.OnFact
+		}
+	}
 
 	origin := cfg.base()
 	if u, err := url.Parse(cfg.base()); err == nil {
