@@ -260,14 +260,17 @@ func (d *doc) devices() map[string]any {
 	return d.section("Dispositifs médicaux", "46264-8", "History of medical device use", []string{"Device"}, items, entries)
 }
 
-// nextRefill is the latest next-refill date the pathway recorded (discharge or
-// refill, 000 §XI, §XIII).
+// nextRefill is the latest next-refill date the pathway recorded, on the discharge
+// Encounter or a refill Procedure (000 §XI, §XIII): the one recorded last.
 func (d *doc) nextRefill() string {
 	latest, at := "", ""
-	for _, p := range d.search("Procedure", "subject=Patient/"+d.in.Patient) {
-		for _, e := range list(field(p, "extension")) {
-			if strings.HasSuffix(str(e, "url"), "/ait-next-refill-date") {
-				when := str(p, "performedDateTime") + str(p, "performedPeriod", "start")
+	for _, typ := range []string{"Procedure", "Encounter"} {
+		for _, r := range d.search(typ, "subject=Patient/"+d.in.Patient) {
+			for _, e := range list(field(r, "extension")) {
+				if !strings.HasSuffix(str(e, "url"), "/ait-next-refill-date") {
+					continue
+				}
+				when := str(r, "performedDateTime") + str(r, "performedPeriod", "start") + str(r, "period", "start")
 				if when >= at {
 					latest, at = str(e, "valueDateTime")+str(e, "valueDate"), when
 				}
@@ -313,6 +316,9 @@ func (d *doc) planOfCare() map[string]any {
 		}
 		if len(next) > 0 {
 			s += " — prochaines étapes : " + strings.Join(next, " ; ")
+		}
+		if r := d.nextRefill(); r != "" && strings.Contains(string(marshal(cp["category"])), "ait-pathway") {
+			s += " — prochain remplissage de la pompe le " + frDate(r)
 		}
 		return s + fmt.Sprintf(" (%s)", status(str(cp, "status")))
 	})
