@@ -81,6 +81,10 @@ func wireHub(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Lo
 		}
 		c.Request = c.Request.WithContext(bulk.WithCaller(c.Request.Context(), caller(g)))
 		req := server.RequestFrom(c)
+		if req.Type == "Binary" && g.PatientContext() != "" {
+			confineBinary(c, svc, req, g.PatientContext())
+			return
+		}
 		if req.Op != "operation" {
 			return
 		}
@@ -115,4 +119,27 @@ func caller(g *smart.Grant) bulk.Caller {
 		}
 	}
 	return bulk.Caller{ClientID: g.ClientID, System: system && g.FHIRUser == "" && g.PatientContext() == ""}
+}
+
+// confineBinary keeps a patient-context token to the Binaries of its own patient
+// (their securityContext): Binary is outside the R4 patient compartment, and the
+// stored summary documents are Binaries.
+func confineBinary(c *gin.Context, svc *rest.Service, req *rest.Request, patient string) {
+	deny := func(msg string) {
+		smart.WriteError(c, fhir.Errorf(http.StatusForbidden, "security", "Binary.securityContext", "%s", msg))
+	}
+	switch req.Op {
+	case "read", "vread", "history-instance":
+		ok := false
+		err := svc.Store.View(c.Request.Context(), func(tx fhir.Tx) error {
+			var err error
+			ok, err = summary.BinaryOfPatient(tx, req.ID, patient)
+			return err
+		})
+		if err != nil || !ok {
+			deny("a patient-context token reads only the Binaries whose securityContext is its patient")
+		}
+	default:
+		deny("a patient-context token reaches Binaries through its DocumentReferences, by id")
+	}
 }

@@ -140,6 +140,12 @@ func TestHubSummaryAndDocuments(t *testing.T) {
 	mustDo(t, pc, "GET", "Patient/"+other+"/$summary", nil, nil, 403)
 	mustDo(t, pc, "GET", "Patient/"+other+"/$everything", nil, nil, 403)
 	mustDo(t, pc, "GET", "Patient/$everything", nil, nil, 403)
+	// and the summary Binaries of its own patient only (Binary is outside the
+	// compartment: its securityContext decides)
+	mustDo(t, pc, "GET", doc.Content[0].Attachment.URL, nil, nil, 200)
+	theirs := createdID(t, c, `{"resourceType":"Binary","contentType":"text/plain","securityContext":{"reference":"Patient/`+other+`"},"data":"c2VjcmV0"}`)
+	mustDo(t, pc, "GET", "Binary/"+theirs, nil, nil, 403)
+	mustDo(t, pc, "GET", "Binary", nil, nil, 403)
 	if r := mustDo(t, c, "GET", "Patient/"+pid+"/$nosuchop", nil, nil, 404); !strings.Contains(string(r.Body), "unknown operation") {
 		t.Errorf("unknown operation: %s", r.Body)
 	}

@@ -59,14 +59,14 @@ func (a *Archiver) OnFact(ctx context.Context, w *rest.Writer, fact, patient str
 		return err
 	}
 	docID, pdfID, refID := rest.NewID(), rest.NewID(), rest.NewID()
-	if _, _, err := w.Put("Binary", docID, binary("application/fhir+json", doc), http.MethodPost, 0); err != nil {
+	if _, _, err := w.Put("Binary", docID, binary("application/fhir+json", doc, patient), http.MethodPost, 0); err != nil {
 		return err
 	}
 	pdf, err := RenderPDF(doc)
 	if err != nil {
 		return err
 	}
-	if _, _, err := w.Put("Binary", pdfID, binary("application/pdf", pdf), http.MethodPost, 0); err != nil {
+	if _, _, err := w.Put("Binary", pdfID, binary("application/pdf", pdf, patient), http.MethodPost, 0); err != nil {
 		return err
 	}
 	previous, err := w.Match("DocumentReference", url.Values{"subject": {patient}, "type": {loincSystem + "|" + loincSummary},
@@ -120,7 +120,10 @@ func supersede(w *rest.Writer, id string) error {
 	return err
 }
 
-func binary(contentType string, data []byte) []byte {
+// binary wraps a document; securityContext names the patient whose data it holds, so
+// that access to it follows access to that patient (Binary is outside the R4 patient
+// compartment).
+func binary(contentType string, data []byte, patient string) []byte {
 	return fhir.MarshalNoEscape(map[string]any{"resourceType": "Binary", "contentType": contentType,
-		"data": base64.StdEncoding.EncodeToString(data)})
+		"securityContext": map[string]any{"reference": patient}, "data": base64.StdEncoding.EncodeToString(data)})
 }

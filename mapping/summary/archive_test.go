@@ -74,6 +74,9 @@ func TestArchiveSupersedes(t *testing.T) {
 		ct := str(c, "attachment", "contentType")
 		_, id := split(str(c, "attachment", "url"))
 		bin := readBody(t, svc, "Binary", id)
+		if str(bin, "securityContext", "reference") != "Patient/ait-patient-example" {
+			t.Errorf("Binary/%s securityContext %v", id, bin["securityContext"])
+		}
 		if str(bin, "contentType") != ct {
 			t.Errorf("Binary/%s content type %q, attachment says %q", id, bin["contentType"], ct)
 		}
