@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -126,6 +127,16 @@ func TestHubSummaryAndDocuments(t *testing.T) {
 		if bin.ContentType != ct.Attachment.ContentType || len(raw) == 0 {
 			t.Errorf("%s: content type %q, %d bytes", ct.Attachment.URL, bin.ContentType, len(raw))
 		}
+		// ITI-68: asked in its own (non-FHIR) content type, the Binary comes raw
+		if !strings.Contains(ct.Attachment.ContentType, "json") {
+			rawResp := mustDo(t, c, "GET", ct.Attachment.URL, nil, map[string]string{"Accept": ct.Attachment.ContentType}, 200)
+			if got := rawResp.Header.Get("Content-Type"); got != ct.Attachment.ContentType || !bytes.Equal(rawResp.Body, raw) {
+				t.Errorf("raw %s: Content-Type %q, %d bytes (want %d)", ct.Attachment.URL, got, len(rawResp.Body), len(raw))
+			}
+		}
+		if bin.ContentType == "application/pdf" && !bytes.HasPrefix(raw, []byte("%PDF-")) {
+			t.Errorf("the PDF rendering is not a PDF")
+		}
 		if bin.ContentType == "application/fhir+json" {
 			if oo := v.Validate(raw, "http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips"); oo.HasErrors() {
 				t.Errorf("stored summary not valid IPS: %s", oo.JSON())
@@ -146,6 +157,7 @@ func TestHubSummaryAndDocuments(t *testing.T) {
 	theirs := createdID(t, c, `{"resourceType":"Binary","contentType":"text/plain","securityContext":{"reference":"Patient/`+other+`"},"data":"c2VjcmV0"}`)
 	mustDo(t, pc, "GET", "Binary/"+theirs, nil, nil, 403)
 	mustDo(t, pc, "GET", "Binary", nil, nil, 403)
+	mustDo(t, pc, "GET", "Binary/"+theirs, nil, map[string]string{"Accept": "text/plain"}, 403)
 	if r := mustDo(t, c, "GET", "Patient/"+pid+"/$nosuchop", nil, nil, 404); !strings.Contains(string(r.Body), "unknown operation") {
 		t.Errorf("unknown operation: %s", r.Body)
 	}
