@@ -202,3 +202,29 @@ func BenchmarkEverything1000(b *testing.B) {
 		}
 	}
 }
+
+// TestEverythingCareDates: start and end keep the resources whose clinical date falls
+// in the range (types without a date parameter are kept); the type level pages every
+// patient for an unconfined client.
+func TestEverythingCareDates(t *testing.T) {
+	s := newService(t)
+	p := mustCreate(t, s, `{"resourceType":"Patient"}`)
+	q := mustCreate(t, s, `{"resourceType":"Patient"}`)
+	dated := func(patient, when string) string {
+		return mustCreate(t, s, fmt.Sprintf(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/%s"},"effectiveDateTime":%q}`, patient, when))
+	}
+	old, recent := dated(p, "2025-02-01"), dated(p, "2026-02-01")
+	dated(q, "2026-02-02")
+	keys, _ := everythingPages(t, s, p, url.Values{"start": {"2026-01-01"}}, nil)
+	if strings.Join(keys, " ") != "Observation/"+recent+" Patient/"+p {
+		t.Errorf("start=2026-01-01: %v (old %s)", keys, old)
+	}
+	keys, _ = everythingPages(t, s, p, url.Values{"end": {"2025-12-31"}}, nil)
+	if strings.Join(keys, " ") != "Observation/"+old+" Patient/"+p {
+		t.Errorf("end=2025-12-31: %v", keys)
+	}
+	keys, _ = everythingPages(t, s, "", url.Values{"_count": {"2"}}, nil)
+	if len(keys) != 5 {
+		t.Errorf("type level: %v, want the 2 patients and their 3 observations", keys)
+	}
+}
