@@ -138,13 +138,22 @@ func (s *Service) parseEverything(qv url.Values) (*evQuery, error) {
 			return nil, badRequest("not-supported", k, "$everything has no parameter %q (it takes start, end, _since, _type, _count)", k)
 		}
 	}
+	q.count = s.PageSize
+	if q.count <= 0 {
+		q.count = 20
+	}
+	if v := qv.Get("_count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, badRequest("value", "_count", "_count must be a positive integer, not %q", v)
+		}
+		limit := s.MaxPageSize
+		if limit <= 0 {
+			limit = 1000
+		}
+		q.count = min(n, limit)
+	}
 	var err error
-	if q.count, err = s.pageSize(qv); err != nil {
-		return nil, err
-	}
-	if q.count == 0 {
-		q.count = 1 // _count=0 (the total alone) is not a paging size here
-	}
 	if v := qv.Get("_since"); v != "" {
 		if q.since, err = time.Parse(time.RFC3339Nano, v); err != nil {
 			return nil, badRequest("value", "_since", "_since must be an instant (e.g. 2026-01-31T12:00:00Z), not %q", v)
