@@ -221,6 +221,9 @@ func (s *Service) everythingOf(tx fhir.Tx, a Access, comp Compartment, patient s
 		if params == nil || typ == "Patient" {
 			continue
 		}
+		if a != nil && !a.Allows("search-type", typ) && !a.Allows("read", typ) {
+			continue // not granted (the audit trail needs its own scope): not even looked up
+		}
 		for _, p := range params {
 			if strings.HasPrefix(p, "_") || p == "link" {
 				continue
@@ -256,7 +259,7 @@ func (s *Service) everythingOf(tx fhir.Tx, a Access, comp Compartment, patient s
 	refs := map[[2]string]bool{}
 	dated := map[string]map[string]bool{}
 	for k, in := range members {
-		if !in || (q.types != nil && !q.types[k[0]]) {
+		if !in {
 			continue
 		}
 		if ok, err := vis.sees(k[0], k[1]); err != nil || !ok {
@@ -281,7 +284,9 @@ func (s *Service) everythingOf(tx fhir.Tx, a Access, comp Compartment, patient s
 			}
 			continue
 		}
-		rows = append(rows, evRow{patient: patient, rec: rec, mode: "match"})
+		if q.types == nil || q.types[k[0]] {
+			rows = append(rows, evRow{patient: patient, rec: rec, mode: "match"})
+		}
 		eachReference(rec.Body, func(typ, id string) {
 			if !members[[2]string{typ, id}] {
 				refs[[2]string{typ, id}] = true

@@ -140,6 +140,10 @@ func TestEverythingParameters(t *testing.T) {
 	if len(keys) != 1 || !strings.HasPrefix(keys[0], "Observation/") {
 		t.Errorf("_type=Observation gave %v", keys)
 	}
+	keys, _ = everythingPages(t, s, p, url.Values{"_type": {"Practitioner"}}, nil)
+	if len(keys) != 1 || keys[0] != "Practitioner/"+doc {
+		t.Errorf("_type=Practitioner gave %v, want the practitioner the record cites", keys)
+	}
 	keys, _ = everythingPages(t, s, p, url.Values{"_since": {"2999-01-01T00:00:00Z"}}, nil)
 	if len(keys) != 0 {
 		t.Errorf("_since in the future gave %v", keys)
