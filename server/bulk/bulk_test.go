@@ -341,3 +341,38 @@ func rss() (anon, file int64) {
 	}
 	return anon, file
 }
+
+// TestPatientParameter: a POST Patient/$export with a patient parameter exports those
+// patients' data only; at system level the parameter is refused.
+func TestPatientParameter(t *testing.T) {
+	f := newFixture(t, nil, nil, "", 2)
+	f.seed(t, 3, 2)
+	var pid string
+	f.svc.Store.View(ctx, func(tx fhir.Tx) error {
+		return tx.ScanType("Patient", func(r *fhir.Record) bool { pid = r.ID; return false })
+	})
+	body := []byte(`{"resourceType":"Parameters","parameter":[{"name":"_type","valueString":"Patient,Observation"},{"name":"patient","valueReference":{"reference":"Patient/` + pid + `"}}]}`)
+	post := func(typ string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "http://gw.test/fhir/"+typ+"$export", nil)
+		r.Header.Set("Prefer", "respond-async")
+		r = r.WithContext(WithCaller(r.Context(), Caller{ClientID: "hub", System: true}))
+		w := httptest.NewRecorder()
+		f.m.KickOff(w, r, &rest.Request{Method: http.MethodPost, Type: strings.TrimSuffix(typ, "/"), Query: url.Values{}, Body: body})
+		return w
+	}
+	if w := post(""); w.Code != 400 {
+		t.Errorf("system level with patient: %d %s", w.Code, w.Body)
+	}
+	w := post("Patient/")
+	if w.Code != 202 {
+		t.Fatalf("kick-off: %d %s", w.Code, w.Body)
+	}
+	m := f.wait(t, "hub", w.Header().Get("Content-Location"))
+	counts := map[string]float64{}
+	for _, o := range m["output"].([]any) {
+		counts[o.(map[string]any)["type"].(string)] = o.(map[string]any)["count"].(float64)
+	}
+	if counts["Patient"] != 1 || counts["Observation"] != 2 {
+		t.Errorf("patient-restricted export: %v", counts)
+	}
+}

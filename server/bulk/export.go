@@ -167,7 +167,7 @@ func (m *Manager) exportType(ctx context.Context, j *job, typ string) (output, e
 // members' compartments of a Group export, intersected with the _typeFilter queries.
 func (m *Manager) selection(tx fhir.Tx, j *job, typ string) (map[string]bool, error) {
 	var keep map[string]bool
-	if j.Level == levelGroup {
+	if j.Level == levelGroup || len(j.Members) > 0 {
 		keep = map[string]bool{}
 		for _, p := range j.Members {
 			if typ == "Patient" {

@@ -30,7 +30,7 @@ type job struct {
 	Request string `json:"request"`
 	Level   string `json:"level"`
 	// Group is the Group id of a group-level export; Members its patients, read at
-	// kick-off.
+	// kick-off, or the patients a Patient-level export was restricted to (patient).
 	Group   string   `json:"group,omitempty"`
 	Members []string `json:"members,omitempty"`
 	Types   []string `json:"types"`

@@ -75,7 +75,7 @@ func (m *Manager) newJob(r *http.Request, req *rest.Request) (*job, error) {
 	if !respondAsync(r) {
 		return nil, fhir.Errorf(http.StatusBadRequest, "required", "", "$export is asynchronous: send the header Prefer: respond-async")
 	}
-	q, err := kickOffQuery(req)
+	q, patients, err := kickOffQuery(req)
 	if err != nil {
 		return nil, err
 	}
@@ -129,9 +129,11 @@ func (m *Manager) newJob(r *http.Request, req *rest.Request) (*job, error) {
 			return err
 		}
 		if j.Level == levelGroup {
-			return m.groupMembers(tx, j, req)
+			if err := m.groupMembers(tx, j, req); err != nil {
+				return err
+			}
 		}
-		return nil
+		return m.restrictPatients(tx, j, patients)
 	})
 	return j, err
 }
@@ -234,36 +236,71 @@ func (m *Manager) groupMembers(tx fhir.Tx, j *job, req *rest.Request) error {
 	return nil
 }
 
-// kickOffQuery gathers the parameters from the query, or from a POST Parameters body.
-func kickOffQuery(req *rest.Request) (url.Values, error) {
+// restrictPatients applies the patient parameter (POST, Patient and Group levels):
+// the export keeps those patients only, each of which must exist (and, for a Group,
+// be a member).
+func (m *Manager) restrictPatients(tx fhir.Tx, j *job, patients []string) error {
+	if len(patients) == 0 {
+		return nil
+	}
+	if j.Level == levelSystem {
+		return fhir.Errorf(http.StatusBadRequest, "not-supported", "patient", "the patient parameter applies to Patient/$export and Group/[id]/$export only")
+	}
+	var keep []string
+	for i, ref := range patients {
+		typ, id, ok := strings.Cut(ref, "/")
+		if !ok || typ != "Patient" {
+			return fhir.Errorf(http.StatusBadRequest, "value", fmt.Sprintf("Parameters.parameter[%d].valueReference", i), "patient %q is not a Patient reference", ref)
+		}
+		if rec, err := tx.Current("Patient", id); err != nil || rec.Deleted {
+			return fhir.Errorf(http.StatusBadRequest, "not-found", fmt.Sprintf("Parameters.parameter[%d].valueReference", i), "%s is not known", ref)
+		}
+		if j.Level == levelGroup && !slices.Contains(j.Members, id) {
+			return fhir.Errorf(http.StatusBadRequest, "value", fmt.Sprintf("Parameters.parameter[%d].valueReference", i), "%s is not a member of Group/%s", ref, j.Group)
+		}
+		keep = append(keep, id)
+	}
+	j.Members = keep
+	return nil
+}
+
+// kickOffQuery gathers the parameters from the query, or from a POST Parameters body
+// (the patient parameter's references apart).
+func kickOffQuery(req *rest.Request) (url.Values, []string, error) {
 	q := url.Values{}
 	for k, v := range req.Query {
 		q[k] = v
 	}
 	if len(req.Body) == 0 {
-		return q, nil
+		return q, nil, nil
 	}
 	var p struct {
 		ResourceType string `json:"resourceType"`
 		Parameter    []map[string]json.RawMessage
 	}
 	if err := json.Unmarshal(req.Body, &p); err != nil || p.ResourceType != "Parameters" {
-		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "Parameters", "a POST $export takes a Parameters resource")
+		return nil, nil, fhir.Errorf(http.StatusBadRequest, "structure", "Parameters", "a POST $export takes a Parameters resource")
 	}
-	for _, pp := range p.Parameter {
+	var patients []string
+	for i, pp := range p.Parameter {
 		var name string
 		json.Unmarshal(pp["name"], &name)
 		for k, raw := range pp {
-			if strings.HasPrefix(k, "value") {
+			switch {
+			case k == "valueReference" && name == "patient":
+				var r struct{ Reference string }
+				json.Unmarshal(raw, &r)
+				patients = append(patients, r.Reference)
+			case strings.HasPrefix(k, "value"):
 				var s string
 				if json.Unmarshal(raw, &s) != nil {
-					return nil, fhir.Errorf(http.StatusBadRequest, "value", "Parameters.parameter", "parameter %s: a primitive value is expected", name)
+					return nil, nil, fhir.Errorf(http.StatusBadRequest, "value", fmt.Sprintf("Parameters.parameter[%d]", i), "parameter %s: a primitive value is expected", name)
 				}
 				q.Add(name, s)
 			}
 		}
 	}
-	return q, nil
+	return q, patients, nil
 }
 
 // requestURL is the kick-off URL for the manifest.
