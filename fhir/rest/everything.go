@@ -55,7 +55,10 @@ type evQuery struct {
 // snapshot time and the position (type, id) of the last entry sent. Every page
 // recomputes the set as it was at the snapshot time — resources created after it are
 // left out, those updated or deleted after it are shown as they were — so that a
-// client paging to the end while others write sees each resource exactly once.
+// client paging to the end while others write sees each resource exactly once. (A
+// write whose timestamp precedes the snapshot but which commits after the first page
+// is read may still show on a later page, never twice: the cursor is a position, not
+// an offset.)
 func (s *Service) Everything(ctx context.Context, req *Request, comp Compartment) (*Response, error) {
 	if req.ID == "" && req.Access != nil && req.Access.Patient("operation", "Patient") != "" {
 		return nil, forbidden("", "Patient/$everything without a patient id is for system (backend services) clients only: a patient-context token asks for Patient/{id}/$everything")
