@@ -3,9 +3,9 @@ package profiles
 import (
 	"archive/tar"
 	"bytes"
-	"encoding/json"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path"
