@@ -85,7 +85,9 @@ func (s *Service) Everything(ctx context.Context, req *Request, comp Compartment
 		} else if rows, err = s.everythingAll(tx, req.Access, comp, q); err != nil {
 			return nil, err
 		}
-		if len(rows) > q.count {
+		if q.count == 0 { // _count=0: the total alone
+			rows = nil
+		} else if len(rows) > q.count {
 			rows = rows[:q.count]
 			last := rows[len(rows)-1]
 			next = encodeCursor(q.at, [3]string{last.patient, last.rec.Type, last.rec.ID})
@@ -145,8 +147,8 @@ func (s *Service) parseEverything(qv url.Values) (*evQuery, error) {
 	}
 	if v := qv.Get("_count"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, badRequest("value", "_count", "_count must be a positive integer, not %q", v)
+		if err != nil || n < 0 {
+			return nil, badRequest("value", "_count", "_count must be a non-negative integer, not %q", v)
 		}
 		limit := s.MaxPageSize
 		if limit <= 0 {

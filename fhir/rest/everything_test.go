@@ -154,6 +154,10 @@ func TestEverythingParameters(t *testing.T) {
 			t.Errorf("%v: got %v, want 400", q, err)
 		}
 	}
+	resp, err := s.Everything(ctx, &rest.Request{Type: "Patient", ID: p, Query: url.Values{"_count": {"0"}}}, testCompartment)
+	if err != nil || !strings.Contains(string(resp.Body), `"total":3`) || strings.Contains(string(resp.Body), `"entry"`) {
+		t.Errorf("_count=0: %v %s", err, resp.Body)
+	}
 	if _, err := s.Everything(ctx, &rest.Request{Type: "Patient", ID: "nope", Query: url.Values{}}, testCompartment); fhir.AsError(err).Status != http.StatusNotFound {
 		t.Errorf("unknown patient: %v", err)
 	}
