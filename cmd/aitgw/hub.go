@@ -63,8 +63,17 @@ func wireHub(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Lo
 	if u, err := url.Parse(cfg.base()); err == nil {
 		origin = u.Scheme + "://" + u.Host
 	}
+	storeFile := "" // the embedded store's mmapped file, as /proc/self/maps names it
+	if cfg.RedisURL == "" {
+		if abs, err := filepath.Abs(filepath.Join(cfg.Data, "aitgw.db")); err == nil {
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				storeFile = real
+			}
+		}
+	}
 	m, err := bulk.New(bulk.Config{
-		Dir: filepath.Join(cfg.Data, "exports"), Store: svc.Store, Match: svc.Engine.Match,
+		StoreFile: storeFile,
+		Dir:       filepath.Join(cfg.Data, "exports"), Store: svc.Store, Match: svc.Engine.Match,
 		Compartment: smart.CompartmentParams, BaseURL: cfg.base(), FilesURL: origin + "/bulk",
 		MaxJobs: cfg.hub.ExportMaxJobs, Expiry: cfg.hub.ExportExpiry, Logger: logger,
 	})

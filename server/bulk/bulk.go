@@ -56,6 +56,9 @@ type Config struct {
 	// BaseURL is the FHIR base (the manifest's request); FilesURL is where status and
 	// files are served ({origin}/bulk).
 	BaseURL, FilesURL string
+	// StoreFile is the embedded store's file (bbolt, mmapped), whose pages an export
+	// releases as it goes; empty for a store without one (Redis).
+	StoreFile string
 	// MaxJobs bounds the exports running at once (429 beyond); default 2.
 	MaxJobs int
 	// Expiry is how long a finished export's files are kept; default 24 h.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/bolt"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/fhir/rest/resttest"
 )
@@ -261,7 +262,13 @@ func BenchmarkExport(b *testing.B) {
 	if v := os.Getenv("AITGW_EXPORT_N"); v != "" {
 		fmt.Sscan(v, &n)
 	}
-	svc := resttest.Service(b, 50)
+	file := filepath.Join(b.TempDir(), "aitgw.db")
+	st, err := bolt.Open(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	svc := &rest.Service{Store: st}
 	now := time.Now().UTC().Add(-time.Minute)
 	for done := 0; done < n; {
 		batch := min(5000, n-done)
@@ -282,7 +289,8 @@ func BenchmarkExport(b *testing.B) {
 		done += batch
 	}
 	f := &fixture{}
-	m, err := New(Config{Dir: b.TempDir(), Store: svc.Store, Match: svc.Engine.Match, Compartment: compartment, BaseURL: resttest.Base, FilesURL: "http://gw.test/bulk"})
+	m, err := New(Config{Dir: b.TempDir(), Store: svc.Store, Compartment: compartment, BaseURL: resttest.Base,
+		FilesURL: "http://gw.test/bulk", StoreFile: file})
 	if err != nil {
 		b.Fatal(err)
 	}

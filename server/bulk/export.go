@@ -137,8 +137,12 @@ func (m *Manager) exportType(ctx context.Context, j *job, typ string) (output, e
 				j.Written = count
 				m.mu.Unlock()
 			}
+			if count%16384 == 0 {
+				releasePages(m.cfg.StoreFile) // inside the read transaction: see releasePages
+			}
 			return werr == nil
 		})
+		releasePages(m.cfg.StoreFile)
 		if scanErr != nil {
 			return scanErr
 		}
