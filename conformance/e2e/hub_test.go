@@ -442,3 +442,38 @@ func TestHubExportSurvivesKill(t *testing.T) {
 		t.Errorf("after kill -9 and restart: %v, want %d Patient and %d Observation", counts, patients, patients*(perTx-1))
 	}
 }
+
+// TestHubExportExpires: with --export-expiry 2s, a finished export's status and files
+// are gone (404) a few seconds later.
+func TestHubExportExpires(t *testing.T) {
+	g, err := Start(context.Background(), binary, t.TempDir(), "--export-expiry", "2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Stop)
+	op := g.Client()
+	seedHubPatient(t, op, 2)
+	hub := registerBackend(t, g, "system/*.rs")
+	c := NewClient(g.BaseURL)
+	c.Token = hub.token(t, "system/*.rs")
+	r := mustDo(t, c, "GET", "$export?_type=Observation", nil, map[string]string{"Prefer": "respond-async"}, 202)
+	status := r.Header.Get("Content-Location")
+	m := pollManifest(t, c, status)
+	file := m["output"].([]any)[0].(map[string]any)["url"].(string)
+	mustDo(t, c, "GET", file, nil, nil, 200)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r, err := c.Do("GET", status, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("export still answered %d 20 s after a 2 s expiry", r.Status)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	mustDo(t, c, "GET", file, nil, nil, 404)
+}
