@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -18,6 +16,7 @@ import (
 	"github.com/aitgw/aitgw/mapping/pathway"
 	"github.com/aitgw/aitgw/mapping/summary"
 	"github.com/aitgw/aitgw/server"
+	"github.com/aitgw/aitgw/server/binary"
 	"github.com/aitgw/aitgw/server/bulk"
 	"github.com/aitgw/aitgw/server/smart"
 )
@@ -93,7 +92,9 @@ func wireHub(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Lo
 		c.Request = c.Request.WithContext(bulk.WithCaller(c.Request.Context(), caller(g)))
 		req := server.RequestFrom(c)
 		if req.Type == "Binary" && g.PatientContext() != "" {
-			confineBinary(c, svc, req, g.PatientContext())
+			if err := binary.Confine(c.Request.Context(), svc.Store, req.Op, req.ID, g.PatientContext()); err != nil {
+				smart.WriteError(c, err)
+			}
 			return
 		}
 		if req.Op != "operation" {
@@ -114,7 +115,7 @@ func wireHub(cfg *config, srv *server.Server, svc *rest.Service, logger *slog.Lo
 	}
 	status := func(c *gin.Context) { m.Status(c.Writer, withCaller(c), c.Param("job")) }
 	engine := srv.Engine()
-	engine.Use(rawBinary(svc, basePath(cfg.base())))
+	engine.Use(binary.RawContent(svc.Store, basePath(cfg.base())))
 	engine.GET("/bulk/:job", status)
 	engine.DELETE("/bulk/:job", status)
 	engine.GET("/bulk/:job/:file", func(c *gin.Context) { m.File(c.Writer, withCaller(c), c.Param("job"), c.Param("file")) })
@@ -131,81 +132,4 @@ func caller(g *smart.Grant) bulk.Caller {
 		}
 	}
 	return bulk.Caller{ClientID: g.ClientID, System: system && g.FHIRUser == "" && g.PatientContext() == ""}
-}
-
-// confineBinary keeps a patient-context token to the Binaries of its own patient
-// (their securityContext): Binary is outside the R4 patient compartment, and the
-// stored summary documents are Binaries.
-func confineBinary(c *gin.Context, svc *rest.Service, req *rest.Request, patient string) {
-	deny := func(msg string) {
-		smart.WriteError(c, fhir.Errorf(http.StatusForbidden, "security", "Binary.securityContext", "%s", msg))
-	}
-	switch req.Op {
-	case "read", "vread", "history-instance":
-		ok := false
-		err := svc.Store.View(c.Request.Context(), func(tx fhir.Tx) error {
-			var err error
-			ok, err = summary.BinaryOfPatient(tx, req.ID, patient)
-			return err
-		})
-		if err != nil || !ok {
-			deny("a patient-context token reads only the Binaries whose securityContext is its patient")
-		}
-	default:
-		deny("a patient-context token reaches Binaries through its DocumentReferences, by id")
-	}
-}
-
-// rawBinary serves GET [base]/Binary/{id} asked with the Binary's own content type in
-// Accept (application/pdf…) as the raw bytes with that Content-Type, as FHIR and IHE
-// ITI-68 specify; FHIR JSON requests go on to the read interaction. It runs after the
-// token middleware and applies the same checks: read scope on Binary and, for a
-// patient-context token, the Binary's securityContext.
-func rawBinary(svc *rest.Service, base string) gin.HandlerFunc {
-	prefix := base + "/Binary/"
-	return func(c *gin.Context) {
-		r := c.Request
-		id, ok := strings.CutPrefix(r.URL.Path, prefix)
-		accept := strings.ToLower(strings.TrimSpace(strings.Split(r.Header.Get("Accept"), ";")[0]))
-		if !ok || r.Method != http.MethodGet || strings.Contains(id, "/") || accept == "" || strings.Contains(accept, "json") ||
-			strings.Contains(accept, "*") || r.URL.Query().Get("_format") != "" {
-			return
-		}
-		g := smart.GrantFrom(c)
-		if g == nil || !g.Allows(smart.InteractionRead, "Binary") {
-			smart.WriteError(c, fhir.Errorf(http.StatusForbidden, "security", "", "the access token does not allow reading Binary"))
-			return
-		}
-		var bin struct {
-			ContentType string `json:"contentType"`
-			Data        []byte `json:"data"`
-		}
-		found, allowed := false, g.PatientContext() == ""
-		err := svc.Store.View(r.Context(), func(tx fhir.Tx) error {
-			rec, err := tx.Current("Binary", id)
-			if err != nil || rec.Deleted {
-				return nil
-			}
-			found = true
-			if !allowed {
-				if allowed, err = summary.BinaryOfPatient(tx, id, g.PatientContext()); err != nil {
-					return err
-				}
-			}
-			return json.Unmarshal(rec.Body, &bin)
-		})
-		switch {
-		case err != nil:
-			smart.WriteError(c, fhir.Errorf(http.StatusInternalServerError, "exception", "", "cannot read the Binary"))
-		case !found:
-			smart.WriteError(c, fhir.Errorf(http.StatusNotFound, "not-found", "Binary.id", "Binary/%s is not known", id))
-		case !allowed:
-			smart.WriteError(c, fhir.Errorf(http.StatusForbidden, "security", "Binary.securityContext", "a patient-context token reads only the Binaries whose securityContext is its patient"))
-		case !strings.EqualFold(bin.ContentType, accept):
-			return // not its content type: FHIR negotiation answers (406 for what is not JSON)
-		default:
-			c.Data(http.StatusOK, bin.ContentType, bin.Data)
-			c.Abort()
-		}
-	}
 }

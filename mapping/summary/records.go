@@ -1,9 +1,7 @@
 package summary
 
 import (
-	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -50,27 +48,4 @@ func now(svc *rest.Service) time.Time {
 		return svc.Now().UTC()
 	}
 	return time.Now().UTC()
-}
-
-// BinaryOfPatient reports whether Binary/id's securityContext names Patient/patient:
-// a patient-context reader may read the summary documents of its own patient only.
-// An unknown Binary answers false.
-func BinaryOfPatient(tx fhir.Tx, id, patient string) (bool, error) {
-	rec, err := tx.Current("Binary", id)
-	if errors.Is(err, fhir.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	var b struct {
-		SecurityContext struct{ Reference string } `json:"securityContext"`
-	}
-	if len(rec.Body) > 0 {
-		if err := json.Unmarshal(rec.Body, &b); err != nil {
-			return false, nil
-		}
-	}
-	_, pid := split(b.SecurityContext.Reference)
-	return pid != "" && pid == patient && strings.Contains(b.SecurityContext.Reference, "Patient/"), nil
 }
