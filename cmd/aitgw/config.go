@@ -50,6 +50,8 @@ type config struct {
 	// withoutAudit turns the audit trail off: only the load command sets it, to
 	// measure what the audit costs; serve has no such switch.
 	withoutAudit bool
+	// hub holds the settings of the hub's exports (hub.go).
+	hub hubConfig
 }
 
 // flags declares the shared settings on fs, defaulting from AITGW_* variables.
@@ -82,6 +84,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	})
 	c.NotifyAllow = append(c.NotifyAllow, strings.FieldsFunc(os.Getenv("AITGW_NOTIFY_ALLOW"), func(r rune) bool { return r == ',' || r == ' ' })...)
 	c.Limits.flags(fs)
+	c.hubFlags(fs)
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 
