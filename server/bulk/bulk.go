@@ -77,6 +77,9 @@ type Manager struct {
 	running map[string]context.CancelFunc
 	wg      sync.WaitGroup
 	ctx     context.Context
+	// ready is closed once Run has taken its context: jobs started before run
+	// under the background context, which Run's end would not cancel.
+	ready chan struct{}
 }
 
 // New opens the job directory and reloads the jobs a previous run left: finished ones
@@ -97,7 +100,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, jobs: map[string]*job{}, running: map[string]context.CancelFunc{}, ctx: context.Background()}
+	m := &Manager{cfg: cfg, jobs: map[string]*job{}, running: map[string]context.CancelFunc{}, ctx: context.Background(), ready: make(chan struct{})}
 	dirs, err := os.ReadDir(cfg.Dir)
 	if err != nil {
 		return nil, err
@@ -129,6 +132,7 @@ func (m *Manager) Run(ctx context.Context) {
 			m.start(j)
 		}
 	}
+	close(m.ready)
 	m.mu.Unlock()
 	tick := time.NewTicker(min(m.cfg.Expiry/4, time.Minute))
 	defer tick.Stop()
@@ -142,6 +146,9 @@ func (m *Manager) Run(ctx context.Context) {
 		}
 	}
 }
+
+// Ready is closed once Run runs: exports started from then on stop with it.
+func (m *Manager) Ready() <-chan struct{} { return m.ready }
 
 // expire deletes the finished exports older than the expiry.
 func (m *Manager) expire(now time.Time) {

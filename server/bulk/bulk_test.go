@@ -74,6 +74,7 @@ func newFixture(t *testing.T, store fhir.Store, svc *rest.Service, dir string, m
 	c, stop := context.WithCancel(context.WithValue(ctx, gateKey{}, true))
 	f := &fixture{svc: svc, m: m, dir: dir, stop: stop, done: make(chan struct{})}
 	go func() { m.Run(c); close(f.done) }()
+	<-m.Ready() // exports run under Run's (gated) context
 	t.Cleanup(f.halt)
 	return f
 }
