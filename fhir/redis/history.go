@@ -85,7 +85,7 @@ func (t *tx) timeHistory(f fhir.HistoryFilter, pending []*fhir.Record, fn func(*
 		lo = "[" + timeKey(f.Since)
 	}
 	for {
-		page, err := t.s.rdb.ZRevRangeByLex(t.ctx, key, &goredis.ZRangeBy{Min: lo, Max: hi, Count: pageSize}).Result()
+		page, err := t.s.rdb.ZRangeArgs(t.ctx, goredis.ZRangeArgs{Key: key, Start: hi, Stop: lo, ByLex: true, Rev: true, Count: pageSize}).Result()
 		if err != nil {
 			return err
 		}

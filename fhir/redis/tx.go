@@ -192,7 +192,7 @@ func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, i
 // pending members, until emit returns false.
 func (t *tx) scanLex(key, lo, hi string, pending []string, skip func(string) bool, emit func(string) (bool, error)) error {
 	for {
-		page, err := t.s.rdb.ZRangeByLex(t.ctx, key, &goredis.ZRangeBy{Min: lo, Max: hi, Count: pageSize}).Result()
+		page, err := t.s.rdb.ZRangeArgs(t.ctx, goredis.ZRangeArgs{Key: key, Start: lo, Stop: hi, ByLex: true, Count: pageSize}).Result()
 		if err != nil {
 			return err
 		}

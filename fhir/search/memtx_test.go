@@ -2,7 +2,6 @@ package search
 
 import (
 	"bytes"
-	"encoding/json"
 	"sort"
 	"testing"
 	"time"
@@ -142,10 +141,4 @@ func seed(t testing.TB, r *Registry, tx fhir.Tx, at time.Time, body string) {
 	if err := tx.Put(rec, entries); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// mustJSON is a test helper for readable fixtures.
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -98,10 +98,10 @@ func testUpdateSeesOwnWrites(t *testing.T, s fhir.Store) {
 		}
 		r, err := tx.Current("Patient", "p1")
 		if err != nil || r.Version != 2 {
-			return fmt.Errorf("Current in tx = %v, %v; want version 2", r, err)
+			return fmt.Errorf("current in tx = %v, %v; want version 2", r, err)
 		}
 		if n, err := tx.Count("Patient"); err != nil || n != 2 {
-			return fmt.Errorf("Count in tx = %d, %v; want 2", n, err)
+			return fmt.Errorf("count in tx = %d, %v; want 2", n, err)
 		}
 		var keys []string
 		err = tx.ScanIndex("Patient", "name", nil, nil, func(k []byte, id string) bool {
@@ -109,14 +109,14 @@ func testUpdateSeesOwnWrites(t *testing.T, s fhir.Store) {
 			return true
 		})
 		if err != nil || fmt.Sprint(keys) != "[new|p1 new|p2]" {
-			return fmt.Errorf("ScanIndex in tx = %v, %v", keys, err)
+			return fmt.Errorf("scanIndex in tx = %v, %v", keys, err)
 		}
 		var ids []string
 		if err := tx.ScanType("Patient", func(r *fhir.Record) bool { ids = append(ids, r.ID); return true }); err != nil {
 			return err
 		}
 		if fmt.Sprint(ids) != "[p1 p2]" {
-			return fmt.Errorf("ScanType in tx = %v", ids)
+			return fmt.Errorf("scanType in tx = %v", ids)
 		}
 		var hist []string
 		if err := tx.History(fhir.HistoryFilter{Type: "Patient"}, func(r *fhir.Record) bool {
@@ -126,7 +126,7 @@ func testUpdateSeesOwnWrites(t *testing.T, s fhir.Store) {
 			return err
 		}
 		if len(hist) != 5 {
-			return fmt.Errorf("History in tx = %v, want 5 versions", hist)
+			return fmt.Errorf("history in tx = %v, want 5 versions", hist)
 		}
 		if v, err := tx.GetAux("ns", "k"); err != nil || string(v) != "v" {
 			return fmt.Errorf("GetAux in tx = %q, %v", v, err)

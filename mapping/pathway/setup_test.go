@@ -11,8 +11,6 @@ import (
 	"github.com/aitgw/aitgw/fhir/rest/resttest"
 )
 
-const base = resttest.Base
-
 // recorder is a Notifier that keeps the notices and warns, as the real one must, of
 // a role nobody holds.
 type recorder struct {

@@ -42,10 +42,11 @@ func (m *Manager) KickOff(w http.ResponseWriter, r *http.Request, req *rest.Requ
 			"%d exports are running, the most this server runs at once: retry later", m.cfg.MaxJobs))
 		return
 	}
-	if err := os.MkdirAll(m.dir(j.ID), 0o700); err == nil {
-		err = j.save(m.dir(j.ID))
+	saveErr := os.MkdirAll(m.dir(j.ID), 0o700)
+	if saveErr == nil {
+		saveErr = j.save(m.dir(j.ID))
 	}
-	if err != nil {
+	if saveErr != nil {
 		m.mu.Unlock()
 		os.RemoveAll(m.dir(j.ID))
 		writeError(w, fhir.Errorf(http.StatusInternalServerError, "exception", "", "cannot record the export job"))

@@ -327,11 +327,13 @@ func publicJWK(pub crypto.PublicKey) map[string]string {
 	case *rsa.PublicKey:
 		return map[string]string{"kty": "RSA", "n": b64(p.N.Bytes()), "e": b64(big.NewInt(int64(p.E)).Bytes())}
 	case *ecdsa.PublicKey:
-		size := (p.Curve.Params().BitSize + 7) / 8
-		x, y := make([]byte, size), make([]byte, size)
-		p.X.FillBytes(x)
-		p.Y.FillBytes(y)
-		return map[string]string{"kty": "EC", "crv": p.Curve.Params().Name, "x": b64(x), "y": b64(y)}
+		// the uncompressed point 0x04 || X || Y, each coordinate of the curve's size
+		point, err := p.Bytes()
+		if err != nil || len(point) < 3 || point[0] != 4 {
+			return map[string]string{}
+		}
+		size := (len(point) - 1) / 2
+		return map[string]string{"kty": "EC", "crv": p.Curve.Params().Name, "x": b64(point[1 : 1+size]), "y": b64(point[1+size:])}
 	}
 	return map[string]string{}
 }
