@@ -57,6 +57,7 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 	if len(entries) != len(raw) {
 		res.Issues = append(res.Issues, issue(fhir.SeverityWarning, "structure", "Bundle.entry", "entries that are not JSON objects are kept as sent"))
 	}
+	patientKeys := patientKeysOf(entries)
 	var referral object
 	var referralURL string
 	var linked []string
@@ -93,29 +94,46 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 				res.Dossier.Evidence = append(res.Dossier.Evidence, evidenceOf(r, rec, str(e, "fullUrl")))
 				linked = append(linked, str(e, "fullUrl"))
 			}
-			if str(r, "resourceType") == "ServiceRequest" && referral == nil {
+			if str(r, "resourceType") == "ServiceRequest" && (referral == nil || !isReferralCoded(referral) && isReferralCoded(r)) {
 				referral, referralURL = r, str(e, "fullUrl")
 				res.Dossier.ReferralDate, _ = parseDate(str(r, "authoredOn"))
 			}
 		}
+		before := str(obj(e, "request"), "ifNoneExist")
 		res.Issues = append(res.Issues, makeConditional(e, r, original, where)...)
+		if after := str(obj(e, "request"), "ifNoneExist"); after != before && str(r, "resourceType") != "Patient" {
+			scopeToPatient(e, r, patientKeys)
+		}
 	}
 	if referral == nil {
 		return nil, fhir.Errorf(http.StatusUnprocessableEntity, "required", "Bundle.entry.resource.ofType(ServiceRequest)",
 			"a referral needs its ServiceRequest (000 §V.2)")
 	}
-	linkDossier(referral, linked)
-	res.OME = OME(statementsOf(entries))
+	if err := checkReferralPatient(entries, referral); err != nil {
+		return nil, err
+	}
+	kind := rules.ReferralCode{Pathway: KindAIT, Fact: rules.FactReferral}
+	if rc, ok := referralKind(referral); ok {
+		kind = rc
+	}
+	if kind.Pathway == KindAIT {
+		linkDossier(referral, linked)
+		res.OME = OME(statementsOf(entries))
+	} else {
+		withdrawProfile(referral, ProfileReferral) // the AIT referral profile is not the IR request's
+	}
 	subject := ""
 	if s := obj(referral, "subject"); s != nil {
 		subject = str(s, "reference")
 	}
-	res.Pathway = NewPathway(KindAIT, subject, referralURL, careplanIdentifier(referral, referralURL))
-	res.Pathway, res.Milestones, err = Apply(res.Pathway, Event{Fact: rules.FactReferral, At: opts.Received})
+	res.Pathway = NewPathway(kind.Pathway, subject, referralURL, careplanIdentifier(referral, referralURL))
+	res.Pathway, res.Milestones, err = Apply(res.Pathway, Event{Fact: kind.Fact, At: opts.Received})
 	if err != nil {
 		return nil, err
 	}
-	if missing := CheckDossier(res.Dossier, opts.Received); len(missing) > 0 {
+	if kind.Pathway != KindAIT {
+		// the IR request has no dossier of 000 §V: its prerequisites are checked at its steps (003, 004)
+	} else if missing := CheckDossier(res.Dossier, opts.Received); len(missing) > 0 {
 		res.Milestones = append(res.Milestones, DossierIncomplete(opts.Received, missing))
 	} else {
 		var ms []Milestone
@@ -126,12 +144,14 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 		res.Milestones = append(res.Milestones, ms...)
 	}
 	cp, _ := decodeObject(CarePlanJSON(res.Pathway))
-	raw = append(raw, map[string]any{
+	cpEntry := map[string]any{
 		"fullUrl":  "urn:uuid:" + uuidFrom([]byte("careplan|"+res.Pathway.Identifier)),
 		"resource": cp,
 		"request": map[string]any{"method": "POST", "url": "CarePlan",
 			"ifNoneExist": "identifier=" + url.QueryEscape(IdentifierCarePlan) + "|" + url.QueryEscape(res.Pathway.Identifier)},
-	})
+	}
+	scopeToPatient(cpEntry, cp, patientKeys)
+	raw = append(raw, cpEntry)
 	b["entry"] = raw
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -141,6 +161,27 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 	}
 	res.Bundle = bytes.TrimSpace(buf.Bytes())
 	return res, nil
+}
+
+// isReferralCoded reports whether a ServiceRequest carries a referral code.
+func isReferralCoded(m object) bool { _, ok := referralKind(m); return ok }
+
+// withdrawProfile removes profile from meta.profile.
+func withdrawProfile(r object, profile string) {
+	meta := obj(r, "meta")
+	var keep []any
+	for _, p := range arr(meta, "profile") {
+		if p != profile {
+			keep = append(keep, p)
+		}
+	}
+	if meta != nil {
+		if len(keep) == 0 {
+			delete(meta, "profile")
+		} else {
+			meta["profile"] = keep
+		}
+	}
 }
 
 // DossierIncomplete is the "dossier incomplete (what is missing)" milestone (000
@@ -214,6 +255,12 @@ func makeConditional(e, r object, original []byte, where string) []fhir.Issue {
 	}
 	if str(req, "method") != "POST" || str(req, "ifNoneExist") != "" {
 		return nil // PUT, conditional already, or other: as the sender meant it
+	}
+	if str(r, "resourceType") == "Patient" {
+		if q := patientCondition(r); q != "" {
+			req["ifNoneExist"] = q // the patient's identity, not any identifier (see Identity)
+			return nil
+		}
 	}
 	system, value := "", ""
 	for _, id := range objs(r, "identifier") {

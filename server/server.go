@@ -41,6 +41,8 @@ type Server struct {
 	caps    Capabilities
 	capJSON []byte
 	capMu   sync.Mutex
+	// bundleHandlers may take over a Bundle posted to the base (HandleBundles).
+	bundleHandlers []BundleHandler
 }
 
 // New builds the server on svc.

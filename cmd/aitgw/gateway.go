@@ -73,7 +73,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	gw.background = append(gw.background, wirePathway(srv, svc, logger))
+	gw.background = append(gw.background, wirePathway(srv, svc, gw.auditStore, logger))
 	worker := wireNotify(cfg, srv, svc, logger)
 	gw.background = append(gw.background, func(ctx context.Context) {
 		if err := worker.Run(ctx); err != nil && ctx.Err() == nil {

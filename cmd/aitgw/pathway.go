@@ -16,13 +16,17 @@ import (
 // wirePathway runs the AIT and IR pathways on write: the hook advances the patient's
 // CarePlan in the same transaction as the step resource and hands the milestones to
 // the notifier, which records the Communications and queues their deliveries in that
-// same commit. It registers the clinical operations.
-func wirePathway(srv *server.Server, svc *rest.Service, logger *slog.Logger) func(ctx context.Context) {
+// same commit. It registers the clinical operations. Identity conflicts the hook
+// refuses are audited in trail, the audit trail's store.
+func wirePathway(srv *server.Server, svc *rest.Service, trail fhir.Store, logger *slog.Logger) func(ctx context.Context) {
 	n := &notify.Notifier{}
 	notifier := pathway.NotifierFunc(func(ctx context.Context, w *rest.Writer, no pathway.Notice) ([]fhir.Issue, error) {
 		return n.OnMilestone(ctx, w, milestoneOf(no))
 	})
-	svc.Hooks = append(svc.Hooks, &pathway.Hook{Notifier: notifier})
+	auditor := pathway.NewConflictAuditor(trail, svc, logger)
+	svc.Hooks = append(svc.Hooks, &pathway.Hook{Notifier: notifier, Audit: auditor.Record})
+	// one way in: a transaction carrying a referral gets the intake of $ait-referral
+	srv.HandleBundles(pathway.ReferralTransaction(svc))
 	ops := srv.Operations()
 	ops.Add(&server.Operation{Name: "ait-dossier-status", Types: []string{"ServiceRequest"}, Instance: true,
 		Definition: operationBase + "ait-dossier-status", Run: pathway.DossierStatus(svc)})
@@ -35,6 +39,7 @@ func wirePathway(srv *server.Server, svc *rest.Service, logger *slog.Logger) fun
 	// deadlines pass without anyone writing: sweep the pathways for overdue steps
 	// (000 §VI-§XIII) and raise their milestones
 	return func(ctx context.Context) {
+		go auditor.Run(ctx) // identity conflicts, audited outside the refused write
 		tick := time.NewTicker(overdueSweep)
 		defer tick.Stop()
 		for {

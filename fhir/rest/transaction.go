@@ -48,9 +48,11 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 				if op.req.Method != method {
 					continue
 				}
+				n := len(w.warnings)
 				if op.resp, err = w.runEntry(op, refs, patches[op.index]); err != nil {
 					return nil, entryError(op.index, err)
 				}
+				entryWarnings(op.resp, w.warnings[n:])
 			}
 		}
 		return nil, nil
@@ -278,4 +280,18 @@ func refsKey(refs map[string]string) string {
 		b.WriteByte('\x00')
 	}
 	return b.String()
+}
+
+// entryWarnings gives an entry's response the warnings its write raised (the hooks'
+// clinical warnings), so that each entry's response.outcome carries its own.
+func entryWarnings(resp *Response, issues []fhir.Issue) {
+	if resp == nil || len(issues) == 0 {
+		return
+	}
+	oo := fhir.NewOutcome()
+	if resp.Outcome != nil {
+		oo.Issue = append(oo.Issue, resp.Outcome.Issue...)
+	}
+	oo.Issue = append(oo.Issue, issues...)
+	resp.Outcome = oo
 }

@@ -5,6 +5,7 @@
 package pathway
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
@@ -35,6 +36,14 @@ type Hook struct {
 	// Notifier records the notices; nil raises none (the lead wires the notification
 	// service).
 	Notifier Notifier
+	// Audit records an identity conflict the hook refused (ConflictAuditor.Record);
+	// nil audits none. It is called inside the refused transaction and must not
+	// write in it.
+	Audit func(IdentityConflict)
+	// StepsWithoutPathway stores a step of a patient who has no pathway with a
+	// warning instead of refusing it. The gateway refuses them (000 §III); tests of
+	// the clinical checks alone, which run before the pathway's, set it.
+	StepsWithoutPathway bool
 }
 
 var _ rest.WriteHook = (*Hook)(nil)
@@ -44,8 +53,18 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	if rec == nil || rec.Deleted {
 		return nil
 	}
+	if rec.Type == "Patient" || rec.Type == "ServiceRequest" || bytes.Contains(rec.Body, []byte(`"basedOn"`)) {
+		if m := decode(rec.Body); m != nil {
+			if err := h.checkIdentity(w, rec, m); err != nil {
+				return err
+			}
+		}
+	}
 	if err := h.checkClinical(ctx, w, rec); err != nil {
 		return err
+	}
+	if isReferral(rec.Type, rec.Body) {
+		return nil // the referral opens its pathway (its CarePlan is in the same transaction): no step
 	}
 	if rec.Type == "CarePlan" {
 		if rec.Version == 1 && strings.Contains(string(rec.Body), mapping.ExtPathwayState) {
@@ -76,9 +95,15 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 		return err
 	}
 	if cpBody == nil {
-		w.Warn(fhir.Issue{Severity: fhir.SeverityWarning, Code: "not-found", Expression: []string{rec.Type + ".subject"},
-			Diagnostics: "the " + ev.Fact + " step was stored but the patient has no AIT or IR pathway CarePlan: no pathway rule was checked (000 §III)"})
-		return nil
+		if h.StepsWithoutPathway || rec.Type == "Consent" && !bytes.Contains(rec.Body, []byte(mapping.Base+"/")) {
+			// a consent that does not name the guide is no business of the pathway
+			w.Warn(fhir.Issue{Severity: fhir.SeverityWarning, Code: "not-found", Expression: []string{rec.Type + ".subject"},
+				Diagnostics: "the " + ev.Fact + " step was stored but the patient has no AIT or IR pathway CarePlan: no pathway rule was checked (000 §III)"})
+			return nil
+		}
+		return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
+			Expression: []string{rec.Type + ".subject", rec.Type + ".basedOn"}, Details: seedCoding("000 §III"),
+			Diagnostics: "the " + ev.Fact + " step names no open pathway: the patient has no AIT or IR pathway CarePlan (open one with a referral, $ait-referral): nothing was written (000 §III)"})
 	}
 	p, err := mapping.PathwayFromCarePlan(cpBody)
 	if err != nil {

@@ -2,7 +2,6 @@ package pathway
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -103,46 +102,4 @@ func scoreInput(body []byte) (answers map[string]string, subject string, at time
 	}
 	return nil, "", time.Time{}, fhir.Errorf(http.StatusBadRequest, "structure", "",
 		"the score operations take a Parameters or an Observation with the answers (003 annex 4)")
-}
-
-// Referral is POST [base]/$ait-referral: it runs mapping.Intake on the posted
-// transaction Bundle (profiles, normalised values, dossier links, entries conditional
-// on identifiers, the pathway CarePlan) and commits the result through svc.Bundle as
-// one transaction with the request's Access, so the Hook raises the referral
-// milestones in the same commit. Posting the same referral twice creates nothing
-// twice. The answer is a Parameters: "transaction-response" (the Bundle) and
-// "outcome" (the intake's issues, what was kept as sent, and the write's warnings).
-func Referral(svc *rest.Service) Operation {
-	return func(ctx context.Context, req *rest.Request) (*rest.Response, error) {
-		res, err := mapping.Intake(req.Body, mapping.IntakeOptions{Received: clock(svc)})
-		if err != nil {
-			return nil, err
-		}
-		bundle, withdrawn, err := claimOnlyWhatIsMet(svc.Validate, req.Body, res.Bundle)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := svc.Bundle(ctx, &rest.Request{Method: http.MethodPost, Body: bundle, Op: "transaction", Access: req.Access}, rest.ReturnRepresentation)
-		if err != nil {
-			return nil, err
-		}
-		issues := append(append([]fhir.Issue{}, res.Issues...), withdrawn...)
-		if resp.Outcome != nil {
-			issues = append(issues, resp.Outcome.Issue...)
-		}
-		oo := fhir.NewOutcome(issues...)
-		if len(issues) == 0 {
-			oo = fhir.NewOutcome(fhir.Issue{Severity: fhir.SeverityInformation, Code: "informational",
-				Diagnostics: "referral mapped in full (000 §V.2)"})
-		}
-		out := map[string]any{"resourceType": "Parameters", "parameter": []any{
-			map[string]any{"name": "transaction-response", "resource": json.RawMessage(resp.Body)},
-			map[string]any{"name": "outcome", "resource": json.RawMessage(oo.JSON())},
-		}}
-		b, err := json.Marshal(out)
-		if err != nil {
-			return nil, err
-		}
-		return &rest.Response{Status: http.StatusOK, Body: b, Outcome: oo}, nil
-	}
 }

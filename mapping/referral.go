@@ -1,0 +1,159 @@
+package mapping
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/mapping/rules"
+)
+
+// ReferralKind returns the referral code row a ServiceRequest carries
+// (rules.ReferralCodes), if any: such a ServiceRequest opens a pathway, whatever door
+// it comes in by.
+func ReferralKind(sr []byte) (rules.ReferralCode, bool) {
+	m, err := decodeObject(sr)
+	if err != nil || str(m, "resourceType") != "ServiceRequest" {
+		return rules.ReferralCode{}, false
+	}
+	return referralKind(m)
+}
+
+func referralKind(m object) (rules.ReferralCode, bool) {
+	for _, rc := range rules.ReferralCodes {
+		if hasCoding(obj(m, "code"), resolveCodes([]string{rc.Code})) {
+			return rc, true
+		}
+	}
+	return rules.ReferralCode{}, false
+}
+
+// IsReferralBundle reports whether a transaction Bundle carries a referral
+// ServiceRequest (rules.ReferralCodes): posted to the base, it then gets the intake
+// of $ait-referral.
+func IsReferralBundle(body []byte) bool {
+	b, err := decodeObject(body)
+	if err != nil || str(b, "resourceType") != "Bundle" || str(b, "type") != "transaction" {
+		return false
+	}
+	for _, e := range objs(b, "entry") {
+		if r := obj(e, "resource"); str(r, "resourceType") == "ServiceRequest" {
+			if _, ok := referralKind(r); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// IsPathwayState reports whether a resource carries the gateway's own pathway state:
+// a CarePlan of the AIT or IR pathway category, its state extension, or its
+// identifier. Clients never write these: the gateway derives them from the steps.
+func IsPathwayState(typ string, body []byte) bool {
+	if typ != "CarePlan" {
+		return false
+	}
+	m, err := decodeObject(body)
+	if err != nil {
+		return false
+	}
+	return isPathwayState(m)
+}
+
+func isPathwayState(m object) bool {
+	if str(m, "resourceType") != "CarePlan" {
+		return false
+	}
+	for _, e := range objs(m, "extension") {
+		if str(e, "url") == ExtPathwayState {
+			return true
+		}
+	}
+	for _, id := range objs(m, "identifier") {
+		if str(id, "system") == IdentifierCarePlan {
+			return true
+		}
+	}
+	for _, c := range objs(m, "category") {
+		if hasCoding(c, []string{CodeSystemAIT + "|" + CodePathwayCategory, CodeSystemAIT + "|" + CodeIRCategory}) {
+			return true
+		}
+	}
+	return false
+}
+
+// patientRefs are the elements by which a resource names its patient.
+var patientRefs = []string{"subject", "patient", "for", "beneficiary"}
+
+// checkReferralPatient checks that a referral names exactly one patient and that
+// every entry is about that patient (nothing is filed across patients): a referral
+// with no patient, with two, or with an entry about another patient is a 422 naming
+// the element, and nothing is written.
+func checkReferralPatient(entries []object, referral object) error {
+	var patients []string
+	for i, e := range entries {
+		r := obj(e, "resource")
+		if str(r, "resourceType") == "Patient" {
+			patients = append(patients, fmt.Sprintf("Bundle.entry[%d]", i))
+		}
+		if isPathwayState(r) {
+			return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
+				Expression:  []string{fmt.Sprintf("Bundle.entry[%d].resource", i)},
+				Diagnostics: "a referral cannot carry a pathway CarePlan: the pathway state belongs to the gateway, which derives it from the step resources (000 §III)"})
+		}
+	}
+	if len(patients) > 1 {
+		return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
+			Expression:  patients,
+			Diagnostics: fmt.Sprintf("a referral is about one patient; this one holds %d Patient entries (%s): nothing was written (000 §V.2)", len(patients), strings.Join(patients, ", "))})
+	}
+	subject := str(obj(referral, "subject"), "reference")
+	if subject == "" {
+		return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "required",
+			Expression:  []string{"Bundle.entry.resource.ofType(ServiceRequest).subject"},
+			Diagnostics: "the referral names no patient (ServiceRequest.subject): nothing was written (000 §V.2)"})
+	}
+	if len(patients) == 1 {
+		var full string
+		for _, e := range entries {
+			if str(obj(e, "resource"), "resourceType") == "Patient" {
+				full = str(e, "fullUrl")
+			}
+		}
+		if subject != full {
+			return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
+				Expression:  []string{"Bundle.entry.resource.ofType(ServiceRequest).subject"},
+				Diagnostics: fmt.Sprintf("the referral's subject %s is not the Patient the referral carries (%s): nothing was written (000 §V.2)", subject, full)})
+		}
+	} else if !strings.HasPrefix(subject, "Patient/") && !strings.HasPrefix(subject, "Patient?") {
+		return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "required",
+			Expression:  []string{"Bundle.entry.resource.ofType(Patient)"},
+			Diagnostics: "the referral carries no Patient and its subject names no stored one: nothing was written (000 §V.2)"})
+	}
+	for i, e := range entries {
+		r := obj(e, "resource")
+		for _, k := range patientRefs {
+			ref := str(obj(r, k), "reference")
+			if ref == "" || ref == subject || str(r, "resourceType") == "Patient" {
+				continue
+			}
+			if strings.HasPrefix(ref, "Patient") || isPatientEntry(entries, ref) {
+				return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
+					Expression: []string{fmt.Sprintf("Bundle.entry[%d].resource.%s", i, k)},
+					Diagnostics: fmt.Sprintf("this %s is about %s, not the referral's patient %s: a referral files nothing across patients, nothing was written (000 §V.2)",
+						str(r, "resourceType"), ref, subject)})
+			}
+		}
+	}
+	return nil
+}
+
+func isPatientEntry(entries []object, ref string) bool {
+	for _, e := range entries {
+		if str(e, "fullUrl") == ref {
+			return str(obj(e, "resource"), "resourceType") == "Patient"
+		}
+	}
+	return false
+}
