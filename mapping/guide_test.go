@@ -40,7 +40,6 @@ var remainingIntakeErrors = map[string]string{
 	"[AITImagingReport] conclusion": "the EHR sent the imaging reports without their conclusion text",
 	"[AITPainAssessment] component": "the EHR sent the pain score without type, etiology and treatments tried (000 §V.2.b)",
 	"[AITPainAssessment] bodySite":  "the EHR sent the pain score without its location (000 §V.2.b)",
-	"[AITReferral] supportingInfo":  "no OME Observation in the referral: the mapping computes the OME (000 §IX.1.a) but the guide's OME profile needs a performer/date policy before the gateway may assert one",
 }
 
 // TestIntakeOutputAgainstTheGuide validates the intake output Bundle of both referral

@@ -117,7 +117,7 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 		kind = rc
 	}
 	if kind.Pathway == KindAIT {
-		linkDossier(referral, linked)
+		linkDossier(referral, linked, aliasesOf(entries))
 		res.OME = OME(statementsOf(entries))
 	} else {
 		withdrawProfile(referral, ProfileReferral) // the AIT referral profile is not the IR request's
@@ -284,14 +284,14 @@ func makeConditional(e, r object, original []byte, where string) []fhir.Issue {
 }
 
 // linkDossier adds the dossier elements to ServiceRequest.supportingInfo unless
-// already referenced.
-func linkDossier(sr object, refs []string) {
+// already referenced, by fullUrl or by Type/id (aliases: fullUrl to Type/id).
+func linkDossier(sr object, refs []string, aliases map[string]string) {
 	have := map[string]bool{}
 	for _, s := range objs(sr, "supportingInfo") {
 		have[str(s, "reference")] = true
 	}
 	for _, ref := range refs {
-		if !have[ref] {
+		if !have[ref] && (aliases[ref] == "" || !have[aliases[ref]]) {
 			appendTo(sr, "supportingInfo", map[string]any{"reference": ref})
 			have[ref] = true
 		}
@@ -351,4 +351,15 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// aliasesOf maps each entry's fullUrl to the Type/id its resource also goes by.
+func aliasesOf(entries []object) map[string]string {
+	out := map[string]string{}
+	for _, e := range entries {
+		if r := obj(e, "resource"); str(r, "id") != "" {
+			out[str(e, "fullUrl")] = str(r, "resourceType") + "/" + str(r, "id")
+		}
+	}
+	return out
 }

@@ -116,12 +116,13 @@ func checkReferralPatient(entries []object, referral object) error {
 	}
 	if len(patients) == 1 {
 		var full string
+		var patient object
 		for _, e := range entries {
 			if str(obj(e, "resource"), "resourceType") == "Patient" {
-				full = str(e, "fullUrl")
+				full, patient = str(e, "fullUrl"), e
 			}
 		}
-		if subject != full {
+		if !names(patient, subject) {
 			return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
 				Expression:  []string{"Bundle.entry.resource.ofType(ServiceRequest).subject"},
 				Diagnostics: fmt.Sprintf("the referral's subject %s is not the Patient the referral carries (%s): nothing was written (000 §V.2)", subject, full)})
@@ -135,7 +136,7 @@ func checkReferralPatient(entries []object, referral object) error {
 		r := obj(e, "resource")
 		for _, k := range patientRefs {
 			ref := str(obj(r, k), "reference")
-			if ref == "" || ref == subject || str(r, "resourceType") == "Patient" {
+			if ref == "" || ref == subject || str(r, "resourceType") == "Patient" || samePatientEntry(entries, ref, subject) {
 				continue
 			}
 			if strings.HasPrefix(ref, "Patient") || isPatientEntry(entries, ref) {
@@ -153,6 +154,28 @@ func isPatientEntry(entries []object, ref string) bool {
 	for _, e := range entries {
 		if str(e, "fullUrl") == ref {
 			return str(obj(e, "resource"), "resourceType") == "Patient"
+		}
+	}
+	return false
+}
+
+// names reports whether ref names the entry's resource: its fullUrl, its Type/id (a
+// PUT or a resource with an id) or a fullUrl ending in Type/id.
+func names(e object, ref string) bool {
+	if e == nil || ref == "" {
+		return false
+	}
+	full := str(e, "fullUrl")
+	r := obj(e, "resource")
+	typeID := str(r, "resourceType") + "/" + str(r, "id")
+	return full == ref || (str(r, "id") != "" && ref == typeID) || strings.HasSuffix(full, "/"+ref)
+}
+
+// samePatientEntry reports whether two references name the same Patient entry.
+func samePatientEntry(entries []object, a, b string) bool {
+	for _, e := range entries {
+		if str(obj(e, "resource"), "resourceType") == "Patient" && names(e, a) && names(e, b) {
+			return true
 		}
 	}
 	return false

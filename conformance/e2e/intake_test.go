@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aitgw/aitgw/profiles"
 )
 
 // Identifier systems of the intake tests: the INS-NIR OID and a sender's IPP.
@@ -290,5 +292,67 @@ func TestReferralByEitherDoor(t *testing.T) {
 	cp, _ := c.Do(http.MethodGet, "CarePlan", nil, nil)
 	if !strings.Contains(string(cp.Body), "ait-pathway") {
 		t.Errorf("the transaction opened no AIT pathway CarePlan: %s", cp)
+	}
+}
+
+// guideReferral is the guide's example referral with its patient, practitioners,
+// centres and dossier, as the transaction an EHR would post (PUT by id, so that the
+// examples' references hold).
+func guideReferral(t *testing.T) []byte {
+	t.Helper()
+	pkg, err := profiles.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := map[string]bool{"Patient": true, "Practitioner": true, "PractitionerRole": true, "Organization": true,
+		"DocumentReference": true, "DiagnosticReport": true, "MedicationStatement": true, "ServiceRequest": true, "Observation": true}
+	var entries []any
+	for _, r := range pkg.Examples() {
+		if !keep[r.Type] {
+			continue
+		}
+		entries = append(entries, map[string]any{"fullUrl": "https://fhir.aitgw.org/ig/ait/" + r.Type + "/" + r.ID,
+			"resource": json.RawMessage(r.Body), "request": map[string]any{"method": "PUT", "url": r.Type + "/" + r.ID}})
+	}
+	b, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
+	return b
+}
+
+// TestGuideReferralIsAStepTarget: the guide's example referral, posted as a
+// transaction, is taken in as a referral (its pathway CarePlan opened), keeps its
+// AITReferral profile, reads complete in $ait-dossier-status, and is a valid target of
+// the guide's step profiles: the guide's RCP decision example, which claims
+// AITRCPDecision and is based on it, is accepted. The FR Core sample referral, whose
+// dossier $ait-dossier-status calls complete, keeps its AITReferral profile too.
+func TestGuideReferralIsAStepTarget(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	r, err := c.Do(http.MethodPost, "", guideReferral(t), nil)
+	if err != nil || r.Status != http.StatusOK {
+		t.Fatalf("guide referral: %v %s", err, r)
+	}
+	sr, _ := c.Do(http.MethodGet, "ServiceRequest/ait-referral-example", nil, nil)
+	if !strings.Contains(string(sr.Body), "StructureDefinition/ait-referral") {
+		t.Errorf("the guide's referral lost its AITReferral profile: %s", sr)
+	}
+	st, _ := c.Do(http.MethodGet, "ServiceRequest/ait-referral-example/$ait-dossier-status", nil, nil)
+	if !strings.Contains(string(st.Body), `"valueBoolean":true`) {
+		t.Errorf("$ait-dossier-status of the guide's referral: %s", st)
+	}
+	pkg, _ := profiles.Load()
+	for _, ex := range pkg.Examples() {
+		if ex.Type == "Task" && ex.ID == "ait-rcp-decision-example" {
+			r, err := c.Do(http.MethodPut, "Task/"+ex.ID, ex.Body, nil)
+			if err != nil || r.Status >= 300 {
+				t.Errorf("the guide's RCP decision on the guide's referral: %v %s", err, r)
+			}
+		}
+	}
+	if r, err := c.Do(http.MethodPost, "$ait-referral", fixture(t, "referral-frcore.json"), nil); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("frcore referral: %v %s", err, r)
+	}
+	srs, _ := c.Do(http.MethodGet, "ServiceRequest?identifier=https://ehr.example-hospital.org/referrals|REF-2026-0001", nil, nil)
+	if !strings.Contains(string(srs.Body), "StructureDefinition/ait-referral") {
+		t.Errorf("the FR Core referral, complete by $ait-dossier-status, lost its AITReferral profile: %s", srs)
 	}
 }
