@@ -60,8 +60,15 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 			}
 		}
 	}
+	before := len(w.Warnings())
 	if err := h.checkClinical(ctx, w, rec); err != nil {
 		return err
+	}
+	if raised := w.Warnings()[before:]; len(raised) > 0 || rec.Version > 1 && !gatewayRecord(rec.Type) {
+		// whatever rule raised them: recorded as DetectedIssues; an update may resolve some
+		if err := h.recordIssues(w, rec, append([]fhir.Issue{}, raised...)); err != nil {
+			return err
+		}
 	}
 	if isReferral(rec.Type, rec.Body) {
 		return nil // the referral opens its pathway (its CarePlan is in the same transaction): no step
@@ -234,4 +241,10 @@ func findCarePlan(w *rest.Writer, step object) (string, []byte, error) {
 	}
 	return "", nil, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "basedOn",
 		"the step's basedOn matches %d pathway CarePlans (000 §III)", len(pick))
+}
+
+// gatewayRecord reports whether typ is written by the gateway itself as a result of
+// the pathway (no clinical rule runs on it).
+func gatewayRecord(typ string) bool {
+	return typ == "CarePlan" || typ == "DetectedIssue" || typ == "Communication" || typ == "AuditEvent"
 }
