@@ -35,8 +35,10 @@ func issuesOf(t *testing.T, c *Client, query string) map[string]string {
 		Entry []struct {
 			Resource struct {
 				ID, Status, Severity, Detail string
-				Code                         struct{ Coding []struct{ System, Code string } }
-				Patient                      struct{ Reference string }
+				Code                         struct {
+					Coding []struct{ System, Code string }
+				}
+				Patient struct{ Reference string }
 			}
 		}
 	}
