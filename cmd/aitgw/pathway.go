@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/mapping"
@@ -27,6 +29,15 @@ func wirePathway(srv *server.Server, svc *rest.Service, trail fhir.Store, logger
 	svc.Hooks = append(svc.Hooks, &pathway.Hook{Notifier: notifier, Audit: auditor.Record})
 	// one way in: a transaction carrying a referral gets the intake of $ait-referral
 	srv.HandleBundles(pathway.ReferralTransaction(svc))
+	// the pathway state is the gateway's: clients write steps, never CarePlans
+	state := pathway.GatewayState(svc)
+	srv.Use(func(c *gin.Context) {
+		if err := state(c.Request.Context(), server.RequestFrom(c)); err != nil {
+			fe := fhir.AsError(err)
+			c.Data(fe.Status, server.ContentType, fe.Outcome.JSON())
+			c.Abort()
+		}
+	})
 	ops := srv.Operations()
 	ops.Add(&server.Operation{Name: "ait-dossier-status", Types: []string{"ServiceRequest"}, Instance: true,
 		Definition: operationBase + "ait-dossier-status", Run: pathway.DossierStatus(svc)})

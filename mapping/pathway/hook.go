@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
@@ -115,6 +116,12 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	p, err := mapping.PathwayFromCarePlan(cpBody)
 	if err != nil {
 		return err
+	}
+	if f, done := p.Facts[ev.Fact]; done && rec.Version == 1 && !rules.RepeatableFacts[ev.Fact] && !p.Stopped {
+		return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "duplicate",
+			Expression: []string{rec.Type}, Details: seedCoding("000 §III"),
+			Diagnostics: "duplicate step: the " + ev.Fact + " of this pathway is already recorded (" + f.At.UTC().Format(time.RFC3339) +
+				"); correct it by updating the resource that recorded it: nothing was written (000 §III)"})
 	}
 	q, ms, err := mapping.Apply(p, ev)
 	if err != nil {

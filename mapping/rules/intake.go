@@ -23,3 +23,12 @@ var ReferralCodes = []ReferralCode{
 	{AliasAIT + "|ait-referral", "ait", FactReferral, "Referral for intrathecal analgesia", "000 §V"},
 	{AliasAIT + "|" + FactIRRequest, "ir", FactIRRequest, "Interventional radiology request (bone-metastasis pain, complex pain, cimentoplasty)", "003"},
 }
+
+// RepeatableFacts are the steps a pathway records more than once: each refill and
+// its follow-up, complications, prescriptions (dose changes), consents. Any other
+// step posted again as a new resource is a duplicate and is refused; the resource
+// that recorded it is corrected by an update instead (000 §III, 003).
+var RepeatableFacts = map[string]bool{
+	FactRefill: true, FactFollowUp: true, FactComplication: true, FactPrescription: true, FactConsent: true,
+	FactAdmission: true, FactIRFollowUp: true,
+}
