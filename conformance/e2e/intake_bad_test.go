@@ -68,7 +68,7 @@ func TestBadReferralsAndSteps(t *testing.T) {
 	forged := map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": append(append([]any{}, entries...),
 		map[string]any{"resource": map[string]any{"resourceType": "CarePlan", "status": "active", "intent": "plan",
 			"category": []any{map[string]any{"coding": []any{map[string]any{"system": aitCS, "code": "ait-pathway"}}}},
-			"subject": map[string]any{"reference": entries[0].(map[string]any)["fullUrl"]}},
+			"subject":  map[string]any{"reference": entries[0].(map[string]any)["fullUrl"]}},
 			"request": map[string]any{"method": "POST", "url": "CarePlan"}})}
 	r, err = c.Do(http.MethodPost, "$ait-referral", kit.JSON(forged), nil)
 	refused(t, c, "referral carrying a pathway CarePlan", r, err, before, 422, "belongs to the gateway")
