@@ -485,6 +485,7 @@ searchparam("ait-rcp-decision", "rcp-decision", "Task", "token",
 searchparam("ait-pathway-step", "pathway-step", "CarePlan", "token",
             "CarePlan.activity.detail.code", "Pathways by step (000 §III).")
 
+import operations  # noqa: E402,F401  (appends the OperationDefinitions)
 import examples  # noqa: E402  (appends to fhirbuild.examples)
 
 # ---------------------------------------------------------------- seed sections used by the rules above
