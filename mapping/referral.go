@@ -180,3 +180,11 @@ func samePatientEntry(entries []object, a, b string) bool {
 	}
 	return false
 }
+
+// ResolveCode turns an "alias|code" key of the rules tables into "system|code".
+func ResolveCode(key string) string {
+	if r := resolveCodes([]string{key}); len(r) == 1 {
+		return r[0]
+	}
+	return key
+}

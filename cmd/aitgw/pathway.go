@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/aitgw/aitgw/conformance/kit"
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/mapping"
@@ -29,6 +31,13 @@ func wirePathway(srv *server.Server, svc *rest.Service, trail fhir.Store, logger
 	svc.Hooks = append(svc.Hooks, &pathway.Hook{Notifier: notifier, Audit: auditor.Record})
 	// one way in: a transaction carrying a referral gets the intake of $ait-referral
 	srv.HandleBundles(pathway.ReferralTransaction(svc))
+	// the implementer page, generated from the recognition and rule tables, with the
+	// conformance kit's steps as its examples
+	examples := kit.Examples()
+	for path, lang := range map[string]string{"/ig/": "en", "/ig/fr/": "fr"} {
+		page := pathway.ImplementerPage(lang, examples)
+		srv.Engine().GET(path, func(c *gin.Context) { c.Data(http.StatusOK, "text/html; charset=utf-8", page) })
+	}
 	// the pathway state is the gateway's: clients write steps, never CarePlans
 	state := pathway.GatewayState(svc)
 	srv.Use(func(c *gin.Context) {
