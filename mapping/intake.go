@@ -19,6 +19,10 @@ type IntakeOptions struct {
 	// Received is when the gateway received the referral: the pathway's referral
 	// date and, when the dossier is complete, the start of the RCP's 15 days (000 §VI).
 	Received time.Time
+	// ProfileGaps are what the referral profile found missing (the validation of a
+	// first mapping): a dossier is complete for the intake only if it is for the
+	// profile too, so that intake, profile and $ait-dossier-status agree (000 §V.2).
+	ProfileGaps []fhir.Issue
 }
 
 // IntakeResult is the rewritten referral and what the mapping found.
@@ -133,7 +137,7 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 	}
 	if kind.Pathway != KindAIT {
 		// the IR request has no dossier of 000 §V: its prerequisites are checked at its steps (003, 004)
-	} else if missing := CheckDossier(res.Dossier, opts.Received); len(missing) > 0 {
+	} else if missing := append(CheckDossier(res.Dossier, opts.Received), opts.ProfileGaps...); len(missing) > 0 {
 		res.Milestones = append(res.Milestones, DossierIncomplete(opts.Received, missing))
 	} else {
 		var ms []Milestone

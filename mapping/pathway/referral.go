@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/mapping"
+	"github.com/aitgw/aitgw/mapping/rules"
 )
 
 // Referral is POST [base]/$ait-referral: it runs mapping.Intake on the posted
@@ -55,6 +57,15 @@ func intake(ctx context.Context, svc *rest.Service, body []byte, access rest.Acc
 	bundle, withdrawn, err := claimOnlyWhatIsMet(svc.Validate, body, res.Bundle)
 	if err != nil {
 		return nil, nil, err
+	}
+	if gaps := referralGaps(withdrawn); len(gaps) > 0 && res.Pathway.Has(rules.FactDossierComplete) {
+		// the checklist passed but the referral profile did not: not complete
+		if res, err = mapping.Intake(body, mapping.IntakeOptions{Received: clock(svc), ProfileGaps: gaps}); err != nil {
+			return nil, nil, err
+		}
+		if bundle, withdrawn, err = claimOnlyWhatIsMet(svc.Validate, body, res.Bundle); err != nil {
+			return nil, nil, err
+		}
 	}
 	resp, err := svc.Bundle(ctx, &rest.Request{Method: http.MethodPost, Body: bundle, Op: "transaction", Access: access}, prefer)
 	if err != nil {
@@ -171,3 +182,14 @@ func annotateEntries(body []byte, sent, at int, issues []fhir.Issue) ([]byte, er
 }
 
 func mustJSON(m object) []byte { b, _ := json.Marshal(m); return b }
+
+// referralGaps are the withdrawal issues of the referral profile itself.
+func referralGaps(withdrawn []fhir.Issue) []fhir.Issue {
+	var out []fhir.Issue
+	for _, is := range withdrawn {
+		if strings.Contains(is.Diagnostics, "without "+mapping.ProfileReferral) {
+			out = append(out, is)
+		}
+	}
+	return out
+}
