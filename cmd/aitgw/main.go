@@ -10,6 +10,7 @@
 //	aitgw launch    mint an EHR launch context for a SMART app
 //	aitgw notify    list or replay dead-lettered notifications
 //	aitgw users     create user accounts of the built-in authorization server
+//	aitgw kit       run the conformance kit against a gateway (JUnit XML, HTML)
 //
 // Every flag also reads from an AITGW_* environment variable (--base-url from
 // AITGW_BASE_URL…); a flag given on the command line wins.
@@ -32,6 +33,7 @@ var commands = map[string]func(args []string) int{
 	"launch":   launchCmd,
 	"notify":   notifyCmd,
 	"users":    usersCmd,
+	"kit":      kitCmd,
 }
 
 func main() {
@@ -50,7 +52,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: aitgw <command> [flags]\n\ncommands:")
-	for _, c := range []string{"serve", "bench", "token", "keys", "clients", "validate", "launch", "notify", "users"} {
+	for _, c := range []string{"serve", "bench", "token", "keys", "clients", "validate", "launch", "notify", "users", "kit"} {
 		fmt.Fprintln(os.Stderr, "  "+c)
 	}
 }
