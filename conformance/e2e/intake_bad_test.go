@@ -86,8 +86,10 @@ func TestBadReferralsAndSteps(t *testing.T) {
 	}
 	var orphan map[string]any
 	json.Unmarshal(kit.AITSteps(kit.Dossier{Patient: lonely, Referral: d.Referral}, cast)[0].Body, &orphan)
-	delete(orphan, "basedOn")
 	before = everything(t, c)
+	r, err = c.Do(http.MethodPost, "Task", kit.JSON(orphan), nil)
+	refused(t, c, "step of one patient based on another's referral", r, err, before, 409, "identity conflict", "Task.basedOn[0]", d.Referral)
+	delete(orphan, "basedOn")
 	r, err = c.Do(http.MethodPost, "Task", kit.JSON(orphan), nil)
 	refused(t, c, "step for a pathway that does not exist", r, err, before, 422, "no open pathway", "000 §III")
 

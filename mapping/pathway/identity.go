@@ -64,8 +64,9 @@ func patientIdentity(w *rest.Writer, ref string) (mapping.Identity, error) {
 // checkIdentity refuses, inside the write's transaction, a write that would put one
 // patient's data into another's dossier: a Patient sharing an INS or IPP with a
 // stored patient whose identity disagrees; a ServiceRequest whose identifier is
-// another patient's referral, or whose supportingInfo is another patient's; a step
-// whose basedOn referral is another patient's.
+// another patient's referral, or a referral whose supportingInfo is another
+// patient's; a resource whose basedOn is another patient's referral or pathway
+// CarePlan.
 func (h *Hook) checkIdentity(w *rest.Writer, rec *fhir.Record, m object) error {
 	switch rec.Type {
 	case "Patient":
@@ -124,13 +125,19 @@ func (h *Hook) checkReferralIdentifiers(w *rest.Writer, rec *fhir.Record, sr obj
 			if err != nil || b == nil {
 				return err
 			}
+			if !isReferral(rec.Type, rec.Body) && !isReferral("ServiceRequest", b) {
+				continue // two orders that are no pathway's referral: no dossier to protect
+			}
 			if theirs := subjectOf(decode(b)); theirs != subject {
 				return h.conflictWith(w, "ServiceRequest.identifier", sys+"|"+val, subject, theirs)
 			}
 		}
 	}
+	if !isReferral(rec.Type, rec.Body) {
+		return nil
+	}
 	for i, r := range refs(sr, "supportingInfo") {
-		if err := h.samePatient(w, fmt.Sprintf("ServiceRequest.supportingInfo[%d]", i), r, subject); err != nil {
+		if err := h.samePatient(w, fmt.Sprintf("ServiceRequest.supportingInfo[%d]", i), r, subject, false); err != nil {
 			return err
 		}
 	}
@@ -144,15 +151,16 @@ func (h *Hook) checkBasedOn(w *rest.Writer, rec *fhir.Record, m object) error {
 		return nil
 	}
 	for i, r := range refs(m, "basedOn") {
-		if err := h.samePatient(w, fmt.Sprintf("%s.basedOn[%d]", rec.Type, i), r, subject); err != nil {
+		if err := h.samePatient(w, fmt.Sprintf("%s.basedOn[%d]", rec.Type, i), r, subject, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// samePatient refuses a reference to a resource of another patient than subject.
-func (h *Hook) samePatient(w *rest.Writer, element, reference, subject string) error {
+// samePatient refuses a reference to a resource of another patient than subject;
+// dossierOnly limits it to the pathway's dossier (a referral, a pathway CarePlan).
+func (h *Hook) samePatient(w *rest.Writer, element, reference, subject string, dossierOnly bool) error {
 	typ, id, ok := split(reference)
 	if !ok || subject == "" {
 		return nil
@@ -160,6 +168,9 @@ func (h *Hook) samePatient(w *rest.Writer, element, reference, subject string) e
 	b, err := current(w.Tx(), typ, id)
 	if err != nil || b == nil {
 		return err
+	}
+	if dossierOnly && !isReferral(typ, b) && !mapping.IsPathwayState(typ, b) {
+		return nil // another patient's order or plan that is no pathway: not this rule's to judge
 	}
 	theirs := subjectOf(decode(b))
 	if theirs == "" || theirs == subject {
