@@ -1,7 +1,15 @@
 package e2e
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"encoding/xml"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,5 +74,36 @@ func TestKitRunAgainstGateway(t *testing.T) {
 	}
 	if strings.Count(string(h), "<tr class=") != tests || !strings.Contains(string(h), "Référentiel régional AIT") {
 		t.Errorf("the HTML report does not have one line per check with its source")
+	}
+}
+
+// TestKitRunWithBackendServices: the kit gets its token itself by SMART Backend
+// Services (a client registered with private_key_jwt), and passes.
+func TestKitRunWithBackendServices(t *testing.T) {
+	g := startGateway(t)
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	b64 := func(n *big.Int) string { return base64.RawURLEncoding.EncodeToString(n.FillBytes(make([]byte, 48))) }
+	jwks, _ := json.Marshal(map[string]any{"keys": []any{map[string]string{
+		"kty": "EC", "crv": "P-384", "kid": "kit", "alg": "ES384", "use": "sig", "x": b64(key.X), "y": b64(key.Y)}}})
+	jwksFile := filepath.Join(dir, "jwks.json")
+	os.WriteFile(jwksFile, jwks, 0o600)
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	out := aitgw(t, g, "clients", "add", "--name", "ehr-kit", "--auth", "private_key_jwt", "--jwks", jwksFile, "--scope", "system/*.cruds")
+	if err := json.Unmarshal(out, &reg); err != nil || reg.ClientID == "" {
+		t.Fatalf("clients add: %s", out)
+	}
+	res, err := exec.Command(binary, "kit", "run", "--base", g.BaseURL, "--client-id", reg.ClientID, "--key", keyFile, "--kid", "kit",
+		"--junit", filepath.Join(dir, "kit.xml"), "--html", filepath.Join(dir, "kit.html")).CombinedOutput()
+	if err != nil || !strings.Contains(string(res), "0 failed") {
+		t.Errorf("aitgw kit run with backend services: %v\n%s", err, res)
 	}
 }
