@@ -125,11 +125,12 @@ func TestClinicalWarningsAreDetectedIssues(t *testing.T) {
 	if !strings.Contains(string(di.Body), "mitigation") {
 		t.Errorf("resolved DetectedIssue without mitigation: %s", di)
 	}
-	// in a transaction: the entry's response.outcome carries the warning
+	// in a transaction: the entry's response.outcome carries the warning, which opens
+	// the issue again
 	task = rcpWithBasis(t, rcp, "implanted-pump", le)
-	delete(task, "id")
+	task["id"] = strings.TrimPrefix(taskRef, "Task/")
 	tx := kit.JSON(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{
-		map[string]any{"resource": task, "request": map[string]any{"method": "POST", "url": "Task"}}}})
+		map[string]any{"resource": task, "request": map[string]any{"method": "PUT", "url": taskRef}}}})
 	r, err = c.Do(http.MethodPost, "", tx, nil)
 	if err != nil || r.Status != http.StatusOK {
 		t.Fatalf("transaction: %v %s", err, r)
@@ -142,5 +143,8 @@ func TestClinicalWarningsAreDetectedIssues(t *testing.T) {
 	json.Unmarshal(r.Body, &resp)
 	if len(resp.Entry) != 1 || !strings.Contains(outcomeText(resp.Entry[0].Response.Outcome), "technique implanted-pump") {
 		t.Errorf("the transaction entry's outcome does not carry the warning: %s", r)
+	}
+	if v := issuesOf(t, c, "implicated="+taskRef)[issueID]; !strings.HasPrefix(v, "final") {
+		t.Errorf("the warning raised again did not open DetectedIssue/%s again: %q", issueID, v)
 	}
 }
