@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aitgw/aitgw/conformance/kit"
 	"github.com/aitgw/aitgw/profiles"
 )
 
@@ -354,5 +355,55 @@ func TestGuideReferralIsAStepTarget(t *testing.T) {
 	srs, _ := c.Do(http.MethodGet, "ServiceRequest?identifier=https://ehr.example-hospital.org/referrals|REF-2026-0001", nil, nil)
 	if !strings.Contains(string(srs.Body), "StructureDefinition/ait-referral") {
 		t.Errorf("the FR Core referral, complete by $ait-dossier-status, lost its AITReferral profile: %s", srs)
+	}
+}
+
+// TestOneDefinitionOfComplete: a referral whose dossier passes the checklist but not
+// the rest of the referral profile (no requester) is incomplete for everyone: the
+// intake keeps it without the AITReferral profile and does not complete the dossier
+// step, and $ait-dossier-status says incomplete, naming the profile's rule.
+func TestOneDefinitionOfComplete(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	var b map[string]any
+	json.Unmarshal(fixture(t, "referral-frcore.json"), &b)
+	for _, e := range b["entry"].([]any) {
+		if r := e.(map[string]any)["resource"].(map[string]any); r["resourceType"] == "ServiceRequest" {
+			delete(r, "requester")
+		}
+	}
+	body, _ := json.Marshal(b)
+	if r, err := c.Do(http.MethodPost, "$ait-referral", body, nil); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("referral: %v %s", err, r)
+	}
+	var srs struct {
+		Entry []struct {
+			Resource struct {
+				ID   string
+				Meta struct{ Profile []string }
+			}
+		}
+	}
+	r, _ := c.Do(http.MethodGet, "ServiceRequest", nil, nil)
+	json.Unmarshal(r.Body, &srs)
+	if len(srs.Entry) != 1 {
+		t.Fatalf("referral: %s", r)
+	}
+	for _, p := range srs.Entry[0].Resource.Meta.Profile {
+		if strings.HasSuffix(p, "/ait-referral") {
+			t.Errorf("a referral without requester claims AITReferral")
+		}
+	}
+	st, _ := c.Do(http.MethodGet, "ServiceRequest/"+srs.Entry[0].Resource.ID+"/$ait-dossier-status", nil, nil)
+	if !strings.Contains(string(st.Body), `"valueBoolean":false`) || !strings.Contains(string(st.Body), "AITReferral") || !strings.Contains(string(st.Body), "requester") {
+		t.Errorf("$ait-dossier-status of a referral the profile refuses: %s", st)
+	}
+	cp, _ := c.Do(http.MethodGet, "CarePlan", nil, nil)
+	var cps struct {
+		Entry []struct{ Resource json.RawMessage }
+	}
+	json.Unmarshal(cp.Body, &cps)
+	if len(cps.Entry) != 1 || strings.HasPrefix(kit.Statuses(cps.Entry[0].Resource), "C C") {
+		t.Errorf("the intake completed the dossier step of a referral the profile refuses: %s", cp)
 	}
 }

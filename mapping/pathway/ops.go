@@ -2,6 +2,7 @@ package pathway
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -35,11 +36,16 @@ func DossierStatus(svc *rest.Service) Operation {
 			return nil, fhir.Errorf(http.StatusBadRequest, "required", "ServiceRequest.id",
 				"$ait-dossier-status is invoked on a ServiceRequest instance (000 §V)")
 		}
-		d, err := mapping.LoadDossier(ServiceRecords{Ctx: ctx, Service: svc, Access: req.Access}, req.ID)
+		records := ServiceRecords{Ctx: ctx, Service: svc, Access: req.Access}
+		d, err := mapping.LoadDossier(records, req.ID)
 		if err != nil {
 			return nil, err
 		}
-		return ok(mapping.DossierStatus(d, clock(svc))), nil
+		var gaps []fhir.Issue
+		if sr, err := records.Read("ServiceRequest", req.ID); err == nil && sr != nil && svc.Validate != nil {
+			gaps = referralProfileGaps(svc.Validate, sr)
+		}
+		return ok(mapping.DossierStatusWith(d, clock(svc), gaps)), nil
 	}
 }
 
@@ -103,3 +109,53 @@ func scoreInput(body []byte) (answers map[string]string, subject string, at time
 	return nil, "", time.Time{}, fhir.Errorf(http.StatusBadRequest, "structure", "",
 		"the score operations take a Parameters or an Observation with the answers (003 annex 4)")
 }
+
+// referralProfileGaps validates a stored AIT referral against the AITReferral
+// profile (its dossier resolved in the store) and returns its errors: what the
+// profile finds missing beyond the checklist. An IR request has none to meet.
+func referralProfileGaps(v rest.Validator, sr []byte) []fhir.Issue {
+	m := decode(sr)
+	if rc, ok := mapping.ReferralKind(sr); ok && rc.Pathway != mapping.KindAIT {
+		return nil
+	}
+	meta := obj(m, "meta")
+	if meta == nil {
+		meta = map[string]any{}
+		m["meta"] = meta
+	}
+	claimed := false
+	for _, p := range objsOrStrings(meta["profile"]) {
+		claimed = claimed || p == mapping.ProfileReferral
+	}
+	if !claimed {
+		meta["profile"] = append(anySlice(meta["profile"]), mapping.ProfileReferral)
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	oo := v.ValidateWrite("ServiceRequest", body, false)
+	if oo == nil {
+		return nil
+	}
+	var out []fhir.Issue
+	for _, is := range oo.Issue {
+		if is.Severity == fhir.SeverityError || is.Severity == fhir.SeverityFatal {
+			is.Diagnostics = "the referral does not meet AITReferral: " + is.Diagnostics
+			out = append(out, is)
+		}
+	}
+	return out
+}
+
+func objsOrStrings(v any) []string {
+	var out []string
+	for _, x := range anySlice(v) {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func anySlice(v any) []any { l, _ := v.([]any); return l }
