@@ -60,6 +60,12 @@ func wirePathway(srv *server.Server, svc *rest.Service, trail fhir.Store, logger
 	// (000 §VI-§XIII) and raise their milestones
 	return func(ctx context.Context) {
 		go auditor.Run(ctx) // identity conflicts, audited outside the refused write
+		// pathways written before their state was kept apart get their record once
+		if n, err := pathway.RecordLegacyStates(ctx, svc); err != nil {
+			logger.Error("pathway states not recorded", "error", err.Error())
+		} else if n > 0 {
+			logger.Info("pathway states recorded", "pathways", n)
+		}
 		tick := time.NewTicker(overdueSweep)
 		defer tick.Stop()
 		for {

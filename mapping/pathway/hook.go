@@ -113,7 +113,7 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 			Expression: []string{rec.Type + ".subject", rec.Type + ".basedOn"}, Details: seedCoding("000 §III"),
 			Diagnostics: "the " + ev.Fact + " step names no open pathway: the patient has no AIT or IR pathway CarePlan (open one with a referral, $ait-referral): nothing was written (000 §III)"})
 	}
-	p, err := mapping.PathwayFromCarePlan(cpBody)
+	p, err := loadPathway(w.Tx(), cpID)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	if q.Author == "" && actor.Role == rules.RoleAlgologist && actor.Reference != "" {
 		q.Author = actor.Reference // the coordinating algologist (pathways.md, Actors)
 	}
-	if _, _, err := w.Put("CarePlan", cpID, mapping.CarePlanJSON(q), http.MethodPut, 0); err != nil {
+	if err := savePathway(w, cpID, q); err != nil {
 		return err
 	}
 	about := []string{rec.Type + "/" + rec.ID, "CarePlan/" + cpID}
@@ -144,8 +144,20 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 // transaction, so recipients and the dossier's gaps are read from them.
 func (h *Hook) referralCreated(ctx context.Context, w *rest.Writer, rec *fhir.Record) error {
 	p, err := mapping.PathwayFromCarePlan(rec.Body)
-	if err != nil || !p.Has(rules.FactReferral) {
+	if err != nil || !(p.Has(rules.FactReferral) || p.Has(rules.FactIRRequest)) {
 		return nil // not a pathway this hook made sense of: left as written
+	}
+	// the intake wrote this CarePlan (clients cannot: GatewayState): its state is
+	// recorded as the gateway's from now on
+	if raw, err := w.Tx().GetAux(stateNS, rec.ID); err != nil {
+		return err
+	} else if raw == nil {
+		if err := recordState(w.Tx(), rec.ID, p); err != nil {
+			return err
+		}
+	}
+	if !p.Has(rules.FactReferral) {
+		return nil // an IR request: no AIT referral milestones
 	}
 	at := p.Facts[rules.FactReferral].At
 	_, ms, err := mapping.Apply(mapping.NewPathway(p.Kind, p.Subject, p.BasedOn, p.Identifier), mapping.Event{Fact: rules.FactReferral, At: at})

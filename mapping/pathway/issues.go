@@ -111,9 +111,9 @@ func (h *Hook) linkIssues(w *rest.Writer, m object, made []string) error {
 	if err != nil || cpBody == nil {
 		return nil // no single pathway to link from: the DetectedIssue names the patient
 	}
-	p, err := mapping.PathwayFromCarePlan(cpBody)
+	p, err := loadPathway(w.Tx(), cpID)
 	if err != nil {
-		return nil
+		return nil // no state the gateway keeps: nothing to link from
 	}
 	changed := false
 	for _, ref := range made {
@@ -125,8 +125,7 @@ func (h *Hook) linkIssues(w *rest.Writer, m object, made []string) error {
 	if !changed {
 		return nil
 	}
-	_, _, err = w.Put("CarePlan", cpID, mapping.CarePlanJSON(p), http.MethodPut, 0)
-	return err
+	return savePathway(w, cpID, p)
 }
 
 // gatewayIssue reports whether a DetectedIssue is one the gateway recorded.

@@ -1,0 +1,93 @@
+package pathway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
+	"github.com/aitgw/aitgw/mapping"
+)
+
+// The pathway state is the gateway's own record, kept in the store's auxiliary
+// records (namespace stateNS, key: the CarePlan's id), written in the same
+// transaction as the step that changed it. The CarePlan (its activities and its
+// state extension) is a rendering of it for clients; it is never read back as state,
+// so that nothing a client writes can become the pathway's state.
+const stateNS = "pathway-state"
+
+// loadPathway reads the state of the pathway CarePlan id. A CarePlan the gateway
+// has no record of is no pathway it keeps: 422.
+func loadPathway(tx fhir.Tx, id string) (mapping.Pathway, error) {
+	raw, err := tx.GetAux(stateNS, id)
+	if err != nil {
+		return mapping.Pathway{}, err
+	}
+	if raw == nil {
+		return mapping.Pathway{}, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "CarePlan",
+			"CarePlan/%s carries no pathway state the gateway recorded: its steps cannot be applied (000 §III)", id)
+	}
+	var p mapping.Pathway
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return mapping.Pathway{}, err
+	}
+	if p.Facts == nil {
+		p.Facts = map[string]mapping.Fact{}
+	}
+	if p.Overdue == nil {
+		p.Overdue = map[string]bool{}
+	}
+	return p, nil
+}
+
+// savePathway writes the CarePlan rendering the state, and the state itself.
+func savePathway(w *rest.Writer, id string, p mapping.Pathway) error {
+	if _, _, err := w.Put("CarePlan", id, mapping.CarePlanJSON(p), http.MethodPut, 0); err != nil {
+		return err
+	}
+	return recordState(w.Tx(), id, p)
+}
+
+// recordState keeps the state of pathway CarePlan id.
+func recordState(tx fhir.Tx, id string, p mapping.Pathway) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return tx.PutAux(stateNS, id, b)
+}
+
+// RecordLegacyStates gives the pathways written before the state was kept apart
+// their record, once, from their CarePlan (what the gateway itself wrote then); it
+// returns how many it recorded. The gateway runs it at start.
+func RecordLegacyStates(ctx context.Context, svc *rest.Service) (int, error) {
+	n := 0
+	err := svc.Store.Update(ctx, func(tx fhir.Tx) error {
+		n = 0
+		var todo []*fhir.Record
+		if err := tx.ScanType("CarePlan", func(rec *fhir.Record) bool {
+			if mapping.IsPathwayState("CarePlan", rec.Body) {
+				todo = append(todo, rec)
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		for _, rec := range todo {
+			if raw, err := tx.GetAux(stateNS, rec.ID); err != nil || raw != nil {
+				continue
+			}
+			p, err := mapping.PathwayFromCarePlan(rec.Body)
+			if err != nil {
+				continue
+			}
+			if err := recordState(tx, rec.ID, p); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
