@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,12 +10,16 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"encoding/xml"
+	"fmt"
 	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // TestKitRunAgainstGateway runs "aitgw kit run" against the real binary, as an EHR
@@ -105,5 +110,37 @@ func TestKitRunWithBackendServices(t *testing.T) {
 		"--junit", filepath.Join(dir, "kit.xml"), "--html", filepath.Join(dir, "kit.html")).CombinedOutput()
 	if err != nil || !strings.Contains(string(res), "0 failed") {
 		t.Errorf("aitgw kit run with backend services: %v\n%s", err, res)
+	}
+}
+
+// TestKitRunOnRedis: the kit passes against a gateway keeping its data in Redis: the
+// pathway state, the gateway's own record, lives in the store's auxiliary records
+// there and commits with each step.
+func TestKitRunOnRedis(t *testing.T) {
+	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis at 127.0.0.1:6379: %v", err)
+	}
+	prefix := fmt.Sprintf("aitgw-kit-%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		iter := rdb.Scan(ctx, 0, "{"+prefix+"}*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	dir := t.TempDir()
+	g, err := Start(ctx, binary, dir, "--redis", "redis://127.0.0.1:6379/0", "--redis-prefix", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	token := tokenFor(t, g, "system/*.cruds", "")
+	out, err := exec.Command(binary, "kit", "run", "--base", g.BaseURL, "--token", token,
+		"--junit", filepath.Join(dir, "kit.xml"), "--html", filepath.Join(dir, "kit.html")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "0 failed") {
+		b, _ := os.ReadFile(filepath.Join(dir, "kit.xml"))
+		t.Errorf("aitgw kit run on Redis: %v\n%s\n%s", err, out, tail(string(b), 3000))
 	}
 }
