@@ -129,7 +129,7 @@ func StepDocs() []StepDoc {
 func ruleNotes(fact string) (needs, actors, delays []string) {
 	for _, r := range rules.Requirements {
 		if r.Fact == fact {
-			needs = append(needs, fmt.Sprintf("%s (%s)", r.Why, r.Section))
+			needs = append(needs, fmt.Sprintf("%s (%s)", r.Why, rules.Cite(r.Section)))
 		}
 	}
 	for _, r := range rules.ActorRules {
@@ -139,12 +139,12 @@ func ruleNotes(fact string) (needs, actors, delays []string) {
 				roles = append(roles, string(role))
 			}
 			sort.Strings(roles)
-			actors = append(actors, fmt.Sprintf("%s: %v (%s)", r.Why, roles, r.Section))
+			actors = append(actors, fmt.Sprintf("%s: %v (%s)", r.Why, roles, rules.Cite(r.Section)))
 		}
 	}
 	for _, d := range rules.Deadlines {
 		if d.Of == fact {
-			delays = append(delays, fmt.Sprintf("%s (%s)", d.Why, d.Section))
+			delays = append(delays, fmt.Sprintf("%s (%s)", d.Why, rules.Cite(d.Section)))
 		}
 	}
 	return needs, actors, delays

@@ -56,6 +56,11 @@ func TestImplementerPageExamples(t *testing.T) {
 			}
 		}
 	}
+	for _, want := range []string{`id="rules"`, "Référentiel régional AIT", "ir-procedure after ir-consultation"} {
+		if !strings.Contains(en, want) && !strings.Contains(en, html.EscapeString(want)) {
+			t.Errorf("the rules catalogue lacks %q", want)
+		}
+	}
 	examples := pageExample.FindAllStringSubmatch(en, -1)
 	if len(examples) < 14 {
 		t.Fatalf("%d examples on the page, want one per step (14)", len(examples))

@@ -44,7 +44,7 @@ func ImplementerPage(lang string, examples map[string][]byte) []byte {
 	referrals = append(referrals, rules.ReferralCodes...)
 	var buf bytes.Buffer
 	_ = pageTemplate.Execute(&buf, map[string]any{"L": l, "Lang": lang, "Steps": steps, "Referrals": referrals,
-		"System": mapping.CodeSystemAIT, "Cite": rules.Cite})
+		"System": mapping.CodeSystemAIT, "Cite": rules.Cite, "Catalogue": ruleCatalogue(), "Sources": sourceRows()})
 	return buf.Bytes()
 }
 
@@ -52,7 +52,7 @@ func ImplementerPage(lang string, examples map[string][]byte) []byte {
 // the tables and keeps their seed sections).
 type pageLabels struct {
 	Title, Intro, Other, OtherHref, Referral, ReferralText, Identity, Steps, Resource, Code, Date, Actor,
-	Qualifiers, Extensions, Needs, Who, Delays, Example, Placeholders, Source string
+	Qualifiers, Extensions, Needs, Who, Delays, Example, Placeholders, Source, Catalogue, Sources string
 	// StepNames are the steps' names in the page's language (English: the tables').
 	StepNames map[string]string
 }
@@ -66,7 +66,7 @@ var labels = map[string]pageLabels{
 		Steps:    "Steps", Resource: "Resource", Code: "Step code", Date: "Date", Actor: "Recorded by", Qualifiers: "Qualifier codes", Extensions: "Extensions",
 		Needs: "Needs first", Who: "Who may record it", Delays: "Delays", Example: "Minimal example",
 		Placeholders: "Replace the placeholders in braces ({patient}, {referral}, {algologist-role}…) with your references.",
-		Source:       "Source"},
+		Source:       "Source", Catalogue: "Catalogue of the pathway rules", Sources: "Source documents"},
 	"fr": {Title: "AIT Gateway : guide d'intégration", Other: "English version", OtherHref: "../",
 		Intro: "Comment un logiciel de soins envoie une demande d'adressage et chaque étape des parcours douleur AIT (analgésie intrathécale) et RI (radiologie interventionnelle). " +
 			"Cette page est générée à partir des tables par lesquelles la passerelle reconnaît et contrôle les ressources ; chaque exemple ci-dessous est posté par les tests de la passerelle.",
@@ -75,7 +75,7 @@ var labels = map[string]pageLabels{
 		Steps:    "Étapes", Resource: "Ressource", Code: "Code de l'étape", Date: "Date", Actor: "Saisie par", Qualifiers: "Codes qualifiants", Extensions: "Extensions",
 		Needs: "Prérequis", Who: "Qui peut la saisir", Delays: "Délais", Example: "Exemple minimal",
 		Placeholders: "Remplacez les noms entre accolades ({patient}, {referral}, {algologist-role}…) par vos références.",
-		Source:       "Source",
+		Source:       "Source", Catalogue: "Catalogue des règles du parcours", Sources: "Documents sources",
 		StepNames: map[string]string{
 			rules.FactRCPDecision: "Décision de RCP", rules.FactAlgologyConsult: "Consultation d'algologie (consentement)",
 			rules.FactAnaesthesiaVisit: "Consultation d'anesthésie", rules.FactPlanning: "Programmation",
@@ -121,5 +121,11 @@ var pageTemplate = template.Must(template.New("ig").Funcs(template.FuncMap{
 <pre class="example" data-pathway="{{.Pathway}}" data-fact="{{.Fact}}" data-resource="{{.Resource}}">{{.Example}}</pre>{{end}}
 </section>
 {{end}}
+<h2 id="rules">{{.L.Catalogue}}</h2>
+<table><tr><th></th><th></th><th>{{.L.Source}}</th></tr>
+{{range .Catalogue}}<tr><td>{{.Kind}}</td><td>{{.Rule}}</td><td>{{.Source}}</td></tr>
+{{end}}</table>
+<h2 id="sources">{{.L.Sources}}</h2>
+<ul>{{range .Sources}}<li><b>{{.Short}}</b>: {{.Title}}</li>{{end}}</ul>
 </body></html>
 `))
