@@ -56,7 +56,7 @@ func TestImplementerPageExamples(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{`id="rules"`, "Référentiel régional AIT", "ir-procedure after ir-consultation"} {
+	for _, want := range []string{`id="rules"`, `id="dossier"`, "http://loinc.org|777-3", "10*9/L", "Référentiel régional AIT", "ir-procedure after ir-consultation"} {
 		if !strings.Contains(en, want) && !strings.Contains(en, html.EscapeString(want)) {
 			t.Errorf("the rules catalogue lacks %q", want)
 		}

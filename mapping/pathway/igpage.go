@@ -44,7 +44,7 @@ func ImplementerPage(lang string, examples map[string][]byte) []byte {
 	referrals = append(referrals, rules.ReferralCodes...)
 	var buf bytes.Buffer
 	_ = pageTemplate.Execute(&buf, map[string]any{"L": l, "Lang": lang, "Steps": steps, "Referrals": referrals,
-		"System": mapping.CodeSystemAIT, "Cite": rules.Cite, "Catalogue": ruleCatalogue(), "Sources": sourceRows()})
+		"System": mapping.CodeSystemAIT, "Cite": rules.Cite, "Catalogue": ruleCatalogue(), "Sources": sourceRows(), "Dossier": dossierRows()})
 	return buf.Bytes()
 }
 
@@ -52,7 +52,7 @@ func ImplementerPage(lang string, examples map[string][]byte) []byte {
 // the tables and keeps their seed sections).
 type pageLabels struct {
 	Title, Intro, Other, OtherHref, Referral, ReferralText, Identity, Steps, Resource, Code, Date, Actor,
-	Qualifiers, Extensions, Needs, Who, Delays, Example, Placeholders, Source, Catalogue, Sources string
+	Qualifiers, Extensions, Needs, Who, Delays, Example, Placeholders, Source, Catalogue, Sources, Dossier, Units string
 	// StepNames are the steps' names in the page's language (English: the tables').
 	StepNames map[string]string
 }
@@ -66,7 +66,8 @@ var labels = map[string]pageLabels{
 		Steps:    "Steps", Resource: "Resource", Code: "Step code", Date: "Date", Actor: "Recorded by", Qualifiers: "Qualifier codes", Extensions: "Extensions",
 		Needs: "Needs first", Who: "Who may record it", Delays: "Delays", Example: "Minimal example",
 		Placeholders: "Replace the placeholders in braces ({patient}, {referral}, {algologist-role}…) with your references.",
-		Source:       "Source", Catalogue: "Catalogue of the pathway rules", Sources: "Source documents"},
+		Source:       "Source", Catalogue: "Catalogue of the pathway rules", Sources: "Source documents",
+		Dossier: "The complete AIT dossier (ServiceRequest.supportingInfo): $ait-dossier-status and the AITReferral profile check exactly this list", Units: "Units"},
 	"fr": {Title: "AIT Gateway : guide d'intégration", Other: "English version", OtherHref: "../",
 		Intro: "Comment un logiciel de soins envoie une demande d'adressage et chaque étape des parcours douleur AIT (analgésie intrathécale) et RI (radiologie interventionnelle). " +
 			"Cette page est générée à partir des tables par lesquelles la passerelle reconnaît et contrôle les ressources ; chaque exemple ci-dessous est posté par les tests de la passerelle.",
@@ -76,6 +77,7 @@ var labels = map[string]pageLabels{
 		Needs: "Prérequis", Who: "Qui peut la saisir", Delays: "Délais", Example: "Exemple minimal",
 		Placeholders: "Remplacez les noms entre accolades ({patient}, {referral}, {algologist-role}…) par vos références.",
 		Source:       "Source", Catalogue: "Catalogue des règles du parcours", Sources: "Documents sources",
+		Dossier: "Le dossier AIT complet (ServiceRequest.supportingInfo) : $ait-dossier-status et le profil AITReferral contrôlent exactement cette liste", Units: "Unités",
 		StepNames: map[string]string{
 			rules.FactRCPDecision: "Décision de RCP", rules.FactAlgologyConsult: "Consultation d'algologie (consentement)",
 			rules.FactAnaesthesiaVisit: "Consultation d'anesthésie", rules.FactPlanning: "Programmation",
@@ -102,6 +104,10 @@ var pageTemplate = template.Must(template.New("ig").Funcs(template.FuncMap{
 {{range .Referrals}}<tr><td><code>{{resolve .Code}}</code></td><td>{{.Display}}</td><td>{{call $.Cite .Section}}</td></tr>
 {{end}}</table>
 <p>{{.L.Identity}}</p>
+<h3 id="dossier">{{.L.Dossier}}</h3>
+<table><tr><th></th><th>{{.L.Resource}}</th><th>{{.L.Code}}</th><th>{{.L.Units}}</th><th>{{.L.Source}}</th></tr>
+{{range .Dossier}}<tr><td>{{.Element}}</td><td>{{.Resource}}</td><td><code>{{.Codes}}</code></td><td><code>{{.Units}}</code></td><td>{{.Source}}</td></tr>
+{{end}}</table>
 <h2 id="steps">{{.L.Steps}}</h2>
 <p>{{.L.Placeholders}}</p>
 {{range .Steps}}<section id="{{.Pathway}}-{{.Fact}}">
