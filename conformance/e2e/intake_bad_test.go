@@ -97,6 +97,9 @@ func TestBadReferralsAndSteps(t *testing.T) {
 	before = everything(t, c)
 	r, err = c.Do(http.MethodPost, "ServiceRequest", steps[3].Body, nil) // planning before the RCP
 	refused(t, c, "step out of order", r, err, before, 422, "000 §")
+	unknown := strings.Replace(string(steps[0].Body), d.Referral, "ServiceRequest/no-such-referral", 1)
+	r, err = c.Do(http.MethodPost, "Task", []byte(unknown), nil)
+	refused(t, c, "step naming a referral that opened no pathway", r, err, before, 422, "no referral with an open pathway", "000 §III")
 	if _, err := (httpPoster{c}).Create(steps[0].Body); err != nil {
 		t.Fatalf("RCP decision: %v", err)
 	}

@@ -246,6 +246,25 @@ func findCarePlan(w *rest.Writer, step object) (string, []byte, error) {
 			}
 		}
 	}
+	if len(pick) == 0 {
+		// a step naming a referral that opened none of these pathways (another's, a
+		// closed one's, or none at all) is not applied to a guess
+		for r := range basedOn {
+			typ, id, ok := split(r)
+			if !ok || typ != "ServiceRequest" {
+				continue
+			}
+			b, err := current(w.Tx(), typ, id)
+			if err != nil {
+				return "", nil, err
+			}
+			if b == nil || isReferral(typ, b) {
+				return "", nil, fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
+					Expression: []string{"basedOn"}, Details: seedCoding("000 §III"),
+					Diagnostics: "the step's basedOn " + r + " is no referral with an open pathway of this patient: nothing was written (000 §III)"})
+			}
+		}
+	}
 	if len(pick) == 0 && len(bodies) == 1 {
 		for id := range bodies {
 			pick = append(pick, id)
