@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/mapping/rules"
@@ -187,4 +188,46 @@ func ResolveCode(key string) string {
 		return r[0]
 	}
 	return key
+}
+
+// CarePlanIdentifier is the pathway CarePlan identifier a referral gets, whatever
+// the door it came in by: derived from its identifier, else from ref.
+func CarePlanIdentifier(sr []byte, ref string) string {
+	m, err := decodeObject(sr)
+	if err != nil {
+		return uuidFrom([]byte(ref))
+	}
+	return careplanIdentifier(m, ref)
+}
+
+// OpenPathway is the pathway a referral ServiceRequest stored on its own opens (ref
+// is its Type/id): its referral fact at at and, for AIT, the complete dossier when
+// its supportingInfo is (records read in the write's transaction).
+func OpenPathway(sr []byte, ref string, at time.Time, records Records) (Pathway, []fhir.Issue, error) {
+	m, err := decodeObject(sr)
+	if err != nil {
+		return Pathway{}, nil, err
+	}
+	kind, ok := referralKind(m)
+	if !ok {
+		kind = rules.ReferralCode{Pathway: KindAIT, Fact: rules.FactReferral}
+	}
+	p := NewPathway(kind.Pathway, str(obj(m, "subject"), "reference"), ref, careplanIdentifier(m, ref))
+	if p, _, err = Apply(p, Event{Fact: kind.Fact, At: at}); err != nil {
+		return Pathway{}, nil, err
+	}
+	if kind.Pathway != KindAIT {
+		return p, nil, nil
+	}
+	_, id, _ := refParts(ref)
+	d, err := LoadDossier(records, id)
+	if err != nil {
+		return p, nil, nil // the dossier is read as the status reads it; unreadable: incomplete
+	}
+	missing := CheckDossier(d, at)
+	if len(missing) > 0 {
+		return p, missing, nil
+	}
+	p, _, err = Apply(p, Event{Fact: rules.FactDossierComplete, At: at})
+	return p, nil, err
 }

@@ -103,3 +103,36 @@ func TestIRReferralOpensTheIRPathway(t *testing.T) {
 		t.Errorf("IR CarePlan after the follow-up: %d activities completed, want 5: %s", got, cr)
 	}
 }
+
+// TestReferralPostedAloneOpensItsPathway: a referral ServiceRequest posted on its
+// own (its patient stored before) opens its pathway as the intake does; posting the
+// same referral again through $ait-referral creates nothing twice.
+func TestReferralPostedAloneOpensItsPathway(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	var b struct {
+		Entry []struct {
+			Resource map[string]any
+		}
+	}
+	json.Unmarshal(irReferral(), &b)
+	pat, err := (httpPoster{c}).Create(kit.JSON(b.Entry[0].Resource))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := b.Entry[1].Resource
+	sr["subject"] = map[string]any{"reference": pat}
+	if _, err := (httpPoster{c}).Create(kit.JSON(sr)); err != nil {
+		t.Fatalf("IR request alone: %v", err)
+	}
+	cr, _ := c.Do(http.MethodGet, "CarePlan?category="+aitCS+"|ir-pathway&subject="+pat, nil, nil)
+	if !strings.Contains(string(cr.Body), `"total":1`) {
+		t.Fatalf("the IR request posted alone opened no IR pathway: %s", cr)
+	}
+	if r, err := c.Do(http.MethodPost, "$ait-referral", irReferral(), nil); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("the same request by $ait-referral: %v %s", err, r)
+	}
+	if n, s := total(t, c, "CarePlan"), total(t, c, "ServiceRequest"); n != 1 || s != 1 {
+		t.Errorf("after both doors: %d CarePlans, %d ServiceRequests, want 1 and 1", n, s)
+	}
+}

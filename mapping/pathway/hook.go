@@ -72,7 +72,10 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 		}
 	}
 	if isReferral(rec.Type, rec.Body) {
-		return nil // the referral opens its pathway (its CarePlan is in the same transaction): no step
+		if rec.Version == 1 && !fromIntake(ctx) {
+			return h.openPathway(w, rec) // stored alone or in a batch: its pathway opens here
+		}
+		return nil // the intake's transaction carries the pathway CarePlan itself: no step
 	}
 	if rec.Type == "CarePlan" {
 		if rec.Version == 1 && strings.Contains(string(rec.Body), mapping.ExtPathwayState) {

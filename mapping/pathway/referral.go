@@ -67,7 +67,7 @@ func intake(ctx context.Context, svc *rest.Service, body []byte, access rest.Acc
 			return nil, nil, err
 		}
 	}
-	resp, err := svc.Bundle(ctx, &rest.Request{Method: http.MethodPost, Body: bundle, Op: "transaction", Access: access}, prefer)
+	resp, err := svc.Bundle(withIntake(ctx), &rest.Request{Method: http.MethodPost, Body: bundle, Op: "transaction", Access: access}, prefer)
 	if err != nil {
 		return nil, nil, err
 	}
