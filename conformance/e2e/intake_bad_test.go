@@ -107,6 +107,16 @@ func TestBadReferralsAndSteps(t *testing.T) {
 	r, err = c.Do(http.MethodPost, "Task", steps[0].Body, nil)
 	refused(t, c, "duplicate step", r, err, before, 422, "duplicate step", "000 §III")
 
+	// a referral moved to another patient
+	var moved map[string]any
+	mr, _ := c.Do(http.MethodGet, d.Referral, nil, nil)
+	json.Unmarshal(mr.Body, &moved)
+	moved["subject"] = map[string]any{"reference": lonely}
+	delete(moved, "meta")
+	before = everything(t, c)
+	r, err = c.Do(http.MethodPut, d.Referral, kit.JSON(moved), nil)
+	refused(t, c, "referral moved to another patient", r, err, before, 409, "identity conflict", "ServiceRequest.subject", d.Patient)
+
 	// the pathway CarePlan is the gateway's
 	var cps struct {
 		Entry []struct{ Resource map[string]any }

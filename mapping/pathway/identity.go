@@ -68,6 +68,9 @@ func patientIdentity(w *rest.Writer, ref string) (mapping.Identity, error) {
 // patient's; a resource whose basedOn is another patient's referral or pathway
 // CarePlan.
 func (h *Hook) checkIdentity(w *rest.Writer, rec *fhir.Record, m object) error {
+	if err := h.checkSameSubject(w, rec, m); err != nil {
+		return err
+	}
 	switch rec.Type {
 	case "Patient":
 		return h.checkPatient(w, rec, m)
@@ -212,4 +215,21 @@ func isReferral(typ string, body []byte) bool {
 // seedCoding names a seed section in an issue's details.
 func seedCoding(section string) *fhir.CodeableText {
 	return &fhir.CodeableText{Coding: []fhir.Coding{{System: mapping.CodeSystemSeed, Code: section}}, Text: section}
+}
+
+// checkSameSubject refuses an update that moves a referral or a step resource to
+// another patient: the dossier it belongs to is its first patient's.
+func (h *Hook) checkSameSubject(w *rest.Writer, rec *fhir.Record, m object) error {
+	if rec.Version < 2 || !(isReferral(rec.Type, rec.Body) || mapping.IsStepCandidate(rec.Type, rec.Body)) {
+		return nil
+	}
+	prev, err := w.Tx().Version(rec.Type, rec.ID, rec.Version-1)
+	if err != nil || prev == nil || prev.Deleted {
+		return nil // no previous version to compare (a tombstone, or history pruned)
+	}
+	was, now := subjectOf(decode(prev.Body)), subjectOf(m)
+	if was == "" || was == now {
+		return nil
+	}
+	return h.conflictWith(w, rec.Type+".subject", rec.Type+"/"+rec.ID, now, was)
 }
