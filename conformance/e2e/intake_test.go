@@ -110,6 +110,7 @@ func outcomeText(body []byte) string {
 func TestIdentityConflictMatrix(t *testing.T) {
 	g := startGateway(t)
 	c := g.Client()
+	refusals := 0
 	for i, tc := range []struct {
 		name   string
 		second func(first who) who
@@ -150,6 +151,7 @@ func TestIdentityConflictMatrix(t *testing.T) {
 			}
 			after := [2]int{total(t, c, "Patient"), total(t, c, "ServiceRequest")}
 			if tc.status != 200 {
+				refusals++
 				msg := outcomeText(r.Body)
 				for _, want := range []string{tc.disagrees, "Patient/", "conflict", "Nothing was written"} {
 					if !strings.Contains(msg, want) {
@@ -180,7 +182,10 @@ func TestIdentityConflictMatrix(t *testing.T) {
 			}
 		})
 	}
-	waitForAudit(t, g, 7)
+	waitForAudit(t, g, refusals)
+	if n := auditCount(t, g); n != refusals {
+		t.Errorf("%d identity-conflict AuditEvents for %d refusals", n, refusals)
+	}
 }
 
 // waitForAudit waits until at least n identity-conflict AuditEvents are recorded.
@@ -244,6 +249,23 @@ func TestSampleReferralsOfTwoPatients(t *testing.T) {
 		}
 	}
 	waitForAudit(t, g, 2)
+	if n := auditCount(t, g); n != 2 {
+		t.Errorf("%d identity-conflict AuditEvents for 2 refusals", n)
+	}
+}
+
+// auditCount counts the identity-conflict AuditEvents.
+func auditCount(t *testing.T, g *Gateway) int {
+	t.Helper()
+	c := NewClient(g.BaseURL)
+	c.Token = tokenFor(t, g, "system/AuditEvent.rs", "")
+	r, err := c.Do(http.MethodGet, "AuditEvent?subtype="+auditSub+"&_summary=count", nil, nil)
+	if err != nil || r.Status != http.StatusOK {
+		t.Fatalf("AuditEvent count: %v %s", err, r)
+	}
+	var b struct{ Total int }
+	json.Unmarshal(r.Body, &b)
+	return b.Total
 }
 
 // TestReferralByEitherDoor: a referral posted as a plain transaction to the base gets

@@ -18,12 +18,13 @@ import (
 // inside a write's transaction, which then rolls back: the AuditEvent is written
 // after, in its own transaction, by Run. Record never blocks a write.
 type ConflictAuditor struct {
-	trail  fhir.Store
-	svc    *rest.Service
-	logger *slog.Logger
-	queue  chan IdentityConflict
-	mu     sync.Mutex
-	last   IdentityConflict
+	trail   fhir.Store
+	svc     *rest.Service
+	logger  *slog.Logger
+	queue   chan IdentityConflict
+	mu      sync.Mutex
+	last    string
+	lastReq context.Context
 }
 
 // NewConflictAuditor writes into trail, the audit trail's store (append-only: the
@@ -38,11 +39,12 @@ func NewConflictAuditor(trail fhir.Store, svc *rest.Service, logger *slog.Logger
 
 // Record queues a conflict; when the queue is full the loss is logged (no patient
 // data: the element only). A store that re-runs a refused transaction reports the
-// same conflict again: it is recorded once.
+// same conflict again under the same request: it is recorded once.
 func (a *ConflictAuditor) Record(c IdentityConflict) {
+	key := c.Element + "\x00" + c.Key + "\x00" + c.Sent + "\x00" + c.Stored + "\x00" + c.Disagrees
 	a.mu.Lock()
-	same := a.last == c
-	a.last = c
+	same := a.last == key && c.request != nil && a.lastReq == c.request
+	a.last, a.lastReq = key, c.request
 	a.mu.Unlock()
 	if same {
 		return

@@ -56,7 +56,7 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	}
 	if rec.Type == "Patient" || rec.Type == "ServiceRequest" || bytes.Contains(rec.Body, []byte(`"basedOn"`)) {
 		if m := decode(rec.Body); m != nil {
-			if err := h.checkIdentity(w, rec, m); err != nil {
+			if err := h.checkIdentity(ctx, w, rec, m); err != nil {
 				return err
 			}
 		}

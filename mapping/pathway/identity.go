@@ -1,6 +1,7 @@
 package pathway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -28,6 +29,9 @@ type IdentityConflict struct {
 	// Disagrees is the identity element on which they differ.
 	Disagrees string
 	At        time.Time
+	// request is the write's context: a store that re-runs the refused transaction
+	// reports the conflict again under the same request, audited once.
+	request context.Context
 }
 
 // Error is the 409 OperationOutcome of the conflict: nothing was written.
@@ -40,8 +44,8 @@ func (c IdentityConflict) Error() error {
 }
 
 // refuseConflict audits a conflict and returns its error.
-func (h *Hook) refuseConflict(w *rest.Writer, c IdentityConflict) error {
-	c.At = w.Now()
+func (h *Hook) refuseConflict(ctx context.Context, w *rest.Writer, c IdentityConflict) error {
+	c.At, c.request = w.Now(), ctx
 	if h.Audit != nil {
 		h.Audit(c)
 	}
@@ -67,24 +71,24 @@ func patientIdentity(w *rest.Writer, ref string) (mapping.Identity, error) {
 // another patient's referral, or a referral whose supportingInfo is another
 // patient's; a resource whose basedOn is another patient's referral or pathway
 // CarePlan.
-func (h *Hook) checkIdentity(w *rest.Writer, rec *fhir.Record, m object) error {
-	if err := h.checkSameSubject(w, rec, m); err != nil {
+func (h *Hook) checkIdentity(ctx context.Context, w *rest.Writer, rec *fhir.Record, m object) error {
+	if err := h.checkSameSubject(ctx, w, rec, m); err != nil {
 		return err
 	}
 	switch rec.Type {
 	case "Patient":
-		return h.checkPatient(w, rec, m)
+		return h.checkPatient(ctx, w, rec, m)
 	case "ServiceRequest":
-		if err := h.checkReferralIdentifiers(w, rec, m); err != nil {
+		if err := h.checkReferralIdentifiers(ctx, w, rec, m); err != nil {
 			return err
 		}
 	}
-	return h.checkBasedOn(w, rec, m)
+	return h.checkBasedOn(ctx, w, rec, m)
 }
 
 // checkPatient: a patient who shares an identifier with a stored one must be the
 // same person (mapping.Identity).
-func (h *Hook) checkPatient(w *rest.Writer, rec *fhir.Record, m object) error {
+func (h *Hook) checkPatient(ctx context.Context, w *rest.Writer, rec *fhir.Record, m object) error {
 	id := mapping.IdentityOf(rec.Body)
 	for _, key := range id.Keys() {
 		ids, err := w.Match("Patient", "identifier="+url.QueryEscape(key))
@@ -100,7 +104,7 @@ func (h *Hook) checkPatient(w *rest.Writer, rec *fhir.Record, m object) error {
 				return err
 			}
 			if el := id.Disagreement(mapping.IdentityOf(b)); el != "" {
-				return h.refuseConflict(w, IdentityConflict{Element: "Patient.identifier", Key: key, Sent: id.String(),
+				return h.refuseConflict(ctx, w, IdentityConflict{Element: "Patient.identifier", Key: key, Sent: id.String(),
 					Stored: "Patient/" + other, Disagrees: el})
 			}
 		}
@@ -109,7 +113,7 @@ func (h *Hook) checkPatient(w *rest.Writer, rec *fhir.Record, m object) error {
 }
 
 // checkReferralIdentifiers: a referral identifier names one patient's referral.
-func (h *Hook) checkReferralIdentifiers(w *rest.Writer, rec *fhir.Record, sr object) error {
+func (h *Hook) checkReferralIdentifiers(ctx context.Context, w *rest.Writer, rec *fhir.Record, sr object) error {
 	subject := subjectOf(sr)
 	for _, ident := range objs(sr, "identifier") {
 		sys, val := str(ident, "system"), str(ident, "value")
@@ -132,7 +136,7 @@ func (h *Hook) checkReferralIdentifiers(w *rest.Writer, rec *fhir.Record, sr obj
 				continue // two orders that are no pathway's referral: no dossier to protect
 			}
 			if theirs := subjectOf(decode(b)); theirs != subject {
-				return h.conflictWith(w, "ServiceRequest.identifier", sys+"|"+val, subject, theirs)
+				return h.conflictWith(ctx, w, "ServiceRequest.identifier", sys+"|"+val, subject, theirs)
 			}
 		}
 	}
@@ -140,7 +144,7 @@ func (h *Hook) checkReferralIdentifiers(w *rest.Writer, rec *fhir.Record, sr obj
 		return nil
 	}
 	for i, r := range refs(sr, "supportingInfo") {
-		if err := h.samePatient(w, fmt.Sprintf("ServiceRequest.supportingInfo[%d]", i), r, subject, false); err != nil {
+		if err := h.samePatient(ctx, w, fmt.Sprintf("ServiceRequest.supportingInfo[%d]", i), r, subject, false); err != nil {
 			return err
 		}
 	}
@@ -148,13 +152,13 @@ func (h *Hook) checkReferralIdentifiers(w *rest.Writer, rec *fhir.Record, sr obj
 }
 
 // checkBasedOn: a resource based on a referral is about the referral's patient.
-func (h *Hook) checkBasedOn(w *rest.Writer, rec *fhir.Record, m object) error {
+func (h *Hook) checkBasedOn(ctx context.Context, w *rest.Writer, rec *fhir.Record, m object) error {
 	subject := subjectOf(m)
 	if subject == "" {
 		return nil
 	}
 	for i, r := range refs(m, "basedOn") {
-		if err := h.samePatient(w, fmt.Sprintf("%s.basedOn[%d]", rec.Type, i), r, subject, true); err != nil {
+		if err := h.samePatient(ctx, w, fmt.Sprintf("%s.basedOn[%d]", rec.Type, i), r, subject, true); err != nil {
 			return err
 		}
 	}
@@ -163,7 +167,7 @@ func (h *Hook) checkBasedOn(w *rest.Writer, rec *fhir.Record, m object) error {
 
 // samePatient refuses a reference to a resource of another patient than subject;
 // dossierOnly limits it to the pathway's dossier (a referral, a pathway CarePlan).
-func (h *Hook) samePatient(w *rest.Writer, element, reference, subject string, dossierOnly bool) error {
+func (h *Hook) samePatient(ctx context.Context, w *rest.Writer, element, reference, subject string, dossierOnly bool) error {
 	typ, id, ok := split(reference)
 	if !ok || subject == "" {
 		return nil
@@ -179,11 +183,11 @@ func (h *Hook) samePatient(w *rest.Writer, element, reference, subject string, d
 	if theirs == "" || theirs == subject {
 		return nil
 	}
-	return h.conflictWith(w, element, reference, subject, theirs)
+	return h.conflictWith(ctx, w, element, reference, subject, theirs)
 }
 
 // conflictWith builds the conflict between the write's patient and another's.
-func (h *Hook) conflictWith(w *rest.Writer, element, key, subject, theirs string) error {
+func (h *Hook) conflictWith(ctx context.Context, w *rest.Writer, element, key, subject, theirs string) error {
 	sent, err := patientIdentity(w, subject)
 	if err != nil {
 		return err
@@ -200,7 +204,7 @@ func (h *Hook) conflictWith(w *rest.Writer, element, key, subject, theirs string
 	if !sent.Known() {
 		desc = "a patient sent without INS or IPP"
 	}
-	return h.refuseConflict(w, IdentityConflict{Element: element, Key: key, Sent: desc, Stored: theirs, Disagrees: el})
+	return h.refuseConflict(ctx, w, IdentityConflict{Element: element, Key: key, Sent: desc, Stored: theirs, Disagrees: el})
 }
 
 // isReferral reports whether a ServiceRequest is a referral that opens a pathway.
@@ -219,7 +223,7 @@ func seedCoding(section string) *fhir.CodeableText {
 
 // checkSameSubject refuses an update that moves a referral or a step resource to
 // another patient: the dossier it belongs to is its first patient's.
-func (h *Hook) checkSameSubject(w *rest.Writer, rec *fhir.Record, m object) error {
+func (h *Hook) checkSameSubject(ctx context.Context, w *rest.Writer, rec *fhir.Record, m object) error {
 	if rec.Version < 2 || !(isReferral(rec.Type, rec.Body) || mapping.IsStepCandidate(rec.Type, rec.Body)) {
 		return nil
 	}
@@ -231,5 +235,5 @@ func (h *Hook) checkSameSubject(w *rest.Writer, rec *fhir.Record, m object) erro
 	if was == "" || was == now {
 		return nil
 	}
-	return h.conflictWith(w, rec.Type+".subject", rec.Type+"/"+rec.ID, now, was)
+	return h.conflictWith(ctx, w, rec.Type+".subject", rec.Type+"/"+rec.ID, now, was)
 }
