@@ -231,3 +231,26 @@ func OpenPathway(sr []byte, ref string, at time.Time, records Records) (Pathway,
 	p, _, err = Apply(p, Event{Fact: rules.FactDossierComplete, At: at})
 	return p, nil, err
 }
+
+// ReferralSubject returns the referral's subject in a referral Bundle, and whether a
+// Patient entry of the Bundle is that subject (otherwise it names a stored one).
+func ReferralSubject(bundle []byte) (subject string, inBundle bool) {
+	b, err := decodeObject(bundle)
+	if err != nil {
+		return "", false
+	}
+	entries := objs(b, "entry")
+	var referral object
+	for _, e := range entries {
+		if r := obj(e, "resource"); str(r, "resourceType") == "ServiceRequest" && (referral == nil || !isReferralCoded(referral) && isReferralCoded(r)) {
+			referral = r
+		}
+	}
+	subject = str(obj(referral, "subject"), "reference")
+	for _, e := range entries {
+		if str(obj(e, "resource"), "resourceType") == "Patient" && names(e, subject) {
+			return subject, true
+		}
+	}
+	return subject, false
+}

@@ -164,3 +164,37 @@ func TestBadReferralsAndSteps(t *testing.T) {
 	r, err = c.Do(http.MethodPost, "Encounter", steps[1].Body, nil)
 	refused(t, c, "step for a closed pathway", r, err, before, 422, "ended", "000 §VI")
 }
+
+// TestReferralOddShapesNever5xx: odd referral shapes, and referrals of no stored
+// patient, by either door, are a 4xx OperationOutcome, never a 5xx, and write nothing.
+func TestReferralOddShapesNever5xx(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	sr := `{"resourceType":"ServiceRequest","status":"active","intent":"order","code":{"coding":[{"system":"` + aitCS + `","code":"ait-referral"}]}`
+	for _, body := range []string{
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + sr + `,"subject":5},"request":{"method":"POST","url":"ServiceRequest"}}]}`,
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + sr + `,"subject":{"reference":"Patient?identifier=x|y"}},"request":{"method":"POST","url":"ServiceRequest"}}]}`,
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + sr + `,"subject":{"reference":"Patient/nobody"},"identifier":"bad"},"request":{"method":"POST","url":"ServiceRequest"}}]}`,
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:0b6f5f0e-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","identifier":[{"system":"` + insNIR + `"}],"name":"x"}},{"resource":` + sr + `,"subject":{"reference":"urn:uuid:0b6f5f0e-0000-4000-8000-000000000001"}},"request":{"method":"POST","url":"ServiceRequest"}}]}`,
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + sr + `,"subject":{"reference":"Patient/nobody"},"supportingInfo":[{"reference":"Observation/none"},5]},"request":{"method":"POST","url":"ServiceRequest"}},{"resource":{"resourceType":"CarePlan","status":"active","intent":"plan","subject":{"reference":"Patient/nobody"},"extension":[{"url":"https://fhir.aitgw.org/ig/ait/StructureDefinition/ait-pathway-state","valueString":"{}"}]},"request":{"method":"PUT","url":"CarePlan/x"}}]}`,
+		`{"resourceType":"Bundle","type":"batch","entry":[{"resource":` + sr + `,"subject":{"reference":"Patient/nobody"}},"request":{"method":"POST","url":"ServiceRequest"}},{"request":{"method":"PATCH","url":"CarePlan/x"},"resource":{"resourceType":"Binary"}}]}`,
+	} {
+		for _, door := range []string{"$ait-referral", ""} {
+			before := everything(t, c)
+			r, err := c.Do(http.MethodPost, door, []byte(body), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status >= 500 {
+				t.Errorf("door %q: %d for %s: %s", door, r.Status, body, r)
+			}
+			refusedEntry := r.Status == http.StatusOK && strings.Contains(string(r.Body), `"batch-response"`) && strings.Contains(string(r.Body), `"status":"422`)
+			if r.Status < 400 && !refusedEntry {
+				t.Errorf("door %q: a referral of no stored patient was taken in: %s", door, body)
+			}
+			if (r.Status >= 400 || refusedEntry) && everything(t, c) != before {
+				t.Errorf("door %q: a refusal wrote: %s", door, body)
+			}
+		}
+	}
+}

@@ -72,6 +72,11 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 		}
 	}
 	if isReferral(rec.Type, rec.Body) {
+		if !fromIntake(ctx) { // the intake checks its patient before its transaction, whose order it does not set
+			if err := referralPatientExists(w, rec); err != nil {
+				return err
+			}
+		}
 		if rec.Version == 1 && !fromIntake(ctx) {
 			return h.openPathway(w, rec) // stored alone or in a batch: its pathway opens here
 		}

@@ -42,3 +42,25 @@ func (h *Hook) openPathway(w *rest.Writer, rec *fhir.Record) error {
 	_, _, err = w.Put("CarePlan", rest.NewID(), mapping.CarePlanJSON(p), http.MethodPost, 0)
 	return err
 }
+
+// referralPatientExists refuses a referral whose subject is no stored Patient: a
+// pathway is one patient's, and a dangling reference names nobody.
+func referralPatientExists(w *rest.Writer, rec *fhir.Record) error {
+	subject := subjectOf(decode(rec.Body))
+	typ, id, ok := split(subject)
+	if ok && typ == "Patient" {
+		if b, err := current(w.Tx(), typ, id); err != nil || b != nil {
+			return err
+		}
+	}
+	return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "required",
+		Expression: []string{"ServiceRequest.subject"}, Details: seedCoding("000 §V.2"),
+		Diagnostics: "the referral names no stored patient (" + orNone(subject) + "): a pathway is one patient's, nothing was written (000 §V.2)"})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -54,6 +54,11 @@ func intake(ctx context.Context, svc *rest.Service, body []byte, access rest.Acc
 	if err != nil {
 		return nil, nil, err
 	}
+	if subject, inBundle := mapping.ReferralSubject(body); !inBundle {
+		if err := storedPatient(ctx, svc, subject); err != nil {
+			return nil, nil, err
+		}
+	}
 	bundle, withdrawn, err := claimOnlyWhatIsMet(svc.Validate, body, res.Bundle)
 	if err != nil {
 		return nil, nil, err
@@ -192,4 +197,27 @@ func referralGaps(withdrawn []fhir.Issue) []fhir.Issue {
 		}
 	}
 	return out
+}
+
+// storedPatient refuses a referral whose subject names no stored Patient (a
+// conditional reference is resolved by the transaction itself).
+func storedPatient(ctx context.Context, svc *rest.Service, subject string) error {
+	typ, id, ok := split(subject)
+	if !ok || typ != "Patient" {
+		if strings.HasPrefix(subject, "Patient?") {
+			return nil
+		}
+	} else {
+		var b []byte
+		if err := svc.Store.View(ctx, func(tx fhir.Tx) error {
+			var err error
+			b, err = current(tx, typ, id)
+			return err
+		}); err != nil || b != nil {
+			return err
+		}
+	}
+	return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "required",
+		Expression: []string{"Bundle.entry.resource.ofType(ServiceRequest).subject"}, Details: seedCoding("000 §V.2"),
+		Diagnostics: "the referral's subject " + orNone(subject) + " is neither a Patient of the referral nor a stored one: nothing was written (000 §V.2)"})
 }
