@@ -3,6 +3,7 @@ package pathway
 import (
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 
@@ -46,5 +47,70 @@ func TestPathwayStateIsNeverReadFromTheCarePlan(t *testing.T) {
 	_, err = w.svc.Create(ctx, &rest.Request{Method: http.MethodPost, Type: "ServiceRequest", Body: planning})
 	if err == nil || !strings.Contains(string(fhir.AsError(err).Outcome.JSON()), "accepted RCP") {
 		t.Errorf("planning on a forged state: %v, want 422 for want of an accepted RCP decision", err)
+	}
+}
+
+// TestLegacyPathwayRebuiltFromItsSteps: a pathway the gateway has no state record of
+// gets one rebuilt from its referral and step resources, not from its CarePlan: the
+// same facts, technique and planned date as the record kept step by step, even when
+// the CarePlan's extension was forged.
+func TestLegacyPathwayRebuiltFromItsSteps(t *testing.T) {
+	w := newWorld(t)
+	w.svc.Hooks = []rest.WriteHook{&Hook{Notifier: w.notes}}
+	_, d := postReferral(t, w)
+	c := newCast(t, w)
+	for _, s := range pathwaySteps(d, c)[:7] { // to the implantation
+		if _, err := w.post(s.Body); err != nil {
+			t.Fatalf("%s: %s", s.Name, fhir.AsError(err).Outcome.JSON())
+		}
+	}
+	state := func() (mapping.Pathway, bool) {
+		var raw []byte
+		if err := w.svc.Store.View(ctx, func(tx fhir.Tx) error {
+			var err error
+			raw, err = tx.GetAux(stateNS, d.careplan)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var p mapping.Pathway
+		return p, raw != nil && json.Unmarshal(raw, &p) == nil
+	}
+	kept, ok := state()
+	if !ok {
+		t.Fatal("no state record after the steps")
+	}
+	// a legacy pathway: no record, and a CarePlan whose extension says something else
+	if err := w.svc.Store.Update(ctx, func(tx fhir.Tx) error { return tx.PutAux(stateNS, d.careplan, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	forged := kept
+	forged.Facts = map[string]mapping.Fact{rules.FactReferral: kept.Facts[rules.FactReferral], rules.FactRefill: kept.Facts[rules.FactReferral]}
+	forged.Technique = rules.TechniquePort.Code
+	cp := decode(mapping.CarePlanJSON(forged))
+	cp["id"] = d.careplan
+	body, _ := json.Marshal(cp)
+	if _, err := w.svc.Update(ctx, &rest.Request{Method: http.MethodPut, Type: "CarePlan", ID: d.careplan, Body: body}); err != nil {
+		t.Fatalf("forging the CarePlan: %s", fhir.AsError(err).Outcome.JSON())
+	}
+	if n, err := RecordLegacyStates(ctx, w.svc); err != nil || n != 1 {
+		t.Fatalf("RecordLegacyStates: %d %v", n, err)
+	}
+	rebuilt, ok := state()
+	if !ok {
+		t.Fatal("no state record rebuilt")
+	}
+	var a, b []string
+	for f := range kept.Facts {
+		a = append(a, f)
+	}
+	for f := range rebuilt.Facts {
+		b = append(b, f)
+	}
+	sort.Strings(a)
+	sort.Strings(b)
+	if strings.Join(a, ",") != strings.Join(b, ",") || kept.Technique != rebuilt.Technique ||
+		!kept.PlannedImplantation.Equal(rebuilt.PlannedImplantation) || kept.Stopped != rebuilt.Stopped {
+		t.Errorf("rebuilt from the steps:\n got %v %s %s\nwant %v %s %s", b, rebuilt.Technique, rebuilt.PlannedImplantation, a, kept.Technique, kept.PlannedImplantation)
 	}
 }

@@ -59,35 +59,41 @@ func recordState(tx fhir.Tx, id string, p mapping.Pathway) error {
 }
 
 // RecordLegacyStates gives the pathways written before the state was kept apart
-// their record, once, from their CarePlan (what the gateway itself wrote then); it
-// returns how many it recorded. The gateway runs it at start.
+// their record, once, rebuilt from their referral and step resources
+// (rebuildPathway), not read from the CarePlan; it returns how many it recorded.
+// The gateway runs it at start.
 func RecordLegacyStates(ctx context.Context, svc *rest.Service) (int, error) {
-	n := 0
-	err := svc.Store.Update(ctx, func(tx fhir.Tx) error {
-		n = 0
-		var todo []*fhir.Record
-		if err := tx.ScanType("CarePlan", func(rec *fhir.Record) bool {
+	var ids []string
+	if err := svc.Store.View(ctx, func(tx fhir.Tx) error {
+		return tx.ScanType("CarePlan", func(rec *fhir.Record) bool {
 			if mapping.IsPathwayState("CarePlan", rec.Body) {
-				todo = append(todo, rec)
+				ids = append(ids, rec.ID)
 			}
 			return true
-		}); err != nil {
-			return err
-		}
-		for _, rec := range todo {
-			if raw, err := tx.GetAux(stateNS, rec.ID); err != nil || raw != nil {
-				continue
-			}
-			p, err := mapping.PathwayFromCarePlan(rec.Body)
-			if err != nil {
-				continue
-			}
-			if err := recordState(tx, rec.ID, p); err != nil {
+		})
+	}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		err := svc.Write(ctx, func(w *rest.Writer) error {
+			if raw, err := w.Tx().GetAux(stateNS, id); err != nil || raw != nil {
 				return err
 			}
+			body, err := current(w.Tx(), "CarePlan", id)
+			if err != nil || body == nil {
+				return err
+			}
+			p, err := rebuildPathway(w, body, w.Now())
+			if err != nil {
+				return nil // not a pathway that can be rebuilt: left without a record (its steps are refused)
+			}
 			n++
+			return savePathway(w, id, p)
+		})
+		if err != nil {
+			return n, err
 		}
-		return nil
-	})
-	return n, err
+	}
+	return n, nil
 }
