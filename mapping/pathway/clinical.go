@@ -219,7 +219,7 @@ func (h *Hook) checkRefill(ctx context.Context, w *rest.Writer, m object) error 
 	}
 	p := mapping.Pathway{Subject: subjectOf(m)}
 	if id, cp, err := findCarePlan(w, m); err == nil && cp != nil {
-		if q, err := loadPathway(w.Tx(), id); err == nil {
+		if q, err := loadPathway(w, id, "Procedure/"+str(m, "id")); err == nil {
 			p = q
 		}
 	}

@@ -121,7 +121,7 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 			Expression: []string{rec.Type + ".subject", rec.Type + ".basedOn"}, Details: seedCoding("000 §III"),
 			Diagnostics: "the " + ev.Fact + " step names no open pathway: the patient has no AIT or IR pathway CarePlan (open one with a referral, $ait-referral): nothing was written (000 §III)"})
 	}
-	p, err := loadPathway(w.Tx(), cpID)
+	p, err := loadPathway(w, cpID, rec.Type+"/"+rec.ID)
 	if err != nil {
 		return err
 	}

@@ -111,7 +111,7 @@ func (h *Hook) linkIssues(w *rest.Writer, m object, made []string) error {
 	if err != nil || cpBody == nil {
 		return nil // no single pathway to link from: the DetectedIssue names the patient
 	}
-	p, err := loadPathway(w.Tx(), cpID)
+	p, err := loadPathway(w, cpID, str(m, "resourceType")+"/"+str(m, "id"))
 	if err != nil {
 		return nil // no state the gateway keeps: nothing to link from
 	}

@@ -23,7 +23,8 @@ var stepTypes = map[string]string{"Task": "subject", "Encounter": "subject", "Pr
 // finds it then), then every step of the patient based on that referral (or on
 // none), in the order they were stored, as the hook applied them; the deadlines are
 // flagged as of now. The CarePlan gives only which referral and patient it is for.
-func rebuildPathway(w *rest.Writer, careplan []byte, now time.Time) (mapping.Pathway, error) {
+// skip ("Type/id") is a step left out: the one being written, applied by the caller.
+func rebuildPathway(w *rest.Writer, careplan []byte, now time.Time, skip string) (mapping.Pathway, error) {
 	cp := decode(careplan)
 	referral, patient := "", ref(cp, "subject")
 	if b := refs(cp, "basedOn"); len(b) > 0 {
@@ -61,7 +62,7 @@ func rebuildPathway(w *rest.Writer, careplan []byte, now time.Time) (mapping.Pat
 		}
 		for _, sid := range ids {
 			b, err := current(w.Tx(), typ, sid)
-			if err != nil || b == nil || !mapping.IsStepCandidate(typ, b) || isReferral(typ, b) {
+			if err != nil || b == nil || typ+"/"+sid == skip || !mapping.IsStepCandidate(typ, b) || isReferral(typ, b) {
 				continue
 			}
 			m := decode(b)

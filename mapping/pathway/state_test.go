@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aitgw/aitgw/conformance/kit"
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/mapping"
@@ -113,4 +114,35 @@ func TestLegacyPathwayRebuiltFromItsSteps(t *testing.T) {
 		!kept.PlannedImplantation.Equal(rebuilt.PlannedImplantation) || kept.Stopped != rebuilt.Stopped {
 		t.Errorf("rebuilt from the steps:\n got %v %s %s\nwant %v %s %s", b, rebuilt.Technique, rebuilt.PlannedImplantation, a, kept.Technique, kept.PlannedImplantation)
 	}
+}
+
+// TestLegacyPathwayRebuiltOnItsNextStep: a pathway without a state record takes its
+// next step: the state is rebuilt from the steps before it (the one being written
+// left out, then applied once).
+func TestLegacyPathwayRebuiltOnItsNextStep(t *testing.T) {
+	w := newWorld(t)
+	w.svc.Hooks = []rest.WriteHook{&Hook{Notifier: w.notes}}
+	_, d := postReferral(t, w)
+	c := newCast(t, w)
+	steps := pathwaySteps(d, c)
+	for _, s := range steps[:3] { // the RCP and the consultations
+		if _, err := w.post(s.Body); err != nil {
+			t.Fatalf("%s: %s", s.Name, fhir.AsError(err).Outcome.JSON())
+		}
+	}
+	if err := w.svc.Store.Update(ctx, func(tx fhir.Tx) error { return tx.PutAux(stateNS, d.careplan, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.post(steps[3].Body); err != nil { // planning needs the RCP and the consent, from the rebuild
+		t.Fatalf("planning on a legacy pathway: %s", fhir.AsError(err).Outcome.JSON())
+	}
+	if got, want := statusesOf(t, w, d.careplan), steps[3].Want; got != want {
+		t.Errorf("CarePlan after planning: %s, want %s", got, want)
+	}
+}
+
+// statusesOf renders the stored CarePlan's activity statuses as the kit does.
+func statusesOf(t *testing.T, w *world, id string) string {
+	t.Helper()
+	return kit.Statuses(w.careplan(t, id).Body)
 }

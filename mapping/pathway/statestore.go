@@ -17,16 +17,26 @@ import (
 // so that nothing a client writes can become the pathway's state.
 const stateNS = "pathway-state"
 
-// loadPathway reads the state of the pathway CarePlan id. A CarePlan the gateway
-// has no record of is no pathway it keeps: 422.
-func loadPathway(tx fhir.Tx, id string) (mapping.Pathway, error) {
-	raw, err := tx.GetAux(stateNS, id)
+// loadPathway reads the state of the pathway CarePlan id; a pathway without a record
+// (written before the state was kept apart) has it rebuilt from its referral and
+// steps (rebuildPathway) and recorded; writing, the resource being written (Type/id,
+// or "") is left out of that rebuild: the caller applies it.
+func loadPathway(w *rest.Writer, id, writing string) (mapping.Pathway, error) {
+	raw, err := w.Tx().GetAux(stateNS, id)
 	if err != nil {
 		return mapping.Pathway{}, err
 	}
 	if raw == nil {
-		return mapping.Pathway{}, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "CarePlan",
-			"CarePlan/%s carries no pathway state the gateway recorded: its steps cannot be applied (000 §III)", id)
+		body, err := current(w.Tx(), "CarePlan", id)
+		if err != nil || body == nil {
+			return mapping.Pathway{}, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "CarePlan",
+				"CarePlan/%s is no pathway the gateway keeps (000 §III)", id)
+		}
+		p, err := rebuildPathway(w, body, w.Now(), writing)
+		if err != nil {
+			return mapping.Pathway{}, err
+		}
+		return p, recordState(w.Tx(), id, p)
 	}
 	var p mapping.Pathway
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -84,7 +94,7 @@ func RecordLegacyStates(ctx context.Context, svc *rest.Service) (int, error) {
 			if err != nil || body == nil {
 				return err
 			}
-			p, err := rebuildPathway(w, body, w.Now())
+			p, err := rebuildPathway(w, body, w.Now(), "")
 			if err != nil {
 				return nil // not a pathway that can be rebuilt: left without a record (its steps are refused)
 			}

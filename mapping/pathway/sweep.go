@@ -38,7 +38,7 @@ func SweepOverdue(ctx context.Context, svc *rest.Service, notifier Notifier, now
 			if err != nil || body == nil {
 				return err
 			}
-			p, err := loadPathway(w.Tx(), id)
+			p, err := loadPathway(w, id, "")
 			if err != nil {
 				return nil // not a pathway the gateway keeps: left alone
 			}
