@@ -95,7 +95,7 @@ func (s *Server) CapabilityStatement() []byte {
 		var ops []map[string]string
 		for _, o := range s.Operations {
 			for _, ot := range o.Types {
-				if ot == t {
+				if ot == t || ot == "Resource" { // an operation on Resource ($validate) applies to every type
 					ops = append(ops, map[string]string{"name": o.Name, "definition": o.Definition})
 				}
 			}

@@ -83,6 +83,9 @@ const (
 	IdentifierIntake = Base + "/NamingSystem/ait-intake"
 	// IdentifierCarePlan is the system of the pathway CarePlan identifier.
 	IdentifierCarePlan = Base + "/NamingSystem/ait-careplan"
+	// IdentifierDetectedIssue is the system of the DetectedIssues the gateway records
+	// for the clinical warnings of its rules: one per resource and rule.
+	IdentifierDetectedIssue = Base + "/NamingSystem/ait-detected-issue"
 
 	// IdentifierRPPS is the RPPS number of a health professional (11 digits), as the
 	// guide's AITPractitioner asks for it.

@@ -146,6 +146,15 @@ func CarePlanJSON(p Pathway) []byte {
 	if p.BasedOn != "" {
 		cp["basedOn"] = []any{map[string]any{"reference": p.BasedOn}}
 	}
+	if len(p.Issues) > 0 {
+		// R4 CarePlan.addresses takes Conditions only; supportingInfo takes any
+		// resource: the clinical issues the rules raised on this pathway
+		var info []any
+		for _, r := range p.Issues {
+			info = append(info, map[string]any{"reference": r, "display": "clinical issue raised by the pathway rules"})
+		}
+		cp["supportingInfo"] = info
+	}
 	b, _ := json.Marshal(cp) // maps of strings: cannot fail
 	return b
 }

@@ -250,8 +250,13 @@ func labRange(el rules.DossierElement, ev Evidence, code fhir.Coding) []fhir.Iss
 // DossierStatus renders the $ait-dossier-status answer (000 §V): a Parameters with
 // complete (valueBoolean) and outcome (an OperationOutcome listing what is missing,
 // stale or out of range).
-func DossierStatus(d Dossier, asOf time.Time) []byte {
-	issues := CheckDossier(d, asOf)
+func DossierStatus(d Dossier, asOf time.Time) []byte { return DossierStatusWith(d, asOf, nil) }
+
+// DossierStatusWith is DossierStatus with the gaps the referral profile found
+// besides the checklist (its other rules: requester, freshness…): one definition of
+// complete for the status, the profile and the intake (000 §V.2).
+func DossierStatusWith(d Dossier, asOf time.Time, profileGaps []fhir.Issue) []byte {
+	issues := append(CheckDossier(d, asOf), profileGaps...)
 	complete := len(issues) == 0
 	if complete {
 		issues = []fhir.Issue{{Severity: fhir.SeverityInformation, Code: "informational",

@@ -65,13 +65,10 @@ func guideStep(m object, codes []codedConcept) string {
 		if c.System != CodeSystemAIT {
 			continue
 		}
-		switch {
-		case typ == "Task" && c.Code == CodeRCPReview:
-			return rules.FactRCPDecision
-		case typ == "Procedure" && c.Code == CodeImplantation:
-			return rules.FactImplantation
-		case typ == "Procedure" && c.Code == CodeRefill:
-			return rules.FactRefill
+		for _, g := range guideSteps { // the table the implementer page documents
+			if typ == g.Resource && c.Code == g.Code {
+				return g.Fact
+			}
 		}
 	}
 	if typ == "MedicationRequest" {

@@ -19,6 +19,10 @@ type IntakeOptions struct {
 	// Received is when the gateway received the referral: the pathway's referral
 	// date and, when the dossier is complete, the start of the RCP's 15 days (000 §VI).
 	Received time.Time
+	// ProfileGaps are what the referral profile found missing (the validation of a
+	// first mapping): a dossier is complete for the intake only if it is for the
+	// profile too, so that intake, profile and $ait-dossier-status agree (000 §V.2).
+	ProfileGaps []fhir.Issue
 }
 
 // IntakeResult is the rewritten referral and what the mapping found.
@@ -57,6 +61,7 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 	if len(entries) != len(raw) {
 		res.Issues = append(res.Issues, issue(fhir.SeverityWarning, "structure", "Bundle.entry", "entries that are not JSON objects are kept as sent"))
 	}
+	patientKeys := patientKeysOf(entries)
 	var referral object
 	var referralURL string
 	var linked []string
@@ -93,33 +98,50 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 				res.Dossier.Evidence = append(res.Dossier.Evidence, evidenceOf(r, rec, str(e, "fullUrl")))
 				linked = append(linked, str(e, "fullUrl"))
 			}
-			if str(r, "resourceType") == "ServiceRequest" && referral == nil {
+			if str(r, "resourceType") == "ServiceRequest" && (referral == nil || !isReferralCoded(referral) && isReferralCoded(r)) {
 				referral, referralURL = r, str(e, "fullUrl")
 				res.Dossier.ReferralDate, _ = parseDate(str(r, "authoredOn"))
 			}
 		}
+		before := str(obj(e, "request"), "ifNoneExist")
 		res.Issues = append(res.Issues, makeConditional(e, r, original, where)...)
+		if after := str(obj(e, "request"), "ifNoneExist"); after != before && str(r, "resourceType") != "Patient" {
+			scopeToPatient(e, r, patientKeys)
+		}
 	}
 	if referral == nil {
 		return nil, fhir.Errorf(http.StatusUnprocessableEntity, "required", "Bundle.entry.resource.ofType(ServiceRequest)",
 			"a referral needs its ServiceRequest (000 §V.2)")
 	}
-	linkDossier(referral, linked)
-	res.OME = OME(statementsOf(entries))
+	if err := checkReferralPatient(entries, referral); err != nil {
+		return nil, err
+	}
+	kind := rules.ReferralCode{Pathway: KindAIT, Fact: rules.FactReferral}
+	if rc, ok := referralKind(referral); ok {
+		kind = rc
+	}
+	if kind.Pathway == KindAIT {
+		linkDossier(referral, linked, aliasesOf(entries))
+		res.OME = OME(statementsOf(entries))
+	} else {
+		withdrawProfile(referral, ProfileReferral) // the AIT referral profile is not the IR request's
+	}
 	subject := ""
 	if s := obj(referral, "subject"); s != nil {
 		subject = str(s, "reference")
 	}
 	if e, ref, ok := omeEntry(res.OME, subject, referralURL, opts.Received); ok { // the OME as computed (000 §IV)
 		raw = append(raw, e)
-		linkDossier(referral, []string{ref})
+		linkDossier(referral, []string{ref}, nil)
 	}
-	res.Pathway = NewPathway(KindAIT, subject, referralURL, careplanIdentifier(referral, referralURL))
-	res.Pathway, res.Milestones, err = Apply(res.Pathway, Event{Fact: rules.FactReferral, At: opts.Received})
+	res.Pathway = NewPathway(kind.Pathway, subject, referralURL, careplanIdentifier(referral, referralURL))
+	res.Pathway, res.Milestones, err = Apply(res.Pathway, Event{Fact: kind.Fact, At: opts.Received})
 	if err != nil {
 		return nil, err
 	}
-	if missing := CheckDossier(res.Dossier, opts.Received); len(missing) > 0 {
+	if kind.Pathway != KindAIT {
+		// the IR request has no dossier of 000 §V: its prerequisites are checked at its steps (003, 004)
+	} else if missing := append(CheckDossier(res.Dossier, opts.Received), opts.ProfileGaps...); len(missing) > 0 {
 		res.Milestones = append(res.Milestones, DossierIncomplete(opts.Received, missing))
 	} else {
 		var ms []Milestone
@@ -130,12 +152,14 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 		res.Milestones = append(res.Milestones, ms...)
 	}
 	cp, _ := decodeObject(CarePlanJSON(res.Pathway))
-	raw = append(raw, map[string]any{
+	cpEntry := map[string]any{
 		"fullUrl":  "urn:uuid:" + uuidFrom([]byte("careplan|"+res.Pathway.Identifier)),
 		"resource": cp,
 		"request": map[string]any{"method": "POST", "url": "CarePlan",
 			"ifNoneExist": "identifier=" + url.QueryEscape(IdentifierCarePlan) + "|" + url.QueryEscape(res.Pathway.Identifier)},
-	})
+	}
+	scopeToPatient(cpEntry, cp, patientKeys)
+	raw = append(raw, cpEntry)
 	b["entry"] = raw
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -145,6 +169,27 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 	}
 	res.Bundle = bytes.TrimSpace(buf.Bytes())
 	return res, nil
+}
+
+// isReferralCoded reports whether a ServiceRequest carries a referral code.
+func isReferralCoded(m object) bool { _, ok := referralKind(m); return ok }
+
+// withdrawProfile removes profile from meta.profile.
+func withdrawProfile(r object, profile string) {
+	meta := obj(r, "meta")
+	var keep []any
+	for _, p := range arr(meta, "profile") {
+		if p != profile {
+			keep = append(keep, p)
+		}
+	}
+	if meta != nil {
+		if len(keep) == 0 {
+			delete(meta, "profile")
+		} else {
+			meta["profile"] = keep
+		}
+	}
 }
 
 // DossierIncomplete is the "dossier incomplete (what is missing)" milestone (000
@@ -219,6 +264,12 @@ func makeConditional(e, r object, original []byte, where string) []fhir.Issue {
 	if str(req, "method") != "POST" || str(req, "ifNoneExist") != "" {
 		return nil // PUT, conditional already, or other: as the sender meant it
 	}
+	if str(r, "resourceType") == "Patient" {
+		if q := patientCondition(r); q != "" {
+			req["ifNoneExist"] = q // the patient's identity, not any identifier (see Identity)
+			return nil
+		}
+	}
 	system, value := "", ""
 	for _, id := range objs(r, "identifier") {
 		if str(id, "system") != "" && str(id, "value") != "" {
@@ -241,14 +292,14 @@ func makeConditional(e, r object, original []byte, where string) []fhir.Issue {
 }
 
 // linkDossier adds the dossier elements to ServiceRequest.supportingInfo unless
-// already referenced.
-func linkDossier(sr object, refs []string) {
+// already referenced, by fullUrl or by Type/id (aliases: fullUrl to Type/id).
+func linkDossier(sr object, refs []string, aliases map[string]string) {
 	have := map[string]bool{}
 	for _, s := range objs(sr, "supportingInfo") {
 		have[str(s, "reference")] = true
 	}
 	for _, ref := range refs {
-		if !have[ref] {
+		if !have[ref] && (aliases[ref] == "" || !have[aliases[ref]]) {
 			appendTo(sr, "supportingInfo", map[string]any{"reference": ref})
 			have[ref] = true
 		}
@@ -308,4 +359,15 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// aliasesOf maps each entry's fullUrl to the Type/id its resource also goes by.
+func aliasesOf(entries []object) map[string]string {
+	out := map[string]string{}
+	for _, e := range entries {
+		if r := obj(e, "resource"); str(r, "id") != "" {
+			out[str(e, "fullUrl")] = str(r, "resourceType") + "/" + str(r, "id")
+		}
+	}
+	return out
 }

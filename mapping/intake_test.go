@@ -243,7 +243,7 @@ func TestIntakeKeepsMalformedElementsAndNeverPanics(t *testing.T) {
 	sr := `{"resourceType":"ServiceRequest","status":"active","intent":"order","subject":{"reference":"Patient/1"},"authoredOn":"2026-03-02"}`
 	for _, body := range []string{
 		`{"resourceType":"Bundle","type":"transaction","entry":["x",{"resource":` + sr + `}]}`,
-		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","meta":"bad","identifier":"bad"}},{"resource":` + sr + `}]}`,
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:9f0c1a8e-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","meta":"bad","identifier":"bad"}},{"resource":` + strings.Replace(sr, "Patient/1", "urn:uuid:9f0c1a8e-0000-4000-8000-000000000001", 1) + `}]}`,
 		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","code":{"coding":[{"system":"http://loinc.org","code":"777-3"}]},"valueQuantity":{"value":"x"},"extension":5}},{"resource":` + sr + `}]}`,
 		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":[1,2]},{"resource":` + sr + `,"request":"odd"}]}`,
 	} {

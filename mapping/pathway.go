@@ -50,6 +50,21 @@ type Pathway struct {
 	RefillDueComputed time.Time `json:"refillDueComputed,omitzero"`
 	// Stopped: the RCP refused the indication; no further step is accepted.
 	Stopped bool `json:"stopped,omitempty"`
+	// Issues are the DetectedIssues the clinical rules raised on the pathway's
+	// resources (references), linked from the CarePlan's supportingInfo.
+	Issues []string `json:"issues,omitempty"`
+}
+
+// WithIssue returns the pathway with a DetectedIssue reference linked (once).
+func (p Pathway) WithIssue(ref string) (Pathway, bool) {
+	for _, r := range p.Issues {
+		if r == ref {
+			return p, false
+		}
+	}
+	q := p.clone()
+	q.Issues = append(append([]string{}, p.Issues...), ref)
+	return q, true
 }
 
 // Event is a step resource posted to the pathway, reduced to what the rules need.

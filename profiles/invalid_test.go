@@ -72,7 +72,7 @@ var invalidCases = []invalidCase{
 	{"review with a bad status", "MedicationStatement/ait-medication-review-example", []edit{set("status", 3)}, "structure", "MedicationStatement.status", "", ""},
 	// AITReferral (dossier resolved through the examples)
 	{"dossier without neutrophils", "ServiceRequest/ait-referral-example", []edit{del("supportingInfo.4")}, "business-rule", "ServiceRequest", "000 §V", ""},
-	{"dossier lab slice short", "ServiceRequest/ait-referral-example", []edit{del("supportingInfo.4")}, "required", "ServiceRequest.supportingInfo", "000 §V", ""},
+	{"dossier without pain assessment", "ServiceRequest/ait-referral-example", []edit{del("supportingInfo.3")}, "business-rule", "ServiceRequest", "000 §V.2.b", ""},
 	{"labs older than a month", "ServiceRequest/ait-referral-example", []edit{set("authoredOn", "2026-06-01")}, "business-rule", "ServiceRequest", "000 §V", ""},
 	{"referral requested by the patient", "ServiceRequest/ait-referral-example", []edit{set("requester.reference", "Patient/ait-patient-example")}, "structure", "ServiceRequest.requester.reference", "000 §V", ""},
 	{"referral intent plan", "ServiceRequest/ait-referral-example", []edit{set("intent", "plan")}, "value", "ServiceRequest.intent", "", ""},

@@ -62,6 +62,10 @@ func (s *Server) history(c *gin.Context) {
 
 // bundle handles POST [base]: a batch or transaction Bundle.
 func (s *Server) bundle(c *gin.Context) {
+	if resp, ok, err := s.handledBundle(c.Request.Context(), currentRequest(c), preference(c.Request, "return")); ok {
+		s.reply(c, resp, err)
+		return
+	}
 	resp, err := s.svc.Bundle(c.Request.Context(), currentRequest(c), preference(c.Request, "return"))
 	s.reply(c, resp, err)
 }

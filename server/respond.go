@@ -113,6 +113,12 @@ func (s *Server) reply(c *gin.Context, resp *rest.Response, err error) {
 		}
 	}
 	body := resp.Body
+	if write && resp.Record != nil && hasWarnings(resp.Outcome) {
+		// a 201's body is the resource: the warnings are the OperationOutcome that
+		// Prefer: return=OperationOutcome selects, and the clinical issues recorded
+		// about the resource (DetectedIssue, mapping/pathway), linked here
+		h.Add("Link", "<"+s.base()+"/DetectedIssue?implicated="+resp.Record.Type+"/"+resp.Record.ID+`>; rel="related"`)
+	}
 	if write && resp.Record != nil {
 		switch preference(c.Request, "return") {
 		case rest.ReturnMinimal:
@@ -130,4 +136,17 @@ func (s *Server) reply(c *gin.Context, resp *rest.Response, err error) {
 		body = nil
 	}
 	s.write(c, resp.Status, body)
+}
+
+// hasWarnings reports whether an outcome holds a warning or an error.
+func hasWarnings(oo *fhir.OperationOutcome) bool {
+	if oo == nil {
+		return false
+	}
+	for _, is := range oo.Issue {
+		if is.Severity == fhir.SeverityWarning || is.Severity == fhir.SeverityError {
+			return true
+		}
+	}
+	return false
 }

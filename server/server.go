@@ -47,6 +47,8 @@ type Server struct {
 	capJSON []byte
 	capMu   sync.Mutex
 	health  health
+	// bundleHandlers may take over a Bundle posted to the base (HandleBundles).
+	bundleHandlers []BundleHandler
 }
 
 // New builds the server on svc.

@@ -97,7 +97,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 		return err
 	}
 	wireRules(srv)
-	gw.background = append(gw.background, wirePathway(srv, svc, logger))
+	gw.background = append(gw.background, wirePathway(srv, svc, gw.auditStore, logger))
 	worker, err := wireNotify(cfg, srv, svc, logger)
 	if err != nil {
 		return err

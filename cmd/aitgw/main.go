@@ -10,6 +10,7 @@
 //	aitgw launch    mint an EHR launch context for a SMART app
 //	aitgw notify    list or replay dead-lettered notifications
 //	aitgw users     create user accounts of the built-in authorization server
+//	aitgw kit       run the conformance kit against a gateway (JUnit XML, HTML)
 //	aitgw version   print the build information
 //	aitgw help      list the commands, or one command's flags
 //
@@ -45,6 +46,7 @@ var commands = []struct {
 	{"notify", command{notifyCmd, "list or replay dead-lettered notifications"}},
 	{"backup", command{backupCmd, "take a verified copy of the running gateway's stores, without stopping it"}},
 	{"restore", command{restoreCmd, "restore a backup into an empty data directory, and verify it"}},
+	{"kit", command{kitCmd, "run the AIT conformance kit against a gateway: JUnit XML and an HTML report"}},
 	{"validate", command{validateCmd, "validate JSON files against R4 and the AIT guide, offline"}},
 	{"bench", command{benchCmd, "measure a gateway against a bare handler over loopback"}},
 	{"probe", command{probeCmd, "ask a gateway's /readyz: exit 0 when ready (container health check)"}},

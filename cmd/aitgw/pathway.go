@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/aitgw/aitgw/conformance/kit"
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/mapping"
@@ -16,13 +20,33 @@ import (
 // wirePathway runs the AIT and IR pathways on write: the hook advances the patient's
 // CarePlan in the same transaction as the step resource and hands the milestones to
 // the notifier, which records the Communications and queues their deliveries in that
-// same commit. It registers the clinical operations.
-func wirePathway(srv *server.Server, svc *rest.Service, logger *slog.Logger) func(ctx context.Context) {
+// same commit. It registers the clinical operations. Identity conflicts the hook
+// refuses are audited in trail, the audit trail's store.
+func wirePathway(srv *server.Server, svc *rest.Service, trail fhir.Store, logger *slog.Logger) func(ctx context.Context) {
 	n := &notify.Notifier{}
 	notifier := pathway.NotifierFunc(func(ctx context.Context, w *rest.Writer, no pathway.Notice) ([]fhir.Issue, error) {
 		return n.OnMilestone(ctx, w, milestoneOf(no))
 	})
-	svc.Hooks = append(svc.Hooks, &pathway.Hook{Notifier: notifier})
+	auditor := pathway.NewConflictAuditor(trail, svc, logger)
+	svc.Hooks = append(svc.Hooks, &pathway.Hook{Notifier: notifier, Audit: auditor.Record})
+	// one way in: a transaction carrying a referral gets the intake of $ait-referral
+	srv.HandleBundles(pathway.ReferralTransaction(svc))
+	// the implementer page, generated from the recognition and rule tables, with the
+	// conformance kit's steps as its examples
+	examples := kit.Examples()
+	for path, lang := range map[string]string{"/ig/": "en", "/ig/fr/": "fr"} {
+		page := pathway.ImplementerPage(lang, examples)
+		srv.Engine().GET(path, func(c *gin.Context) { c.Data(http.StatusOK, "text/html; charset=utf-8", page) })
+	}
+	// the pathway state is the gateway's: clients write steps, never CarePlans
+	state := pathway.GatewayState(svc)
+	srv.Use(func(c *gin.Context) {
+		if err := state(c.Request.Context(), server.RequestFrom(c)); err != nil {
+			fe := fhir.AsError(err)
+			c.Data(fe.Status, server.ContentType, fe.Outcome.JSON())
+			c.Abort()
+		}
+	})
 	ops := srv.Operations()
 	ops.Add(&server.Operation{Name: "ait-dossier-status", Types: []string{"ServiceRequest"}, Instance: true,
 		Definition: operationBase + "ait-dossier-status", Run: pathway.DossierStatus(svc)})
@@ -35,6 +59,13 @@ func wirePathway(srv *server.Server, svc *rest.Service, logger *slog.Logger) fun
 	// deadlines pass without anyone writing: sweep the pathways for overdue steps
 	// (000 §VI-§XIII) and raise their milestones
 	return func(ctx context.Context) {
+		go auditor.Run(ctx) // identity conflicts, audited outside the refused write
+		// pathways written before their state was kept apart get their record once
+		if n, err := pathway.RecordLegacyStates(ctx, svc); err != nil {
+			logger.Error("pathway states not recorded", "error", err.Error())
+		} else if n > 0 {
+			logger.Info("pathway states recorded", "pathways", n)
+		}
 		tick := time.NewTicker(overdueSweep)
 		defer tick.Stop()
 		for {

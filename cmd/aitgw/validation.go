@@ -115,7 +115,8 @@ func (a *aitValidation) validate(body []byte) *fhir.OperationOutcome {
 
 // conformanceTypes are the resource types the guide's package provides; they are
 // served read-only from the package.
-var conformanceTypes = map[string]bool{"StructureDefinition": true, "ValueSet": true, "CodeSystem": true, "SearchParameter": true}
+var conformanceTypes = map[string]bool{"StructureDefinition": true, "ValueSet": true, "CodeSystem": true, "SearchParameter": true,
+	"OperationDefinition": true}
 
 // seedPackage stores the guide's conformance resources so that they are read and
 // searched (by url…) like any other, and only when the package changed.

@@ -163,7 +163,7 @@ func TestBadInput(t *testing.T) {
 	for _, e := range b.Entry {
 		typ := strings.Split(strings.TrimPrefix(e.FullURL, g.BaseURL+"/"), "/")[0]
 		switch typ {
-		case "StructureDefinition", "ValueSet", "CodeSystem", "SearchParameter", "AuditEvent":
+		case "StructureDefinition", "ValueSet", "CodeSystem", "SearchParameter", "OperationDefinition", "AuditEvent":
 		default:
 			t.Errorf("bad input left %s behind", e.FullURL)
 		}

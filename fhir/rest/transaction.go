@@ -54,9 +54,11 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 				if err := ctx.Err(); err != nil {
 					return nil, err // past the deadline: roll back, write nothing
 				}
+				n := len(w.warnings)
 				if op.resp, err = w.runEntry(op, refs, patches[op.index]); err != nil {
 					return nil, entryError(op.index, err)
 				}
+				entryWarnings(op.resp, w.warnings[n:])
 			}
 		}
 		return nil, nil
@@ -314,4 +316,18 @@ func refsKey(refs map[string]string) string {
 		b.WriteByte('\x00')
 	}
 	return b.String()
+}
+
+// entryWarnings gives an entry's response the warnings its write raised (the hooks'
+// clinical warnings), so that each entry's response.outcome carries its own.
+func entryWarnings(resp *Response, issues []fhir.Issue) {
+	if resp == nil || len(issues) == 0 {
+		return
+	}
+	oo := fhir.NewOutcome()
+	if resp.Outcome != nil {
+		oo.Issue = append(oo.Issue, resp.Outcome.Issue...)
+	}
+	oo.Issue = append(oo.Issue, issues...)
+	resp.Outcome = oo
 }

@@ -31,6 +31,10 @@ type Writer struct {
 // uses it to say what it did or could not do without refusing the write.
 func (w *Writer) Warn(issues ...fhir.Issue) { w.warnings = append(w.warnings, issues...) }
 
+// Warnings returns the issues raised so far in this transaction, in order: a hook
+// reads those a check raised (the pathway records clinical ones as DetectedIssues).
+func (w *Writer) Warnings() []fhir.Issue { return w.warnings }
+
 // stampParams are the search parameters that read what the server stamps (id and
 // meta.lastUpdated): they are indexed inside the transaction, directly from the
 // stamped values; everything else is indexed from the content, before it.

@@ -218,8 +218,8 @@ func (h *Hook) checkRefill(ctx context.Context, w *rest.Writer, m object) error 
 		return nil
 	}
 	p := mapping.Pathway{Subject: subjectOf(m)}
-	if _, cp, err := findCarePlan(w, m); err == nil && cp != nil {
-		if q, err := mapping.PathwayFromCarePlan(cp); err == nil {
+	if id, cp, err := findCarePlan(w, m); err == nil && cp != nil {
+		if q, err := loadPathway(w, id, "Procedure/"+str(m, "id")); err == nil {
 			p = q
 		}
 	}

@@ -5,10 +5,12 @@
 package pathway
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
@@ -38,6 +40,14 @@ type Hook struct {
 	// OnFact, when set, runs in the write's transaction once a step's fact is applied
 	// to the pathway (the hub's stored summary document is refreshed at some).
 	OnFact func(ctx context.Context, w *rest.Writer, fact, patient string) error
+	// Audit records an identity conflict the hook refused (ConflictAuditor.Record);
+	// nil audits none. It is called inside the refused transaction and must not
+	// write in it.
+	Audit func(IdentityConflict)
+	// StepsWithoutPathway stores a step of a patient who has no pathway with a
+	// warning instead of refusing it. The gateway refuses them (000 §III); tests of
+	// the clinical checks alone, which run before the pathway's, set it.
+	StepsWithoutPathway bool
 }
 
 var _ rest.WriteHook = (*Hook)(nil)
@@ -47,8 +57,33 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	if rec == nil || rec.Deleted {
 		return nil
 	}
+	if rec.Type == "Patient" || rec.Type == "ServiceRequest" || bytes.Contains(rec.Body, []byte(`"basedOn"`)) {
+		if m := decode(rec.Body); m != nil {
+			if err := h.checkIdentity(ctx, w, rec, m); err != nil {
+				return err
+			}
+		}
+	}
+	before := len(w.Warnings())
 	if err := h.checkClinical(ctx, w, rec); err != nil {
 		return err
+	}
+	if raised := w.Warnings()[before:]; len(raised) > 0 || rec.Version > 1 && !gatewayRecord(rec.Type) {
+		// whatever rule raised them: recorded as DetectedIssues; an update may resolve some
+		if err := h.recordIssues(w, rec, append([]fhir.Issue{}, raised...)); err != nil {
+			return err
+		}
+	}
+	if isReferral(rec.Type, rec.Body) {
+		if !fromIntake(ctx) { // the intake checks its patient before its transaction, whose order it does not set
+			if err := referralPatientExists(w, rec); err != nil {
+				return err
+			}
+		}
+		if rec.Version == 1 && !fromIntake(ctx) {
+			return h.openPathway(w, rec) // stored alone or in a batch: its pathway opens here
+		}
+		return nil // the intake's transaction carries the pathway CarePlan itself: no step
 	}
 	if rec.Type == "CarePlan" {
 		if rec.Version == 1 && strings.Contains(string(rec.Body), mapping.ExtPathwayState) {
@@ -82,16 +117,28 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 		return err
 	}
 	if cpBody == nil {
-		w.Warn(fhir.Issue{Severity: fhir.SeverityWarning, Code: "not-found", Expression: []string{rec.Type + ".subject"},
-			Diagnostics: "the " + ev.Fact + " step was stored but the patient has no AIT or IR pathway CarePlan: no pathway rule was checked (000 §III)"})
-		return nil
+		if h.StepsWithoutPathway || rec.Type == "Consent" && !bytes.Contains(rec.Body, []byte(mapping.Base+"/")) {
+			// a consent that does not name the guide is no business of the pathway
+			w.Warn(fhir.Issue{Severity: fhir.SeverityWarning, Code: "not-found", Expression: []string{rec.Type + ".subject"},
+				Diagnostics: "the " + ev.Fact + " step was stored but the patient has no AIT or IR pathway CarePlan: no pathway rule was checked (000 §III)"})
+			return nil
+		}
+		return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
+			Expression: []string{rec.Type + ".subject", rec.Type + ".basedOn"}, Details: seedCoding("000 §III"),
+			Diagnostics: "the " + ev.Fact + " step names no open pathway: the patient has no AIT or IR pathway CarePlan (open one with a referral, $ait-referral): nothing was written (000 §III)"})
 	}
-	p, err := mapping.PathwayFromCarePlan(cpBody)
+	p, err := loadPathway(w, cpID, rec.Type+"/"+rec.ID)
 	if err != nil {
 		return err
 	}
 	if err := checkTrial(w, p, step, ev); err != nil { // the trial's result from the records (002)
 		return err
+	}
+	if f, done := p.Facts[ev.Fact]; done && rec.Version == 1 && !rules.RepeatableFacts[ev.Fact] && !p.Stopped {
+		return fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "duplicate",
+			Expression: []string{rec.Type}, Details: seedCoding("000 §III"),
+			Diagnostics: "duplicate step: the " + ev.Fact + " of this pathway is already recorded (" + f.At.UTC().Format(time.RFC3339) +
+				"); correct it by updating the resource that recorded it: nothing was written (000 §III)"})
 	}
 	q, ms, err := mapping.Apply(p, ev)
 	if err != nil {
@@ -102,7 +149,7 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	if q.Author == "" && actor.Role == rules.RoleAlgologist && actor.Reference != "" {
 		q.Author = actor.Reference // the coordinating algologist (pathways.md, Actors)
 	}
-	if _, _, err := w.Put("CarePlan", cpID, mapping.CarePlanJSON(q), http.MethodPut, 0); err != nil {
+	if err := savePathway(w, cpID, q); err != nil {
 		return err
 	}
 	about := []string{rec.Type + "/" + rec.ID, "CarePlan/" + cpID}
@@ -117,8 +164,20 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 // transaction, so recipients and the dossier's gaps are read from them.
 func (h *Hook) referralCreated(ctx context.Context, w *rest.Writer, rec *fhir.Record) error {
 	p, err := mapping.PathwayFromCarePlan(rec.Body)
-	if err != nil || !p.Has(rules.FactReferral) {
+	if err != nil || !(p.Has(rules.FactReferral) || p.Has(rules.FactIRRequest)) {
 		return nil // not a pathway this hook made sense of: left as written
+	}
+	// the intake wrote this CarePlan (clients cannot: GatewayState): its state is
+	// recorded as the gateway's from now on
+	if raw, err := w.Tx().GetAux(stateNS, rec.ID); err != nil {
+		return err
+	} else if raw == nil {
+		if err := recordState(w.Tx(), rec.ID, p); err != nil {
+			return err
+		}
+	}
+	if !p.Has(rules.FactReferral) {
+		return nil // an IR request: no AIT referral milestones
 	}
 	at := p.Facts[rules.FactReferral].At
 	_, ms, err := mapping.Apply(mapping.NewPathway(p.Kind, p.Subject, p.BasedOn, p.Identifier), mapping.Event{Fact: rules.FactReferral, At: at})
@@ -207,6 +266,25 @@ func findCarePlan(w *rest.Writer, step object) (string, []byte, error) {
 			}
 		}
 	}
+	if len(pick) == 0 {
+		// a step naming a referral that opened none of these pathways (another's, a
+		// closed one's, or none at all) is not applied to a guess
+		for r := range basedOn {
+			typ, id, ok := split(r)
+			if !ok || typ != "ServiceRequest" {
+				continue
+			}
+			b, err := current(w.Tx(), typ, id)
+			if err != nil {
+				return "", nil, err
+			}
+			if b == nil || isReferral(typ, b) {
+				return "", nil, fhir.Issues(http.StatusUnprocessableEntity, fhir.Issue{Severity: fhir.SeverityError, Code: "business-rule",
+					Expression: []string{"basedOn"}, Details: seedCoding("000 §III"),
+					Diagnostics: "the step's basedOn " + r + " is no referral with an open pathway of this patient: nothing was written (000 §III)"})
+			}
+		}
+	}
 	if len(pick) == 0 && len(bodies) == 1 {
 		for id := range bodies {
 			pick = append(pick, id)
@@ -221,4 +299,10 @@ func findCarePlan(w *rest.Writer, step object) (string, []byte, error) {
 	}
 	return "", nil, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "basedOn",
 		"the step's basedOn matches %d pathway CarePlans (000 §III)", len(pick))
+}
+
+// gatewayRecord reports whether typ is written by the gateway itself as a result of
+// the pathway (no clinical rule runs on it).
+func gatewayRecord(typ string) bool {
+	return typ == "CarePlan" || typ == "DetectedIssue" || typ == "Communication" || typ == "AuditEvent"
 }

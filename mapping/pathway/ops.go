@@ -43,7 +43,11 @@ func DossierStatus(svc *rest.Service) Operation {
 		if err != nil {
 			return nil, err
 		}
-		body, err := withClinicalStatus(records, req.ID, mapping.DossierStatus(d, clock(svc)))
+		var gaps []fhir.Issue
+		if sr, err := records.Read("ServiceRequest", req.ID); err == nil && sr != nil && svc.Validate != nil {
+			gaps = referralProfileGaps(svc.Validate, sr)
+		}
+		body, err := withClinicalStatus(records, req.ID, mapping.DossierStatusWith(d, clock(svc), gaps))
 		if err != nil {
 			return nil, err
 		}
@@ -112,44 +116,52 @@ func scoreInput(body []byte) (answers map[string]string, subject string, at time
 		"the score operations take a Parameters or an Observation with the answers (003 annex 4)")
 }
 
-// Referral is POST [base]/$ait-referral: it runs mapping.Intake on the posted
-// transaction Bundle (profiles, normalised values, dossier links, entries conditional
-// on identifiers, the pathway CarePlan) and commits the result through svc.Bundle as
-// one transaction with the request's Access, so the Hook raises the referral
-// milestones in the same commit. Posting the same referral twice creates nothing
-// twice. The answer is a Parameters: "transaction-response" (the Bundle) and
-// "outcome" (the intake's issues, what was kept as sent, and the write's warnings).
-func Referral(svc *rest.Service) Operation {
-	return func(ctx context.Context, req *rest.Request) (*rest.Response, error) {
-		res, err := mapping.Intake(req.Body, mapping.IntakeOptions{Received: clock(svc)})
-		if err != nil {
-			return nil, err
-		}
-		bundle, withdrawn, err := claimOnlyWhatIsMet(svc.Validate, req.Body, res.Bundle)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := svc.Bundle(ctx, &rest.Request{Method: http.MethodPost, Body: bundle, Op: "transaction", Access: req.Access}, rest.ReturnRepresentation)
-		if err != nil {
-			return nil, err
-		}
-		issues := append(append([]fhir.Issue{}, res.Issues...), withdrawn...)
-		if resp.Outcome != nil {
-			issues = append(issues, resp.Outcome.Issue...)
-		}
-		oo := fhir.NewOutcome(issues...)
-		if len(issues) == 0 {
-			oo = fhir.NewOutcome(fhir.Issue{Severity: fhir.SeverityInformation, Code: "informational",
-				Diagnostics: "referral mapped in full (000 §V.2)"})
-		}
-		out := map[string]any{"resourceType": "Parameters", "parameter": []any{
-			map[string]any{"name": "transaction-response", "resource": json.RawMessage(resp.Body)},
-			map[string]any{"name": "outcome", "resource": json.RawMessage(oo.JSON())},
-		}}
-		b, err := json.Marshal(out)
-		if err != nil {
-			return nil, err
-		}
-		return &rest.Response{Status: http.StatusOK, Body: b, Outcome: oo}, nil
+// referralProfileGaps validates a stored AIT referral against the AITReferral
+// profile (its dossier resolved in the store) and returns its errors: what the
+// profile finds missing beyond the checklist. An IR request has none to meet.
+func referralProfileGaps(v rest.Validator, sr []byte) []fhir.Issue {
+	m := decode(sr)
+	if rc, ok := mapping.ReferralKind(sr); ok && rc.Pathway != mapping.KindAIT {
+		return nil
 	}
+	meta := obj(m, "meta")
+	if meta == nil {
+		meta = map[string]any{}
+		m["meta"] = meta
+	}
+	claimed := false
+	for _, p := range objsOrStrings(meta["profile"]) {
+		claimed = claimed || p == mapping.ProfileReferral
+	}
+	if !claimed {
+		meta["profile"] = append(anySlice(meta["profile"]), mapping.ProfileReferral)
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	oo := v.ValidateWrite("ServiceRequest", body, false)
+	if oo == nil {
+		return nil
+	}
+	var out []fhir.Issue
+	for _, is := range oo.Issue {
+		if is.Severity == fhir.SeverityError || is.Severity == fhir.SeverityFatal {
+			is.Diagnostics = "the referral does not meet AITReferral: " + is.Diagnostics
+			out = append(out, is)
+		}
+	}
+	return out
 }
+
+func objsOrStrings(v any) []string {
+	var out []string
+	for _, x := range anySlice(v) {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func anySlice(v any) []any { l, _ := v.([]any); return l }

@@ -52,7 +52,8 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{notes: &recorder{}, now: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)}
 	w.svc = resttest.Service(t, 50)
-	w.svc.Hooks = []rest.WriteHook{&Hook{Notifier: w.notes}}
+	// the clinical checks are tested on patients without a pathway (see pathway_test.go for those with one)
+	w.svc.Hooks = []rest.WriteHook{&Hook{Notifier: w.notes, StepsWithoutPathway: true}}
 	w.svc.Now = func() time.Time { return w.now }
 	return w
 }

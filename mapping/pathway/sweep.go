@@ -2,7 +2,6 @@ package pathway
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -42,15 +41,15 @@ func SweepOverdue(ctx context.Context, svc *rest.Service, notifier Notifier, now
 			if err != nil || body == nil {
 				return err
 			}
-			p, err := mapping.PathwayFromCarePlan(body)
+			p, err := loadPathway(w, id, "")
 			if err != nil {
-				return nil // not a pathway the gateway wrote: left alone
+				return nil // not a pathway the gateway keeps: left alone
 			}
 			p2, ms := mapping.CheckOverdue(p, now)
 			if len(ms) == 0 {
 				return nil
 			}
-			if _, _, err := w.Put("CarePlan", id, mapping.CarePlanJSON(p2), http.MethodPut, 0); err != nil {
+			if err := savePathway(w, id, p2); err != nil {
 				return err
 			}
 			did = true

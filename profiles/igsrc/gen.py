@@ -204,10 +204,15 @@ profile("ait-medication-review", "AITMedicationReview", "MedicationStatement", "
         [el("MedicationStatement.medication[x]", 1, "1", types=[{"code": "CodeableConcept"}]),
          el("MedicationStatement.subject", 1, "1", types=ref("ait-patient"))])
 
-DOSSIER = [("oncologyOpinion", "ait-oncology-opinion", 1, "1"), ("performanceStatus", "ait-performance-status", 1, "1"),
-           ("lifeExpectancy", "ait-life-expectancy", 1, "1"), ("painAssessment", "ait-pain-assessment", 1, "*"),
-           ("labs", "ait-lab-result", len(LABS), "*"), ("imaging", "ait-imaging-report", 2, "*"),
-           ("medicationReview", "ait-medication-review", 1, "*"), ("oralMorphineEquivalent", "ait-oral-morphine-equivalent", 1, "1")]
+# The slices name the profile each dossier element is best sent in; they open no
+# minimum. What a complete dossier holds is one definition, the gateway's checklist
+# (DOSSIER_ELEMENTS, DOSSIER_LABS, DOSSIER_IMAGING: the code's rules.DossierElements),
+# stated below as one rule per element, so that the profile, $ait-dossier-status and
+# the intake agree on "complete" (000 §V.2).
+DOSSIER = [("oncologyOpinion", "ait-oncology-opinion", 0, "1"), ("performanceStatus", "ait-performance-status", 0, "1"),
+           ("lifeExpectancy", "ait-life-expectancy", 0, "1"), ("painAssessment", "ait-pain-assessment", 0, "*"),
+           ("labs", "ait-lab-result", 0, "*"), ("imaging", "ait-imaging-report", 0, "*"),
+           ("medicationReview", "ait-medication-review", 0, "*"), ("oralMorphineEquivalent", "ait-oral-morphine-equivalent", 0, "1")]
 ref_els = [el("ServiceRequest.status", 1, "1"), el("ServiceRequest.intent", 1, "1", fixed=("Code", "order")),
            el("ServiceRequest.code", 1, "1", pattern=("CodeableConcept", cc(CS, "ait-referral"))),
            el("ServiceRequest.subject", 1, "1", types=ref("ait-patient")),
@@ -223,6 +228,11 @@ ref_cons = [required_code("ait-ref-lab-" + codes[0][0], "the dossier has %s (LOI
 ref_cons += [required_code("ait-ref-img-" + k, "the dossier has %s (%s)" % (d, " or ".join(c for _, c, _ in rows)),
                            "supportingInfo", "code", [(s, c) for s, c, _ in rows], LAB_SEED)
              for k, d, rows in DOSSIER_IMAGING]
+ref_cons += [inv("ait-ref-el-" + k, "the dossier has %s" % d,
+                 "supportingInfo.resolve().where(%s).exists()" % " or ".join(
+                     "%s.coding.where(%s).exists()" % (e, code_match(codes)) for e in elements) if codes else
+                 "supportingInfo.resolve().ofType(%s).exists()" % elements[0], seed)
+             for k, d, elements, codes, seed in DOSSIER_ELEMENTS]
 ref_cons += [inv("ait-ref-fresh-lab", "labs are less than %s old at referral" % LAB_MAX_AGE,
                  "supportingInfo.resolve().where(category.coding.code='laboratory').all(effective.toDate() >= %%resource.authoredOn.toDate() - %s)" % LAB_MAX_AGE, "000 §V"),
              inv("ait-ref-fresh-img", "imaging is less than %s old at referral" % IMAGING_MAX_AGE,
@@ -485,6 +495,7 @@ searchparam("ait-rcp-decision", "rcp-decision", "Task", "token",
 searchparam("ait-pathway-step", "pathway-step", "CarePlan", "token",
             "CarePlan.activity.detail.code", "Pathways by step (000 §III).")
 
+import operations  # noqa: E402,F401  (appends the OperationDefinitions)
 import examples  # noqa: E402  (appends to fhirbuild.examples)
 
 # ---------------------------------------------------------------- seed sections used by the rules above

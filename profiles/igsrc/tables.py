@@ -127,6 +127,17 @@ LAB_CODES = [c for _, _, codes in DOSSIER_LABS for c in codes]
 CELL_COUNT_MIN = [("ait-lab-1", "neutrophils", 500, "neutrophils above 500/mm3"),
                   ("ait-lab-2", "platelets", 80000, "platelets above 80 000/mm3")]
 CELL_COUNT_UNITS = [("/mm3", 1), ("/uL", 1), ("10*3/uL", 1000), ("10*3/mm3", 1000), ("10*9/L", 1000)]
+# Dossier elements other than labs and imaging (000 §V.2.a, b, e), as the code's
+# rules.DossierElements lists them: (key, display, [elements holding the code] or the
+# resource type, [(system, code)], seed). mapping's TestReferralProfileIsTheChecklist
+# compares both.
+DOSSIER_ELEMENTS = [
+    ("oncology-opinion", "an oncology or palliative-care opinion", ["type", "code"], [(CS, "oncology-opinion"), (LOINC, "11488-4")], "000 §V.2.a"),
+    ("performance-status", "the WHO performance status", ["code"], [(LOINC, "89247-1"), (CS, "who-performance-status")], "000 §V.2.a"),
+    ("life-expectancy", "a life-expectancy estimate", ["code"], [(CS, "life-expectancy")], "000 §V.2.a"),
+    ("pain-assessment", "a pain assessment", ["code"], [(LOINC, "72514-3"), (LOINC, "38208-5"), (CS, "pain-assessment")], "000 §V.2.b"),
+    ("medication-review", "a medication review", ["MedicationStatement"], [], "000 §V.2.e"),
+]
 # Dossier imaging (000 §V.2.d): (key, display, [(system, code, display)]).
 DOSSIER_IMAGING = [
     ("ct-tap-spine", "CT thorax-abdomen-pelvis including the spine", [(CS, "ct-tap-spine", "CT thorax-abdomen-pelvis including the spine")]),
