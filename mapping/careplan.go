@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -143,16 +144,17 @@ func CarePlanJSON(p Pathway) []byte {
 	if p.Author != "" {
 		cp["author"] = map[string]any{"reference": p.Author}
 	}
+	// R4's CarePlan.basedOn takes CarePlans only, and addresses Conditions only:
+	// supportingInfo (any resource) names the referral that opened the pathway, first,
+	// then the clinical issues the rules raised on it.
+	var info []any
 	if p.BasedOn != "" {
-		cp["basedOn"] = []any{map[string]any{"reference": p.BasedOn}}
+		info = append(info, map[string]any{"reference": p.BasedOn, "display": referralDisplay})
 	}
-	if len(p.Issues) > 0 {
-		// R4 CarePlan.addresses takes Conditions only; supportingInfo takes any
-		// resource: the clinical issues the rules raised on this pathway
-		var info []any
-		for _, r := range p.Issues {
-			info = append(info, map[string]any{"reference": r, "display": "clinical issue raised by the pathway rules"})
-		}
+	for _, r := range p.Issues {
+		info = append(info, map[string]any{"reference": r, "display": "clinical issue raised by the pathway rules"})
+	}
+	if len(info) > 0 {
 		cp["supportingInfo"] = info
 	}
 	b, _ := json.Marshal(cp) // maps of strings: cannot fail
@@ -196,12 +198,31 @@ func PathwayFromCarePlan(careplan []byte) (Pathway, error) {
 			if a := str(obj(m, "author"), "reference"); a != "" {
 				p.Author = a
 			}
-			if b := objs(m, "basedOn"); len(b) > 0 && str(b[0], "reference") != "" {
-				p.BasedOn = str(b[0], "reference")
+			if r := CarePlanReferral(m); r != "" {
+				p.BasedOn = r
 			}
 			return p, nil
 		}
 	}
 	return Pathway{}, fhir.Errorf(http.StatusUnprocessableEntity, "invariant", "CarePlan.extension",
 		"the CarePlan holds no pathway state (%s)", ExtPathwayState)
+}
+
+// referralDisplay marks, in a pathway CarePlan's supportingInfo, the referral that
+// opened the pathway.
+const referralDisplay = "the referral that opened this pathway"
+
+// CarePlanReferral returns the referral a pathway CarePlan was opened by: the first
+// ServiceRequest of its supportingInfo, or, for CarePlans stored before R4's type
+// rules were enforced, its basedOn.
+func CarePlanReferral(cp map[string]any) string {
+	for _, s := range objs(cp, "supportingInfo") {
+		if r := str(s, "reference"); strings.HasPrefix(r, "ServiceRequest/") || strings.HasPrefix(r, "urn:uuid:") && str(s, "display") == referralDisplay {
+			return r
+		}
+	}
+	if b := objs(cp, "basedOn"); len(b) > 0 {
+		return str(b[0], "reference")
+	}
+	return ""
 }

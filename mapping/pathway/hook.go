@@ -260,10 +260,8 @@ func findCarePlan(w *rest.Writer, step object) (string, []byte, error) {
 			continue
 		}
 		bodies[id] = b
-		for _, r := range refs(decode(b), "basedOn") {
-			if basedOn[r] {
-				pick = append(pick, id)
-			}
+		if basedOn[mapping.CarePlanReferral(decode(b))] {
+			pick = append(pick, id)
 		}
 	}
 	if len(pick) == 0 {

@@ -27,12 +27,10 @@ var stepTypes = map[string]string{"Task": "subject", "Encounter": "subject", "Pr
 func rebuildPathway(w *rest.Writer, careplan []byte, now time.Time, skip string) (mapping.Pathway, error) {
 	cp := decode(careplan)
 	referral, patient := "", ref(cp, "subject")
-	if b := refs(cp, "basedOn"); len(b) > 0 {
-		referral = b[0]
-	}
+	referral = mapping.CarePlanReferral(cp)
 	typ, id, ok := split(referral)
 	if !ok || typ != "ServiceRequest" {
-		return mapping.Pathway{}, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "CarePlan.basedOn", "the pathway names no referral to rebuild from (000 §III)")
+		return mapping.Pathway{}, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "CarePlan.supportingInfo", "the pathway names no referral to rebuild from (000 §III)")
 	}
 	first, err := w.Tx().Version(typ, id, 1)
 	if err != nil {
@@ -40,7 +38,7 @@ func rebuildPathway(w *rest.Writer, careplan []byte, now time.Time, skip string)
 	}
 	sr, err := current(w.Tx(), typ, id)
 	if err != nil || sr == nil {
-		return mapping.Pathway{}, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "CarePlan.basedOn", "the pathway's referral %s is gone (000 §III)", referral)
+		return mapping.Pathway{}, fhir.Errorf(http.StatusUnprocessableEntity, "business-rule", "CarePlan.supportingInfo", "the pathway's referral %s is gone (000 §III)", referral)
 	}
 	p, _, err := mapping.OpenPathway(sr, referral, first.LastUpdated, txRecords{w})
 	if err != nil {

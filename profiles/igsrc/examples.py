@@ -142,7 +142,7 @@ def activity(code, status, start, end, system=CS, deadline=None, overdue=False):
 example({"resourceType": "CarePlan", "id": "ait-careplan-example", "status": "active", "intent": "plan",
          "identifier": [{"system": NS_CAREPLAN, "value": "eb898daa-64cd-806d-b951-978e9546d9a5"}],
          "category": [cc(CS, "ait-pathway")], "subject": PAT, "author": R("Practitioner", "ait-algologist-example"),
-         "basedOn": [R("ServiceRequest", "ait-referral-example")],
+         "supportingInfo": [dict(R("ServiceRequest", "ait-referral-example"), display="the referral that opened this pathway")],
          "activity": [activity(s, st, a, b, deadline="RCP within 15 days of the complete dossier (000 §VI)" if s == "rcp" else None)
                       for s, st, a, b in STEPS]}, "ait-careplan")
 example({"resourceType": "CarePlan", "id": "ait-ir-careplan-example", "status": "active", "intent": "plan",

@@ -421,7 +421,8 @@ careplan("ait-careplan", "AITCarePlan", "AIT pathway",
          "ait-pathway", "ait-pathway-step", "000 §III", "ait-cp",
          [el("CarePlan.author", 0, "1", types=ref("ait-practitioner", "PractitionerRole"), seed="000 §VI",
              short="the coordinating algologist, from the RCP on"),
-          el("CarePlan.basedOn", 0, "*", types=ref("ait-referral"))],
+          # R4's CarePlan.basedOn takes CarePlans only: the referral is in supportingInfo
+          el("CarePlan.supportingInfo", 0, "*", short="the referral that opened the pathway (first), then the clinical issues raised on it")],
          [inv("ait-cp-2", "from the RCP decision on, the pathway names its coordinating algologist (author)",
               "activity.where(detail.code.coding.code='rcp' and detail.status='completed').exists() implies author.exists()",
               "000 §VI", "warning")])
@@ -430,7 +431,7 @@ careplan("ait-ir-careplan", "AITIRCarePlan", "IR pathway",
          "procedure, follow-up at 1 month, one activity per step.",
          "ir-pathway", "ait-ir-pathway-step", "003", "ait-ircp",
          [el("CarePlan.author", 0, "1", types=ref("ait-practitioner", "PractitionerRole")),
-          el("CarePlan.basedOn", 0, "*", types=ref("ServiceRequest"))])
+          el("CarePlan.supportingInfo", 0, "*", short="the IR request that opened the pathway (first), then the clinical issues raised on it")])
 
 # ---------------------------------------------------------------- IR (003)
 profile("ait-ir-procedure", "AITIRProcedure", "Procedure", "IR procedure for cancer pain",

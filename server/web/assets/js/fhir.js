@@ -85,9 +85,20 @@ export function pathwayPlans(carePlans) {
     .sort((a, b) => String((b.meta && b.meta.lastUpdated) || "").localeCompare(String((a.meta && a.meta.lastUpdated) || "")));
 }
 
-/** referralOf is the referral ServiceRequest a pathway CarePlan is based on. */
+/**
+ * referralRef is the reference of the referral that opened a pathway CarePlan: the
+ * first ServiceRequest of its supportingInfo (R4's CarePlan.basedOn takes CarePlans
+ * only), or basedOn in plans stored before that rule was enforced.
+ */
+export function referralRef(plan) {
+  if (!plan) return undefined;
+  const info = (plan.supportingInfo || []).map(refID).find((r) => r && r.startsWith("ServiceRequest/"));
+  return info || (plan.basedOn && plan.basedOn.length ? refID(plan.basedOn[0]) : undefined);
+}
+
+/** referralOf is the referral ServiceRequest that opened a pathway CarePlan. */
 export function referralOf(plan, serviceRequests) {
-  const ref = plan && plan.basedOn && plan.basedOn.length ? refID(plan.basedOn[0]) : undefined;
+  const ref = referralRef(plan);
   return ref ? serviceRequests.find((s) => `ServiceRequest/${s.id}` === ref) : undefined;
 }
 

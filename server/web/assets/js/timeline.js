@@ -1,6 +1,6 @@
 // Pathway timeline: one row per step of the pathway CarePlan's activities (status,
 // date, deadline, overdue flag) with the resources recorded for it.
-import { EXT, aitCodes, codings, dateOf, ext, isIntrathecalPrescription, need, pathwayPlans, refID } from "./fhir.js";
+import { EXT, aitCodes, codings, dateOf, ext, isIntrathecalPrescription, need, pathwayPlans, referralRef, refID } from "./fhir.js";
 import { ACTIVITY_STATUS, day, el, fill } from "./format.js";
 
 // The AIT codes that stand for a fact when they differ from the fact's name.
@@ -22,7 +22,7 @@ function behind(step, plan, data) {
   const codes = new Set(step.facts.flatMap((f) => [f, ...(FACT_CODES[f] || [])]));
   const out = new Map();
   const add = (r) => out.set(`${r.resourceType}/${r.id}`, r);
-  const referral = plan.basedOn && plan.basedOn.length ? refID(plan.basedOn[0]) : undefined;
+  const referral = referralRef(plan);
   for (const sr of data.serviceRequests.ok || []) {
     if ((facts.has("referral") || facts.has("dossier-complete")) && `ServiceRequest/${sr.id}` === referral) add(sr);
   }
