@@ -19,6 +19,27 @@ type Issue struct {
 	Details *CodeableText `json:"details,omitempty"`
 }
 
+// CiteSources, when set, renders the source citations in an issue's text for its
+// reader as the issue is written out: the clinical rules cite their source by
+// document number and section ("000 §V"), and a reader gets the document's title
+// beside it. The gateway sets it from the rules' source catalogue (fhir/ knows no
+// clinical sources); nil leaves the text as it is.
+var CiteSources func(text string) string
+
+// MarshalJSON writes the issue, its citations rendered by CiteSources.
+func (i Issue) MarshalJSON() ([]byte, error) {
+	type plain Issue
+	if CiteSources != nil {
+		i.Diagnostics = CiteSources(i.Diagnostics)
+		if i.Details != nil && i.Details.Text != "" {
+			d := *i.Details
+			d.Text = CiteSources(d.Text)
+			i.Details = &d
+		}
+	}
+	return json.Marshal(plain(i))
+}
+
 // CodeableText is the small CodeableConcept used in issue details.
 type CodeableText struct {
 	Coding []Coding `json:"coding,omitempty"`

@@ -91,3 +91,19 @@ func TestRewriteReferencesOnlyTouchesReferences(t *testing.T) {
 		t.Fatalf("\n got %s\nwant %s", out, want)
 	}
 }
+
+// TestIssuesCiteTheirSourcesWhenWritten: CiteSources renders an issue's citations
+// as it is written out, in diagnostics and details alike, and leaves the issue
+// itself unchanged.
+func TestIssuesCiteTheirSourcesWhenWritten(t *testing.T) {
+	defer func(prev func(string) string) { CiteSources = prev }(CiteSources)
+	CiteSources = func(s string) string { return strings.ReplaceAll(s, "000 §V", "Référentiel, 000 §V") }
+	is := Issue{Severity: SeverityError, Code: "business-rule", Diagnostics: "stale (000 §V)", Details: &CodeableText{Text: "000 §V"}}
+	b := NewOutcome(is).JSON()
+	if !strings.Contains(string(b), `"diagnostics":"stale (Référentiel, 000 §V)"`) || !strings.Contains(string(b), `"text":"Référentiel, 000 §V"`) {
+		t.Fatalf("citations not rendered: %s", b)
+	}
+	if is.Diagnostics != "stale (000 §V)" || is.Details.Text != "000 §V" {
+		t.Fatalf("the issue itself was changed: %+v", is)
+	}
+}

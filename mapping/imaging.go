@@ -187,11 +187,7 @@ func CheckImaging(keys []string, available []Imaging, by time.Time, expr string)
 	return out
 }
 
-// seedText names a seed section for a message: its number, as the rules cite it, and
-// the document's title and section (rules.Cite), "004: Fiche patient cimentoplastie".
-func seedText(section string) string {
-	if c := rules.Cite(section); c != section {
-		return section + ": " + c
-	}
-	return section
-}
+// seedText names a seed section for a message by its number, as the rules cite it;
+// the document's title is put beside it when the message is written out
+// (fhir.CiteSources).
+func seedText(section string) string { return section }

@@ -93,6 +93,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 		return err
 	}
 	svc.Validate = observe.WrapValidator(svc.Validate, gw.metrics)
+	citeSources()
 	if err := useSiteRules(cfg.RulesFile); err != nil {
 		return err
 	}

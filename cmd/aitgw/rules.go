@@ -4,10 +4,15 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/mapping/pathway"
 	"github.com/aitgw/aitgw/mapping/rules"
 	"github.com/aitgw/aitgw/server"
 )
+
+// citeSources makes every OperationOutcome name the clinical sources by title beside
+// their number (fhir.CiteSources).
+func citeSources() { fhir.CiteSources = rules.CiteText }
 
 // useSiteRules reads the site's rules file (serve --rules FILE, YAML or JSON) and
 // makes its values those in effect. No file: the referential's defaults. A file that

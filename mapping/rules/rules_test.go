@@ -40,3 +40,17 @@ func TestCiteNamesTheDocumentByTitle(t *testing.T) {
 		t.Fatalf("unknown citation rewritten: %q", got)
 	}
 }
+
+func TestCiteTextNamesTheDocumentBesideTheCode(t *testing.T) {
+	for in, want := range map[string]string{
+		"refill interval out of range (000 §XIII)": "refill interval out of range (Référentiel régional AIT, 000 §XIII)",
+		"due 2026-01-01 (000 §VI, §VII)":           "due 2026-01-01 (Référentiel régional AIT, 000 §VI, §VII)",
+		"Mirels 9 (003 annex 4)":                   "Mirels 9 (Référentiel régional RI, 003 annex 4)",
+		"no citation, 2000 §V is not one":          "no citation, 2000 §V is not one",
+		"two: 000 §V and 001 §II":                  "two: Référentiel régional AIT, 000 §V and Revue Médicale Suisse, voie intrathécale, 001 §II",
+	} {
+		if got := CiteText(in); got != want {
+			t.Errorf("CiteText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

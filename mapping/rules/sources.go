@@ -1,6 +1,9 @@
 package rules
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Source is one document the clinical rules come from. Rules cite a section as
 // "000 §V" (document number, section); users read it as the document's title and
@@ -69,4 +72,24 @@ func Cite(citation string) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// citation matches a seed citation in a text: a document number, then sections
+// ("000 §V", "000 §VI, §VII", "000 §V.1, §V.2", "000 §V-VI", "003 annex 4").
+var citation = regexp.MustCompile(`\b(00[0-4]) ((?:§[IVXL]+(?:[.-][0-9IVXL]+)*(?:, §[IVXL]+(?:[.-][0-9IVXL]+)*)*)|annex [0-9]+)`)
+
+// CiteText renders every seed citation in a message with its document's title
+// beside it: "refill interval out of range (000 §XIII)" reads "refill interval out of
+// range (Référentiel régional AIT, 000 §XIII)". The number stays, so that the rules
+// catalogue and the tests can still find the rule by it.
+func CiteText(text string) string {
+	if !strings.Contains(text, "00") {
+		return text
+	}
+	return citation.ReplaceAllStringFunc(text, func(m string) string {
+		if s, ok := SourceOf(m); ok {
+			return s.Short + ", " + m
+		}
+		return m
+	})
 }
