@@ -1,6 +1,11 @@
 package notify
 
 import (
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -351,8 +356,21 @@ func letterMail(tx fhir.Tx, d Delivery, body []byte) *Mail {
 	return m
 }
 
-// send delivers one job through its channel.
-func (w *Worker) send(ctx context.Context, j *job) error {
+// tracer makes the delivery spans (a no-op until the gateway installs a provider).
+var tracer = otel.Tracer("github.com/aitgw/aitgw/server/notify")
+
+// send delivers one job through its channel, in a span naming the channel, the
+// milestone and the attempt (no address, no patient).
+func (w *Worker) send(ctx context.Context, j *job) (err error) {
+	ctx, span := tracer.Start(ctx, "notify.deliver", trace.WithAttributes(
+		attribute.String("notify.channel", j.d.Channel), attribute.String("notify.milestone", j.d.Milestone),
+		attribute.Int("notify.attempt", j.d.Attempts+1)))
+	defer func() {
+		if err != nil {
+			span.SetStatus(codes.Error, "not delivered")
+		}
+		span.End()
+	}()
 	switch {
 	case j.sub != nil:
 		err := postHook(ctx, w.HTTP, j.sub, j.body, j.d.Key)

@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -28,9 +29,15 @@ func withAttributes(kv ...attribute.KeyValue) traceOpt { return trace.WithAttrib
 // (notification delivery).
 func Tracer() trace.Tracer { return tracer }
 
-// StartTracing exports spans over OTLP/HTTP to endpoint (a URL such as
-// http://collector:4318) and returns the function that flushes and stops the export.
+// StartTracing exports spans over OTLP/HTTP to endpoint (a collector's base URL such
+// as http://collector:4318, to which /v1/traces is added, or the full traces URL) and
+// returns the function that flushes and stops the export.
 func StartTracing(ctx context.Context, endpoint, version string) (func(context.Context) error, error) {
+	// a base URL gets the traces path, as OTEL_EXPORTER_OTLP_ENDPOINT does
+	if u, err := url.Parse(endpoint); err == nil && (u.Path == "" || u.Path == "/") {
+		u.Path = "/v1/traces"
+		endpoint = u.String()
+	}
 	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
 	if err != nil {
 		return nil, fmt.Errorf("tracing: OTLP endpoint %q: %w", endpoint, err)
