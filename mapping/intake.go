@@ -130,7 +130,7 @@ func Intake(bundle []byte, opts IntakeOptions) (*IntakeResult, error) {
 	if s := obj(referral, "subject"); s != nil {
 		subject = str(s, "reference")
 	}
-	if e, ref, ok := omeEntry(res.OME, subject, referralURL, opts.Received); ok { // the OME as computed (000 §IV)
+	if e, ref, ok := omeEntry(res.OME, subject, careplanIdentifier(referral, referralURL), opts.Received); ok && !sendsOME(entries) { // the OME as computed (000 §IV), unless the sender gave it
 		raw = append(raw, e)
 		linkDossier(referral, []string{ref}, nil)
 	}
@@ -188,6 +188,9 @@ func withdrawProfile(r object, profile string) {
 			delete(meta, "profile")
 		} else {
 			meta["profile"] = keep
+		}
+		if len(meta) == 0 {
+			delete(r, "meta") // R4 allows no empty object
 		}
 	}
 }
@@ -314,6 +317,23 @@ func careplanIdentifier(sr object, fullURL string) string {
 		}
 	}
 	return uuidFrom([]byte(fullURL))
+}
+
+// sendsOME reports whether the Bundle carries its own oral morphine equivalent
+// Observation (the guide's example referral does): the dossier takes one (000 §IV).
+func sendsOME(entries []object) bool {
+	for _, e := range entries {
+		r := obj(e, "resource")
+		if str(r, "resourceType") != "Observation" {
+			continue
+		}
+		for _, c := range objs(obj(r, "code"), "coding") {
+			if str(c, "system") == CodeSystemAIT && str(c, "code") == "oral-morphine-equivalent" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // statementsOf returns the MedicationStatements of the entries.

@@ -426,12 +426,16 @@ func OMEObservation(r OMEResult, subject string, at time.Time) map[string]any {
 // (OMEObservation), conditional on an identifier derived from the referral so that a
 // referral posted twice stores it once, and the reference the referral's
 // supportingInfo gets. ok is false when the review holds no opioid.
-func omeEntry(r OMEResult, subject, referralURL string, at time.Time) (entry map[string]any, reference string, ok bool) {
+//
+// referralKey identifies the referral (its identifier, see careplanIdentifier): the
+// Observation's identifier derives from it, so that a retried intake finds its own
+// Observation and another patient's referral never does.
+func omeEntry(r OMEResult, subject, referralKey string, at time.Time) (entry map[string]any, reference string, ok bool) {
 	if len(r.Lines) == 0 && len(r.Unconverted) == 0 {
 		return nil, "", false
 	}
 	o := OMEObservation(r, subject, at)
-	id := uuidFrom([]byte("ome|" + referralURL))
+	id := uuidFrom([]byte("ome|" + referralKey))
 	o["identifier"] = []any{map[string]any{"system": IdentifierIntake, "value": id}}
 	full := "urn:uuid:" + id
 	return map[string]any{"fullUrl": full, "resource": o, "request": map[string]any{"method": "POST", "url": "Observation",

@@ -51,7 +51,7 @@ func TestIRReferralOpensTheIRPathway(t *testing.T) {
 	}
 	cp := cps.Entry[0].Resource
 	patient := cp["subject"].(map[string]any)["reference"].(string)
-	referral := cp["basedOn"].([]any)[0].(map[string]any)["reference"].(string)
+	referral := cp["supportingInfo"].([]any)[0].(map[string]any)["reference"].(string) // R4: CarePlan.basedOn takes CarePlans only
 	ref := func(r string) map[string]any { return map[string]any{"reference": r} }
 	code := func(c string) map[string]any {
 		return map[string]any{"coding": []any{map[string]any{"system": aitCS, "code": c}}}

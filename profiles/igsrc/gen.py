@@ -495,6 +495,10 @@ searchparam("ait-rcp-decision", "rcp-decision", "Task", "token",
             "Task.output.where(type.coding.code='rcp-decision').value", "RCP decisions by outcome (000 §VI).")
 searchparam("ait-pathway-step", "pathway-step", "CarePlan", "token",
             "CarePlan.activity.detail.code", "Pathways by step (000 §III).")
+# R4 gives Binary no search parameter: this one puts the PDFs of letters and summary
+# documents in their patient's compartment, through the securityContext they carry
+searchparam("ait-binary-security-context", "security-context", "Binary", "reference",
+            "Binary.securityContext", "Binary content by the resource it belongs to: the patient of a letter's or summary's PDF.")
 
 import operations  # noqa: E402,F401  (appends the OperationDefinitions)
 import examples  # noqa: E402  (appends to fhirbuild.examples)

@@ -57,3 +57,11 @@ operation("ait-replay", "Replay dead-lettered notifications",
           True, None, False,
           [param("seq", "in", 0, "*", "integer", "the dead letters' numbers; none: all"),
            param("replayed", "out", 1, "1", "string", "how many were queued again (a number, as text)")], affects_state=True)
+operation("ait-rules", "Clinical rule values in effect",
+          "Returns the site-adjustable values of the clinical rules as this gateway applies them (serve --rules FILE): the "
+          "oral morphine equivalent threshold (000 §IV; 001), the refill window (000 §XIII), the deadlines a site may tighten "
+          "(000 §VI, §VII), the safety limits that can only be tightened (ziconotide, number of molecules, 000 §IX) and the "
+          "care site's time zone. One parameter per setting, its parts: value, unit, default, min, max, direction, safety, "
+          "overridden, description, source (the document by title and section).",
+          True, None, False,
+          [param("setting", "out", 0, "*", "string", "one per setting, named by the setting, with the parts listed above")])

@@ -21,7 +21,8 @@ func documentIDs(comm string) (doc, bin string) {
 	return "ltr-" + base, "pdf-" + base
 }
 
-// storeLetter writes the letter's PDF as a Binary and its DocumentReference (typed
+// storeLetter writes the letter's PDF as a Binary (its securityContext the patient, which
+// puts it in the patient's compartment) and its DocumentReference (typed
 // with the letter's LOINC document type, searchable by patient and type) in the
 // milestone's transaction, and returns the DocumentReference's reference.
 func storeLetter(w Writer, comm string, m Milestone, doc letters.Document) (string, error) {
@@ -49,7 +50,7 @@ func storeLetter(w Writer, comm string, m Milestone, doc letters.Document) (stri
 		ContentType     string `json:"contentType"`
 		SecurityContext ref    `json:"securityContext"`
 		Data            string `json:"data"`
-	}{"Binary", binID, "application/pdf", ref{Reference: "DocumentReference/" + docID}, base64.StdEncoding.EncodeToString(pdf)})
+	}{"Binary", binID, "application/pdf", ref{Reference: m.Patient}, base64.StdEncoding.EncodeToString(pdf)})
 	if _, _, err := w.Put("Binary", binID, bin, http.MethodPut, 0); err != nil {
 		return "", err
 	}

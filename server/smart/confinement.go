@@ -44,6 +44,7 @@ var compartmentExtension = map[string]struct {
 	Why    string
 }{
 	"Device":           {[]string{"patient"}, "an implanted pump and its catheter name their patient (Device.patient)"},
+	"Binary":           {[]string{"security-context"}, "the PDF of a letter or summary document names its patient (Binary.securityContext, the guide's search parameter)"},
 	"Task":             {[]string{"patient"}, "a task for a patient (Task.for)"},
 	"Contract":         {[]string{"patient"}, "a patient's contract or consent-like agreement (Contract.subject)"},
 	"GuidanceResponse": {[]string{"patient"}, "decision support about a patient (GuidanceResponse.subject)"},
@@ -51,7 +52,6 @@ var compartmentExtension = map[string]struct {
 
 // systemOnlyTypes may hold patient data that no search parameter ties to one patient.
 var systemOnlyTypes = map[string]string{
-	"Binary":                     "document content (summary PDFs); only a securityContext points at its subject",
 	"Bundle":                     "stored documents and messages hold any patient's data",
 	"Linkage":                    "links records of different patients",
 	"MessageHeader":              "messaging metadata about any patient",
