@@ -49,6 +49,7 @@ var commands = []struct {
 	{"kit", command{kitCmd, "run the AIT conformance kit against a gateway: JUnit XML and an HTML report"}},
 	{"validate", command{validateCmd, "validate JSON files against R4 and the AIT guide, offline"}},
 	{"bench", command{benchCmd, "measure a gateway against a bare handler over loopback"}},
+	{"soak", command{soakCmd, "soak a fresh gateway at a steady mixed rate: latency, store size and memory per minute"}},
 	{"probe", command{probeCmd, "ask a gateway's /readyz: exit 0 when ready (container health check)"}},
 	{"version", command{versionCmd, "print the build information"}},
 	{"help", command{nil, "list the commands, or show one command's flags: aitgw help COMMAND"}},
