@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/bolt"
 
 	"go.etcd.io/bbolt"
 )
@@ -24,14 +25,5 @@ func (s *Store) Backup(w io.Writer) (size int64, err error) {
 // its size (an archive header needs it) and the snapshot as a read transaction, so
 // that what the copy holds can be counted from the very state it copies.
 func (s *Store) BackupTo(start func(size int64, snap fhir.Tx) (io.Writer, error)) error {
-	return s.db.View(func(btx *bbolt.Tx) error {
-		return run(func(t fhir.Tx) error {
-			w, err := start(btx.Size(), t)
-			if err != nil {
-				return err
-			}
-			_, err = btx.WriteTo(w)
-			return err
-		}, s.newTx(btx))
-	})
+	return bolt.CopyTo(s.db, func(btx *bbolt.Tx, fn func(fhir.Tx) error) error { return run(fn, s.newTx(btx)) }, start)
 }

@@ -24,14 +24,21 @@ func (s *Store) Backup(w io.Writer) (size int64, err error) {
 // its size (an archive header needs it) and the snapshot as a read transaction, so
 // that what the copy holds can be counted from the very state it copies.
 func (s *Store) BackupTo(start func(size int64, snap fhir.Tx) (io.Writer, error)) error {
-	return s.db.View(func(btx *bbolt.Tx) error {
-		return run(func(t fhir.Tx) error {
+	return CopyTo(s.db, func(btx *bbolt.Tx, fn func(fhir.Tx) error) error { return run(fn, btx) }, start)
+}
+
+// CopyTo streams a copy of db from one read snapshot, giving start the snapshot's
+// size and the snapshot itself as the store's read transaction (view wraps a bbolt
+// transaction as one): the backup of any bbolt-backed store.
+func CopyTo(db *bbolt.DB, view func(*bbolt.Tx, func(fhir.Tx) error) error, start func(size int64, snap fhir.Tx) (io.Writer, error)) error {
+	return db.View(func(btx *bbolt.Tx) error {
+		return view(btx, func(t fhir.Tx) error {
 			w, err := start(btx.Size(), t)
 			if err != nil {
 				return err
 			}
 			_, err = btx.WriteTo(w)
 			return err
-		}, btx)
+		})
 	})
 }
