@@ -132,19 +132,8 @@ func (a *renderedAudit) render(refs *search.RefCache, arena []byte, grant *Grant
 	case req.Outcome >= 400:
 		outcome = "4"
 	}
-	a.id, a.lastUpdated, a.leaves = id, lastUpdated, a.leaves[:0]
-	a.entries.Reset()
 	start := len(arena)
-	w := &auditWriter{r: a, buf: arena, shapeOnly: shapeOnly, refs: refs}
-	w.h.SetSeed(shapeSeed)
-	w.raw(`{"resourceType":"AuditEvent"`)
-	if id != "" {
-		stamp := lastUpdated.UTC().Format(time.RFC3339Nano)
-		w.raw(`,"id":`).value("id", "AuditEvent.id", id)
-		w.raw(`,"meta":{"versionId":"1","lastUpdated":`).value("instant", "AuditEvent.meta.lastUpdated", stamp).raw(`}`)
-		a.entries.Code("_id", id)
-		a.entries.Instant("_lastUpdated", stamp)
-	}
+	w := a.begin(refs, arena, id, lastUpdated, shapeOnly)
 	w.raw(`,"type":{"system":"` + sysAuditType + `","code":"rest","display":"RESTful Operation"}`)
 	a.entries.Append(auditTypeEntries...)
 	w.raw(`,"subtype":[{"system":"`+sysInteraction+`","code":`).value("code", "AuditEvent.subtype.code", subtype).raw(`}]`)
@@ -262,4 +251,22 @@ func (w *auditWriter) references(ref, param string) {
 func (a *renderedAudit) record() (*fhir.Record, []fhir.IndexEntry) {
 	return &fhir.Record{Type: "AuditEvent", ID: a.id, Version: 1, LastUpdated: a.lastUpdated, Method: http.MethodPost, Body: a.body},
 		a.entries.List()
+}
+
+// begin starts rendering an event into arena: the resource type, and the id and meta
+// the store would stamp (with their index entries) when id is set.
+func (a *renderedAudit) begin(refs *search.RefCache, arena []byte, id string, lastUpdated time.Time, shapeOnly bool) *auditWriter {
+	a.id, a.lastUpdated, a.leaves = id, lastUpdated, a.leaves[:0]
+	a.entries.Reset()
+	w := &auditWriter{r: a, buf: arena, shapeOnly: shapeOnly, refs: refs}
+	w.h.SetSeed(shapeSeed)
+	w.raw(`{"resourceType":"AuditEvent"`)
+	if id != "" {
+		stamp := lastUpdated.UTC().Format(time.RFC3339Nano)
+		w.raw(`,"id":`).value("id", "AuditEvent.id", id)
+		w.raw(`,"meta":{"versionId":"1","lastUpdated":`).value("instant", "AuditEvent.meta.lastUpdated", stamp).raw(`}`)
+		a.entries.Code("_id", id)
+		a.entries.Instant("_lastUpdated", stamp)
+	}
+	return w
 }

@@ -37,19 +37,8 @@ func (a *renderedAudit) renderLogin(refs *search.RefCache, arena []byte, req Aud
 	if !la.Success {
 		outcome = "4"
 	}
-	a.id, a.lastUpdated, a.leaves = id, lastUpdated, a.leaves[:0]
-	a.entries.Reset()
 	start := len(arena)
-	w := &auditWriter{r: a, buf: arena, shapeOnly: shapeOnly, refs: refs}
-	w.h.SetSeed(shapeSeed)
-	w.raw(`{"resourceType":"AuditEvent"`)
-	if id != "" {
-		stamp := lastUpdated.UTC().Format(time.RFC3339Nano)
-		w.raw(`,"id":`).value("id", "AuditEvent.id", id)
-		w.raw(`,"meta":{"versionId":"1","lastUpdated":`).value("instant", "AuditEvent.meta.lastUpdated", stamp).raw(`}`)
-		a.entries.Code("_id", id)
-		a.entries.Instant("_lastUpdated", stamp)
-	}
+	w := a.begin(refs, arena, id, lastUpdated, shapeOnly)
 	w.raw(`,"type":{"system":"` + sysDCM + `","code":"` + dcmUserAuthentication + `","display":"User Authentication"}`)
 	a.entries.Append(loginTypeEntries...)
 	w.raw(`,"subtype":[{"system":"` + sysDCM + `","code":"` + dcmLogin + `","display":"Login"}]`)
