@@ -105,7 +105,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) ([]Row, error) {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
-			if rows == nil || len(rows) == 0 {
+			if len(rows) == 0 {
 				flush()
 			}
 			return rows, nil
