@@ -28,12 +28,17 @@ type manifestFile struct {
 	Count int    `json:"count,omitempty"`
 }
 
-// owned returns the job id's job when the caller is the client that started it, or
-// the 4xx to answer.
+// owned returns the job id's job when the caller is the client that started it, with
+// a Backend Services token as the kick-off needs, or the 4xx to answer.
 func (m *Manager) owned(r *http.Request, id string) (*job, error) {
 	c, ok := callerFrom(r.Context())
 	if !ok {
 		return nil, fhir.Errorf(http.StatusUnauthorized, "login", "", "an access token is required")
+	}
+	if !c.System {
+		// the files hold every patient's data: a patient or user token of the same
+		// client (an app that is also a backend service) reads none of it
+		return nil, fhir.Errorf(http.StatusForbidden, "security", "", "an export is polled, downloaded or cancelled with a SMART Backend Services token (system/ read scopes, no user or patient in context)")
 	}
 	m.mu.Lock()
 	j := m.jobs[id]

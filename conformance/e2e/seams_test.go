@@ -1,0 +1,356 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The seams between the pieces of issues #11–#15 and #17, probed as a hospital's
+// security reviewer would, against the real binary: each test is named after what
+// a seam let through (or, for the acceptance checks, what it must keep holding).
+
+// hubWorld is seedWorld plus the hub's document types for both patients: a PDF
+// Binary per patient (securityContext), a DocumentReference to it, a Communication,
+// a DetectedIssue, a Composition and a cohort Group. Practitioner/doc authors pa's
+// CarePlan, so a user/ token of doc has pa (and only pa) in its care.
+func hubWorld(t *testing.T, g *Gateway) world {
+	t.Helper()
+	c := g.Client()
+	w := seedWorld(t, c)
+	for _, r := range []struct{ path, body string }{
+		{"CarePlan/cpa", `{"resourceType":"CarePlan","id":"cpa","status":"active","intent":"plan","subject":{"reference":"Patient/pa"},"author":{"reference":"Practitioner/doc"}}`},
+		{"Binary/bina", `{"resourceType":"Binary","id":"bina","contentType":"application/pdf","securityContext":{"reference":"Patient/pa"},"data":"JVBERi0xLjQK"}`},
+		{"Binary/binb", `{"resourceType":"Binary","id":"binb","contentType":"application/pdf","securityContext":{"reference":"Patient/pb"},"data":"JVBERi0xLjQK"}`},
+		{"DocumentReference/dra", `{"resourceType":"DocumentReference","id":"dra","status":"current","subject":{"reference":"Patient/pa"},"content":[{"attachment":{"contentType":"application/pdf","url":"Binary/bina"}}]}`},
+		{"DocumentReference/drb", `{"resourceType":"DocumentReference","id":"drb","status":"current","subject":{"reference":"Patient/pb"},"content":[{"attachment":{"contentType":"application/pdf","url":"Binary/binb"}}]}`},
+		{"Communication/cb", `{"resourceType":"Communication","id":"cb","status":"completed","subject":{"reference":"Patient/pb"},"payload":[{"contentReference":{"reference":"Binary/binb"}}]}`},
+		{"Communication/ca", `{"resourceType":"Communication","id":"ca","status":"completed","subject":{"reference":"Patient/pa"},"payload":[{"contentReference":{"reference":"DocumentReference/drb"}}]}`},
+		{"DetectedIssue/dib", `{"resourceType":"DetectedIssue","id":"dib","status":"final","patient":{"reference":"Patient/pb"}}`},
+		{"Composition/cob", `{"resourceType":"Composition","id":"cob","status":"final","type":{"text":"summary"},"subject":{"reference":"Patient/pb"},"date":"2026-01-01","author":[{"reference":"Practitioner/doc"}],"title":"x"}`},
+	} {
+		if resp, err := c.Do(http.MethodPut, r.path, []byte(r.body), nil); err != nil || resp.Status >= 300 {
+			t.Fatalf("seed %s: %v %s", r.path, err, resp)
+		}
+	}
+	return w
+}
+
+// TestSummaryOfAPatientOutsideTheUsersCare: $summary checked only a patient-context
+// token, so a Practitioner's user/ token read the whole IPS of any patient, though a
+// read of the same Patient was refused.
+func TestSummaryOfAPatientOutsideTheUsersCare(t *testing.T) {
+	g := startGateway(t)
+	hubWorld(t, g)
+	doc := NewClientWith(g.BaseURL, userToken(t, g, "user/*.rs", "Practitioner/doc"))
+	for _, path := range []string{"Patient/pb/$summary", "Patient/pb"} {
+		r := mustDo(t, doc, http.MethodGet, path, nil, nil, http.StatusForbidden)
+		if !strings.Contains(string(r.Body), `"Patient.id"`) {
+			t.Errorf("GET %s: the 403 names no element: %s", path, r)
+		}
+	}
+	mustDo(t, doc, http.MethodPost, "Patient/pb/$summary", []byte(`{"resourceType":"Parameters"}`), nil, http.StatusForbidden)
+	// the patient in the user's care, and a system client, still get the document
+	if r := mustDo(t, doc, http.MethodGet, "Patient/pa/$summary", nil, nil, http.StatusOK); !strings.Contains(string(r.Body), `"document"`) {
+		t.Errorf("summary of a patient in care: %s", r)
+	}
+	mustDo(t, g.Client(), http.MethodGet, "Patient/pb/$summary", nil, nil, http.StatusOK)
+}
+
+// TestRawBinaryOutsideTheUsersCare: the raw Binary path (Accept: application/pdf)
+// confined patient-context tokens only, so a user/ token read any patient's letter
+// or summary PDF, though the FHIR read of that Binary was refused.
+func TestRawBinaryOutsideTheUsersCare(t *testing.T) {
+	g := startGateway(t)
+	w := hubWorld(t, g)
+	pdf := map[string]string{"Accept": "application/pdf"}
+	doc := NewClientWith(g.BaseURL, userToken(t, g, "user/*.rs", "Practitioner/doc"))
+	pat := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.rs", w.pa))
+	for name, c := range map[string]*Client{"user/ token of doc": doc, "patient/ token of pa": pat} {
+		r := mustDo(t, c, http.MethodGet, "Binary/binb", nil, pdf, http.StatusForbidden)
+		if strings.Contains(string(r.Body), "%PDF") || !strings.Contains(string(r.Body), "Binary.securityContext") {
+			t.Errorf("%s, Binary of pb: %s", name, r)
+		}
+		r = mustDo(t, c, http.MethodGet, "Binary/bina", nil, pdf, http.StatusOK)
+		if ct := r.Header.Get("Content-Type"); ct != "application/pdf" || !strings.HasPrefix(string(r.Body), "%PDF") {
+			t.Errorf("%s, Binary of pa: %s %q", name, ct, r.Body)
+		}
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: a patient's PDF without nosniff/no-store: %v", name, r.Header)
+		}
+	}
+	mustDo(t, g.Client(), http.MethodGet, "Binary/binb", nil, pdf, http.StatusOK)
+}
+
+// TestExportFilesReadWithAPatientToken: polls and downloads checked only the client
+// id, so a patient-context or user/ token of the client that started a system
+// export read every patient's NDJSON.
+func TestExportFilesReadWithAPatientToken(t *testing.T) {
+	g := startGateway(t)
+	w := hubWorld(t, g)
+	sys := g.Client()
+	r := mustDo(t, sys, http.MethodGet, "$export", nil, map[string]string{"Prefer": "respond-async"}, http.StatusAccepted)
+	status := r.Header.Get("Content-Location")
+	m := pollManifest(t, sys, status)
+	var file string
+	for _, o := range m["output"].([]any) {
+		if o := o.(map[string]any); o["type"] == "Patient" {
+			file = o["url"].(string)
+		}
+	}
+	if file == "" {
+		t.Fatalf("no Patient file in %v", m)
+	}
+	ndjson := map[string]string{"Accept": "application/fhir+ndjson"}
+	for name, tok := range map[string]string{
+		"patient/ token of pa":   tokenFor(t, g, "patient/*.rs", w.pa),
+		"user/ token of doc":     userToken(t, g, "user/*.rs", "Practitioner/doc"),
+		"another client's token": registerBackend(t, g, "system/*.rs").token(t, "system/*.rs"),
+	} {
+		c := NewClientWith(g.BaseURL, tok)
+		for _, u := range []string{status, file} {
+			r := mustDo(t, c, http.MethodGet, u, nil, ndjson, http.StatusForbidden)
+			if strings.Contains(string(r.Body), `"Patient"`) || !strings.Contains(string(r.Body), "OperationOutcome") {
+				t.Errorf("%s, GET %s: %s", name, u, r)
+			}
+		}
+		mustDo(t, c, http.MethodDelete, status, nil, nil, http.StatusForbidden)
+	}
+	mustDo(t, NewClient(g.BaseURL), http.MethodGet, file, nil, ndjson, http.StatusUnauthorized)
+	r = mustDo(t, sys, http.MethodGet, file, nil, ndjson, http.StatusOK)
+	if !strings.Contains(string(r.Body), `"id":"pb"`) || r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("the starting client's download: %v %s", r.Header, r)
+	}
+}
+
+// TestBulkStatusAndFilesRefuseCORS: CORS covered the FHIR base but not /bulk/, where
+// a $export kick-off's Content-Location points: a browser app allowed on the base
+// could start an export and never poll it (its preflight got a 401).
+func TestBulkStatusAndFilesRefuseCORS(t *testing.T) {
+	const allowed, refused = "https://app.example", "https://evil.example"
+	g, err := Start(context.Background(), binary, t.TempDir(), "--cors-origin", allowed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Stop)
+	sys := g.Client()
+	r := mustDo(t, sys, http.MethodGet, "$export?_type=Patient", nil, map[string]string{"Prefer": "respond-async", "Origin": allowed}, http.StatusAccepted)
+	status := r.Header.Get("Content-Location")
+	pollManifest(t, sys, status)
+	preflight := func(origin, u string) *Response {
+		t.Helper()
+		c := NewClient(g.BaseURL)
+		r, err := c.Do(http.MethodOptions, u, nil, map[string]string{"Origin": origin,
+			"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, u := range []string{g.BaseURL + "/Patient", status, status + "/Patient.ndjson"} {
+		if r := preflight(allowed, u); r.Status != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") != allowed {
+			t.Errorf("preflight from %s to %s: %d %v", allowed, u, r.Status, r.Header)
+		}
+		if r := preflight(refused, u); r.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight from %s to %s allowed: %v", refused, u, r.Header)
+		}
+	}
+	r = mustDo(t, sys, http.MethodGet, status, nil, map[string]string{"Origin": allowed}, http.StatusOK)
+	if r.Header.Get("Access-Control-Allow-Origin") != allowed {
+		t.Errorf("poll from %s: no Access-Control-Allow-Origin: %v", allowed, r.Header)
+	}
+	if r := mustDo(t, sys, http.MethodGet, status, nil, map[string]string{"Origin": refused}, http.StatusOK); r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("poll from %s allowed: %v", refused, r.Header)
+	}
+	// a poller reads X-Progress and Retry-After, which are not CORS-safelisted
+	exposed := strings.ToLower(r.Header.Get("Access-Control-Expose-Headers"))
+	for _, h := range []string{"x-progress", "retry-after", "content-location"} {
+		if !strings.Contains(exposed, h) {
+			t.Errorf("%s is not exposed to browser apps: %q", h, exposed)
+		}
+	}
+}
+
+// TestHubPathsStayInThePatientCompartment is the acceptance check of the new types
+// and paths with a patient-context token of pa: documents, their Binaries, issues,
+// messages and compositions of pb are reached by no path (read, search, includes,
+// history, chains, operations).
+func TestHubPathsStayInThePatientCompartment(t *testing.T) {
+	g := startGateway(t)
+	w := hubWorld(t, g)
+	pat := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.rs", w.pa))
+	for _, path := range []string{"Binary/binb", "Binary/binb/_history", "DocumentReference/drb", "DocumentReference/drb/_history",
+		"Communication/cb", "DetectedIssue/dib", "Composition/cob", "Patient/pb/$everything", "Patient/pb/$summary",
+		"Binary?_id=binb", "Binary/_history", "Patient/$everything", "$export", "Patient/$export"} {
+		r, err := pat.Do(http.MethodGet, path, nil, map[string]string{"Prefer": "respond-async"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), `"OperationOutcome"`) {
+			t.Errorf("GET %s: %s, want 403 with an OperationOutcome", path, r)
+		}
+	}
+	pbs := map[string]bool{"Patient/pb": true, "Binary/binb": true, "DocumentReference/drb": true, "Communication/cb": true,
+		"DetectedIssue/dib": true, "Composition/cob": true, "Observation/ob": true}
+	for _, path := range []string{"DocumentReference?_include=*", "Communication?_include=*", "Communication?_include:iterate=*",
+		"Communication?_include=Communication:part-of&_include=Communication:based-on", "Patient?_revinclude=*",
+		"Patient?_revinclude=Communication:subject&_revinclude=DocumentReference:subject", "DocumentReference/_history",
+		"Communication/_history", "_history", "DocumentReference?patient.identifier=" + ins + "%7C1", "DocumentReference?subject.family=Beta",
+		"Patient/pa/$everything", "Patient/pa/$everything?_count=1", "Patient?_has:DocumentReference:subject:status=current"} {
+		r, err := pat.Do(http.MethodGet, path, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == http.StatusForbidden {
+			continue // refused outright: nothing revealed
+		}
+		if r.Status != http.StatusOK {
+			t.Errorf("GET %s: %s", path, r)
+			continue
+		}
+		for _, id := range bundleIDs(t, r) {
+			if pbs[id] {
+				t.Errorf("GET %s revealed %s", path, id)
+			}
+		}
+	}
+}
+
+// TestHubOperationsBadInput: malformed parameters of the new operations are a 4xx
+// OperationOutcome naming the parameter, never a 5xx.
+func TestHubOperationsBadInput(t *testing.T) {
+	g := startGateway(t)
+	hubWorld(t, g)
+	c := g.Client()
+	async := map[string]string{"Prefer": "respond-async"}
+	for _, tc := range []struct {
+		path, expr string
+		status     int
+	}{
+		{"Patient/pa/$everything?start=garbage", "start", 400},
+		{"Patient/pa/$everything?end=2026-13-45", "end", 400},
+		{"Patient/pa/$everything?_count=-1", "_count", 400},
+		{"Patient/pa/$everything?_since=garbage", "_since", 400},
+		{"Patient/pa/$everything?_type=Nope", "_type", 400},
+		{"Patient/pa/$everything?_cursor=zzz", "_cursor", 400},
+		{"Patient/nobody/$everything", "Patient.id", 404},
+		{"Patient/nobody/$summary", "Patient.id", 404},
+		{"Patient/pa/$summary?foo=1", "foo", 400},
+		{"Patient?_count=-1", "_count", 400},
+		{"Patient?_count=1000000", "_count", 422},
+		{"$export?_type=Nope", "_type", 400},
+		{"$export?_since=garbage", "_since", 400},
+		{"$export?_typeFilter=Observation%3Fstatus%3Dfinal&_type=Patient", "_typeFilter", 400},
+		{"$export?_typeFilter=Patient%3Fbogus%3D1", "_typeFilter", 400},
+		{"$export?_outputFormat=text/csv", "_outputFormat", 400},
+		{"Group/nope/$export", "Group.id", 404},
+	} {
+		r, err := c.Do(http.MethodGet, tc.path, nil, async)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != tc.status || !strings.Contains(string(r.Body), `"expression":["`+tc.expr+`"]`) {
+			t.Errorf("GET %s: %s, want %d naming %s", tc.path, r, tc.status, tc.expr)
+		}
+	}
+	// a huge _count is bounded, not refused, by $everything (a page holds at most --max-count)
+	mustDo(t, c, http.MethodGet, "Patient/pa/$everything?_count=99999999999", nil, nil, http.StatusOK)
+}
+
+// TestHubReadsNeverWrite: 200 varied reads across the new paths (search pages,
+// $everything pages, $summary, Binary reads raw and FHIR, includes, history) leave
+// the main store file untouched: same size, same modification time. Only the audit
+// store records them.
+func TestHubReadsNeverWrite(t *testing.T) {
+	g := startGateway(t)
+	w := hubWorld(t, g)
+	store := filepath.Join(g.DataDir, "aitgw.db")
+	time.Sleep(1100 * time.Millisecond) // a write after this would move the mtime
+	before, err := os.Stat(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := g.Client()
+	pat := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.rs", w.pa))
+	doc := NewClientWith(g.BaseURL, userToken(t, g, "user/*.rs", "Practitioner/doc"))
+	reads := []struct {
+		c      *Client
+		path   string
+		header map[string]string
+	}{
+		{sys, "Patient?_count=1", nil},
+		{sys, "Observation?_count=1&_include=*", nil},
+		{sys, "Patient/pa/$everything?_count=1", nil},
+		{sys, "Patient/pb/$summary", nil},
+		{sys, "Binary/binb", nil},
+		{pat, "Binary/bina", map[string]string{"Accept": "application/pdf"}},
+		{pat, "Patient/pa/$summary", nil},
+		{pat, "DocumentReference?patient.identifier=" + ins + "%7C1&status=current", nil},
+		{doc, "Patient/pa/$everything?_count=2", nil},
+		{doc, "Communication?_revinclude=*&_count=1", nil},
+	}
+	n := 0
+	for n < 200 {
+		for _, rd := range reads {
+			r, err := rd.c.Do(http.MethodGet, rd.path, nil, rd.header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status >= 500 {
+				t.Fatalf("GET %s: %s", rd.path, r)
+			}
+			n++
+			// follow one next link too, as a pager does
+			var b Bundle
+			if r.Status == 200 && json.Unmarshal(r.Body, &b) == nil && b.Next() != "" {
+				if _, err := rd.c.Do(http.MethodGet, b.Next(), nil, nil); err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+		}
+	}
+	after, err := os.Stat(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("%d reads changed aitgw.db: %d bytes %v -> %d bytes %v", n, before.Size(), before.ModTime(), after.Size(), after.ModTime())
+	}
+}
+
+// TestHubEndpointsHeaders: patient data leaves with nosniff and no-store on every new
+// endpoint; the pages carry their CSP; /metrics is not served on the API port.
+func TestHubEndpointsHeaders(t *testing.T) {
+	g := startGateway(t)
+	hubWorld(t, g)
+	sys := g.Client()
+	for _, path := range []string{"Patient/pa/$everything", "Patient/pa/$summary", "DocumentReference?_include=*", "Binary/bina"} {
+		r := mustDo(t, sys, http.MethodGet, path, nil, nil, http.StatusOK)
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: %v", path, r.Header)
+		}
+	}
+	root := strings.TrimSuffix(g.BaseURL, "/fhir")
+	anon := NewClient(g.BaseURL)
+	for _, path := range []string{"/", "/app/"} {
+		r := mustDo(t, anon, http.MethodGet, root+path, nil, map[string]string{"Accept": "text/html"}, http.StatusOK)
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("GET %s: %v", path, r.Header)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		r := mustDo(t, anon, http.MethodGet, root+path, nil, nil, http.StatusOK)
+		if r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: %v", path, r.Header)
+		}
+	}
+	if r, _ := sys.Do(http.MethodGet, root+"/metrics", nil, nil); r.Status == http.StatusOK {
+		t.Errorf("/metrics answered on the API port: %s", r)
+	}
+}
