@@ -354,3 +354,18 @@ func TestHubEndpointsHeaders(t *testing.T) {
 		t.Errorf("/metrics answered on the API port: %s", r)
 	}
 }
+
+// TestPathwayCarePlanRoundTrip: the gateway writes the pathway CarePlan with
+// basedOn naming the referral (a ServiceRequest, as the AIT guide's profile and
+// example do), and the strict reference check refused that same CarePlan from a
+// client: a read followed by an unchanged update answered 422.
+func TestPathwayCarePlanRoundTrip(t *testing.T) {
+	g := startGateway(t)
+	c := g.Client()
+	_, careplan := postReferral(t, c)
+	r := mustDo(t, c, http.MethodGet, "CarePlan/"+careplan, nil, nil, http.StatusOK)
+	if !strings.Contains(string(r.Body), `"basedOn":[{"reference":"ServiceRequest/`) {
+		t.Fatalf("the pathway CarePlan names no referral in basedOn: %s", r)
+	}
+	mustDo(t, c, http.MethodPut, "CarePlan/"+careplan, r.Body, nil, http.StatusOK)
+}
