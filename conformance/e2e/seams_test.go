@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -368,4 +369,37 @@ func TestPathwayCarePlanRoundTrip(t *testing.T) {
 		t.Fatalf("the pathway CarePlan names no referral in basedOn: %s", r)
 	}
 	mustDo(t, c, http.MethodPut, "CarePlan/"+careplan, r.Body, nil, http.StatusOK)
+}
+
+// TestCohortGroupShowsOtherPatients: a Group of the pathway's patients is in each
+// member's compartment, so a patient-context token (and a user/ token with one
+// member in its care) read the whole member list: the other patients' ids, and that
+// they are in the intrathecal analgesia pathway. A Group of the reader's patients
+// only stays visible.
+func TestCohortGroupShowsOtherPatients(t *testing.T) {
+	g := startGateway(t)
+	w := hubWorld(t, g)
+	c := g.Client()
+	for path, body := range map[string]string{
+		"Group/cohort": `{"resourceType":"Group","id":"cohort","type":"person","actual":true,"name":"AIT pathway","member":[{"entity":{"reference":"Patient/pa"}},{"entity":{"reference":"` + g.BaseURL + `/Patient/pb"}}]}`,
+		"Group/own":    `{"resourceType":"Group","id":"own","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/pa"}}]}`,
+	} {
+		mustDo(t, c, http.MethodPut, path, []byte(body), nil, http.StatusCreated)
+	}
+	pat := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.rs", w.pa))
+	doc := NewClientWith(g.BaseURL, userToken(t, g, "user/*.rs", "Practitioner/doc"))
+	for name, cl := range map[string]*Client{"patient/ token of pa": pat, "user/ token of doc": doc} {
+		mustDo(t, cl, http.MethodGet, "Group/cohort", nil, nil, http.StatusForbidden)
+		mustDo(t, cl, http.MethodGet, "Group/cohort/_history", nil, nil, http.StatusForbidden)
+		mustDo(t, cl, http.MethodGet, "Group/own", nil, nil, http.StatusOK)
+		for _, path := range []string{"Group", "Group?member=Patient/pa", "Patient?_revinclude=Group:member", "Patient/pa/$everything", "Group/_history"} {
+			r := mustDo(t, cl, http.MethodGet, path, nil, nil, http.StatusOK)
+			ids := bundleIDs(t, r)
+			if slices.Contains(ids, "Group/cohort") || strings.Contains(string(r.Body), "Patient/pb") {
+				t.Errorf("%s, GET %s shows the cohort: %v", name, path, ids)
+			}
+		}
+	}
+	// a system client sees the cohort
+	mustDo(t, c, http.MethodGet, "Group/cohort", nil, nil, http.StatusOK)
 }

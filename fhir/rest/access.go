@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -125,6 +126,49 @@ func (v *visibility) compartment(typ string) (map[string]bool, error) {
 		}
 		for _, id := range ids {
 			set[id] = true
+		}
+	}
+	if typ == "Group" {
+		return v.groupsOfOnly(set, patients)
+	}
+	return set, nil
+}
+
+// groupsOfOnly keeps the Groups whose every Patient member is one of patients: a
+// cohort (all the patients of a pathway) is in each member's compartment, but its
+// member list would show a confined reader the other patients.
+func (v *visibility) groupsOfOnly(set map[string]bool, patients []string) (map[string]bool, error) {
+	mine := map[string]bool{}
+	for _, p := range patients {
+		mine["Patient/"+p] = true
+	}
+	for id := range set {
+		rec, err := v.tx.Current("Group", id)
+		if err != nil {
+			delete(set, id)
+			continue
+		}
+		var g struct {
+			Member []struct {
+				Entity struct{ Reference string } `json:"entity"`
+			} `json:"member"`
+		}
+		if json.Unmarshal(rec.Body, &g) != nil {
+			delete(set, id)
+			continue
+		}
+		for _, m := range g.Member {
+			// relative or absolute (…/Patient/x, …/Patient/x/_history/n)
+			ref := m.Entity.Reference
+			i := strings.LastIndex(ref, "Patient/")
+			if i < 0 || (i > 0 && ref[i-1] != '/') {
+				continue
+			}
+			pid, _, _ := strings.Cut(ref[i+len("Patient/"):], "/")
+			if !mine["Patient/"+pid] {
+				delete(set, id)
+				break
+			}
 		}
 	}
 	return set, nil
