@@ -403,3 +403,31 @@ func TestCohortGroupShowsOtherPatients(t *testing.T) {
 	// a system client sees the cohort
 	mustDo(t, c, http.MethodGet, "Group/cohort", nil, nil, http.StatusOK)
 }
+
+// TestOwnBinaryRefusedAsFHIRJSON: server/binary let a confined reader read the
+// Binaries whose securityContext is its patient, but the confinement layer then
+// refused every Binary to a confined token (Binary lies outside the compartment):
+// a patient's own letter or summary came raw (Accept: application/pdf) but not as
+// FHIR JSON (TestHubSummaryAndDocuments was red).
+func TestOwnBinaryRefusedAsFHIRJSON(t *testing.T) {
+	g := startGateway(t)
+	w := hubWorld(t, g)
+	pat := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.rs", w.pa))
+	doc := NewClientWith(g.BaseURL, userToken(t, g, "user/*.rs", "Practitioner/doc"))
+	for name, c := range map[string]*Client{"patient/ token of pa": pat, "user/ token of doc": doc} {
+		r := mustDo(t, c, http.MethodGet, "Binary/bina", nil, nil, http.StatusOK)
+		if !strings.Contains(string(r.Body), `"securityContext":{"reference":"Patient/pa"}`) {
+			t.Errorf("%s: %s", name, r)
+		}
+		mustDo(t, c, http.MethodGet, "Binary/bina/_history", nil, nil, http.StatusOK)
+		for _, path := range []string{"Binary/binb", "Binary/binb/_history", "Binary/nosuch"} {
+			mustDo(t, c, http.MethodGet, path, nil, nil, http.StatusForbidden)
+		}
+		// a search is refused (patient context) or finds none of pb's
+		if r, err := c.Do(http.MethodGet, "Binary?_id=bina,binb", nil, nil); err != nil {
+			t.Fatal(err)
+		} else if r.Status != http.StatusForbidden && (r.Status != http.StatusOK || slices.Contains(bundleIDs(t, r), "Binary/binb")) {
+			t.Errorf("%s: a Binary search: %s", name, r)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -186,7 +187,35 @@ func (v *visibility) sees(typ, id string) (bool, error) {
 	if err != nil || set == nil {
 		return err == nil, err
 	}
+	if !set[id] && typ == "Binary" && len(v.a.Constraints(v.interaction, typ)) == 0 {
+		return v.binaryOfConfined(id)
+	}
 	return set[id], nil
+}
+
+// binaryOfConfined reports whether Binary/id's securityContext names one of the
+// patients the request is confined to. Binary lies outside the patient compartment
+// (no search parameter links it to a patient), so this is how a confined reader
+// reaches its own documents' content by id, as FHIR's securityContext intends.
+func (v *visibility) binaryOfConfined(id string) (bool, error) {
+	patients, confined, err := ConfinedPatients(v.tx, v.a, v.interaction, "Binary")
+	if err != nil || !confined {
+		return false, err
+	}
+	rec, err := v.tx.Current("Binary", id)
+	if err != nil || rec.Deleted {
+		return false, nil // unknown: refused as forbidden, like any resource outside
+	}
+	var b struct {
+		SecurityContext struct{ Reference string } `json:"securityContext"`
+	}
+	if json.Unmarshal(rec.Body, &b) != nil {
+		return false, nil
+	}
+	// relative only, as server/binary reads it: an absolute URL may name another
+	// server's patient with the same id
+	pid, ok := strings.CutPrefix(b.SecurityContext.Reference, "Patient/")
+	return ok && slices.Contains(patients, pid), nil
 }
 
 // filter keeps the ids the request may see, in order.
