@@ -57,7 +57,7 @@ var compartmentNotes = map[string]string{
 
 // systemOnlyTypes may hold patient data that no search parameter ties to one patient.
 var systemOnlyTypes = map[string]string{
-	"Binary":                     "document content (summary PDFs); only a securityContext points at its subject",
+	"Binary":                     "document content (letters, summary PDFs): searched with system scopes only; a confined reader reads by id those whose securityContext is a patient it may see",
 	"Bundle":                     "stored documents and messages hold any patient's data",
 	"Linkage":                    "links records of different patients",
 	"MessageHeader":              "messaging metadata about any patient",
