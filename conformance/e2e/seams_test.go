@@ -431,3 +431,58 @@ func TestOwnBinaryRefusedAsFHIRJSON(t *testing.T) {
 		}
 	}
 }
+
+// auditQueries returns the paths (with query) recorded in the audit trail's query
+// entities, read with an AuditEvent scope.
+func auditQueries(t *testing.T, g *Gateway) []string {
+	t.Helper()
+	c := NewClientWith(g.BaseURL, tokenFor(t, g, "system/AuditEvent.rs", ""))
+	r := mustDo(t, c, http.MethodGet, "AuditEvent?_count=200", nil, nil, http.StatusOK)
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				Entity []struct {
+					Query []byte `json:"query"`
+				} `json:"entity"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(r.Body, &b); err != nil {
+		t.Fatalf("AuditEvent search: %v %s", err, r)
+	}
+	var out []string
+	for _, e := range b.Entry {
+		for _, en := range e.Resource.Entity {
+			if len(en.Query) > 0 {
+				out = append(out, string(en.Query))
+			}
+		}
+	}
+	return out
+}
+
+// TestBulkDownloadAndBackupNotAudited: the audit trail recorded requests under the
+// FHIR base only, so an export's downloads and /admin/backup, which hand out every
+// patient's data, left no AuditEvent.
+func TestBulkDownloadAndBackupNotAudited(t *testing.T) {
+	g := startGateway(t)
+	hubWorld(t, g)
+	sys := g.Client()
+	m := exportRun(t, sys, "$export?_type=Patient")
+	file := m["output"].([]any)[0].(map[string]any)["url"].(string)
+	mustDo(t, sys, http.MethodGet, file, nil, map[string]string{"Accept": "application/fhir+ndjson"}, http.StatusOK)
+	backup := strings.TrimSuffix(g.BaseURL, "/fhir") + "/admin/backup"
+	mustDo(t, NewClientWith(g.BaseURL, tokenFor(t, g, "aitgw/backup", "")), http.MethodGet, backup, nil, nil, http.StatusOK)
+	fileURLPath := file[strings.Index(file, "/bulk/"):]
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		qs := auditQueries(t, g)
+		if slices.Contains(qs, fileURLPath) && slices.Contains(qs, "/admin/backup") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no AuditEvent for %s and /admin/backup among %q", fileURLPath, qs)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
