@@ -486,3 +486,33 @@ func TestBulkDownloadAndBackupNotAudited(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// TestLandingPageLinksLead: the landing page linked the implementer guide at /ig/,
+// which answered 401 without a token and 404 with one. Every link of the landing page
+// and of the guide's index now answers 200 without a token.
+func TestLandingPageLinksLead(t *testing.T) {
+	g := startGateway(t)
+	root := strings.TrimSuffix(g.BaseURL, "/fhir")
+	anon := NewClient(g.BaseURL)
+	html := map[string]string{"Accept": "text/html"}
+	hrefs := func(body []byte) []string {
+		var out []string
+		for _, part := range strings.Split(string(body), `href="`)[1:] {
+			if u, _, ok := strings.Cut(part, `"`); ok && strings.HasPrefix(u, "/") {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	landing := mustDo(t, anon, http.MethodGet, root+"/", nil, html, http.StatusOK)
+	guide := mustDo(t, anon, http.MethodGet, root+"/ig/", nil, html, http.StatusOK)
+	if !strings.HasPrefix(guide.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(guide.Body), "StructureDefinition/ait-careplan") ||
+		guide.Header.Get("X-Content-Type-Options") != "nosniff" || guide.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("GET /ig/: %v %.300s", guide.Header, guide.Body)
+	}
+	for _, u := range append(hrefs(landing.Body), hrefs(guide.Body)...) {
+		if r, err := anon.Do(http.MethodGet, root+u, nil, map[string]string{"Accept": "*/*"}); err != nil || r.Status != http.StatusOK {
+			t.Errorf("link %s without a token: %v %s", u, err, r)
+		}
+	}
+}
