@@ -335,3 +335,27 @@ func TestLandingPageLinksLead(t *testing.T) {
 		}
 	}
 }
+
+// TestExportPatientParameterInQueryIgnored: the patient parameter was read from a POST
+// Parameters body only; asked in the query (GET ...$export?patient=Patient/pa) it was
+// dropped silently and the hub received every patient for the one it asked.
+func TestExportPatientParameterInQueryIgnored(t *testing.T) {
+	g := startGateway(t)
+	hubWorld(t, g)
+	sys := g.Client()
+	async := map[string]string{"Prefer": "respond-async"}
+	if r := mustDo(t, sys, http.MethodGet, "$export?patient=Patient/pa", nil, async, http.StatusBadRequest); !strings.Contains(string(r.Body), `"expression":["patient"]`) {
+		t.Errorf("system-level export with a patient: %s", r)
+	}
+	m := exportRun(t, sys, "Patient/$export?_type=Patient,Observation&patient=Patient/pa")
+	ndjson := map[string]string{"Accept": "application/fhir+ndjson"}
+	for _, o := range m["output"].([]any) {
+		r := mustDo(t, sys, http.MethodGet, o.(map[string]any)["url"].(string), nil, ndjson, http.StatusOK)
+		if strings.Contains(string(r.Body), `"pb"`) || strings.Contains(string(r.Body), "Patient/pb") {
+			t.Errorf("the export for Patient/pa holds pb: %s", r.Body)
+		}
+	}
+	if len(m["output"].([]any)) != 2 {
+		t.Errorf("manifest: %v", m["output"])
+	}
+}
