@@ -359,3 +359,25 @@ func TestExportPatientParameterInQueryIgnored(t *testing.T) {
 		t.Errorf("manifest: %v", m["output"])
 	}
 }
+
+// TestExportDownloadWithNarrowerToken: a download checked only that the token came
+// from the client that started the export, so a token of that client whose scopes
+// grant Observation alone downloaded the Patient file.
+func TestExportDownloadWithNarrowerToken(t *testing.T) {
+	g := startGateway(t)
+	hubWorld(t, g)
+	hub := registerBackend(t, g, "system/*.rs")
+	wide := NewClientWith(g.BaseURL, hub.token(t, "system/*.rs"))
+	m := exportRun(t, wide, "$export?_type=Patient,Observation")
+	narrow := NewClientWith(g.BaseURL, hub.token(t, "system/Observation.rs"))
+	ndjson := map[string]string{"Accept": "application/fhir+ndjson"}
+	for _, o := range m["output"].([]any) {
+		o := o.(map[string]any)
+		want := map[any]int{"Patient": http.StatusForbidden, "Observation": http.StatusOK}[o["type"]]
+		r := mustDo(t, narrow, http.MethodGet, o["url"].(string), nil, ndjson, want)
+		if want == http.StatusForbidden && strings.Contains(string(r.Body), `"resourceType":"Patient"`) {
+			t.Errorf("the narrower token read %s", r.Body)
+		}
+		mustDo(t, wide, http.MethodGet, o["url"].(string), nil, ndjson, http.StatusOK)
+	}
+}

@@ -131,12 +131,20 @@ func (m *Manager) File(w http.ResponseWriter, r *http.Request, id, name string) 
 	m.mu.Lock()
 	s := j.snapshot()
 	m.mu.Unlock()
-	found := false
+	found, typ := false, ""
 	for _, o := range s.Done {
-		found = found || (o.File != "" && o.File == name)
+		if o.File != "" && o.File == name {
+			found, typ = true, o.Type
+		}
 	}
 	if s.State != stateCompleted || !found || strings.ContainsAny(name, `/\`) {
 		writeError(w, fhir.Errorf(http.StatusNotFound, "not-found", "", "no such file in this export"))
+		return
+	}
+	if c, _ := callerFrom(r.Context()); c.Reads != nil && !c.Reads(typ) {
+		// the download's token is checked, not only the kick-off's: a token of the
+		// same client with narrower scopes reads only the types they grant
+		writeError(w, fhir.Errorf(http.StatusForbidden, "security", "", "the access token does not allow reading %s", typ))
 		return
 	}
 	f, err := os.Open(filepath.Join(m.dir(id), name))
