@@ -381,3 +381,50 @@ func TestExportDownloadWithNarrowerToken(t *testing.T) {
 		mustDo(t, wide, http.MethodGet, o["url"].(string), nil, ndjson, http.StatusOK)
 	}
 }
+
+// TestEarlierVersionOfAnotherPatient: a result or document filed under pb and then
+// corrected to pa kept its first version readable by pa's token (vread, instance,
+// type and system history): pb's data, shown across patients. Earlier versions are
+// now judged by the patient they named.
+func TestEarlierVersionOfAnotherPatient(t *testing.T) {
+	g := startGateway(t)
+	w := hubWorld(t, g)
+	c := g.Client()
+	for _, body := range []string{
+		`{"resourceType":"Observation","id":"misfiled","status":"final","code":{"text":"result of Beta"},"subject":{"reference":"Patient/pb"}}`,
+		`{"resourceType":"Observation","id":"misfiled","status":"final","code":{"text":"result of Alpha"},"subject":{"reference":"Patient/pa"}}`,
+	} {
+		if r, err := c.Do(http.MethodPut, "Observation/misfiled", []byte(body), nil); err != nil || r.Status >= 300 {
+			t.Fatalf("PUT: %v %s", err, r)
+		}
+	}
+	for _, body := range []string{
+		`{"resourceType":"Binary","id":"misbin","contentType":"text/plain","securityContext":{"reference":"Patient/pb"},"data":"QmV0YQ=="}`,
+		`{"resourceType":"Binary","id":"misbin","contentType":"text/plain","securityContext":{"reference":"Patient/pa"},"data":"QWxwaGE="}`,
+	} {
+		if r, err := c.Do(http.MethodPut, "Binary/misbin", []byte(body), nil); err != nil || r.Status >= 300 {
+			t.Fatalf("PUT: %v %s", err, r)
+		}
+	}
+	pat := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.rs", w.pa))
+	doc := NewClientWith(g.BaseURL, userToken(t, g, "user/*.rs", "Practitioner/doc"))
+	for name, cl := range map[string]*Client{"patient/ token of pa": pat, "user/ token of doc": doc} {
+		for _, path := range []string{"Observation/misfiled/_history/1", "Binary/misbin/_history/1"} {
+			mustDo(t, cl, http.MethodGet, path, nil, nil, http.StatusForbidden)
+		}
+		mustDo(t, cl, http.MethodGet, "Observation/misfiled/_history/2", nil, nil, http.StatusOK)
+		for _, path := range []string{"Observation/misfiled/_history", "Binary/misbin/_history", "Observation/_history", "_history?_count=100"} {
+			r, err := cl.Do(http.MethodGet, path, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status == http.StatusOK && (strings.Contains(string(r.Body), "result of Beta") || strings.Contains(string(r.Body), "QmV0YQ==")) {
+				t.Errorf("%s, GET %s shows the version filed under pb", name, path)
+			} else if r.Status != http.StatusOK && r.Status != http.StatusForbidden {
+				t.Errorf("%s, GET %s: %s", name, path, r)
+			}
+		}
+	}
+	// the system sees every version
+	mustDo(t, c, http.MethodGet, "Observation/misfiled/_history/1", nil, nil, http.StatusOK)
+}

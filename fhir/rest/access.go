@@ -193,6 +193,40 @@ func (v *visibility) sees(typ, id string) (bool, error) {
 	return set[id], nil
 }
 
+// sawVersion reports whether one version of a resource the request sees (current
+// version checked by sees or mustSee) belonged, then, to a patient the request is
+// confined to: a resource moved from one patient to another (a misfiled result
+// corrected) keeps its earlier versions from the new patient's readers. Each version
+// is judged by the references it held, as $everything judges its snapshot.
+func (v *visibility) sawVersion(rec *fhir.Record) (bool, error) {
+	if v.a == nil || rec.Deleted {
+		return true, nil
+	}
+	patients, confined, err := ConfinedPatients(v.tx, v.a, v.interaction, rec.Type)
+	if err != nil || !confined {
+		return err == nil, err
+	}
+	switch {
+	case rec.Type == "Patient":
+		return slices.Contains(patients, rec.ID), nil
+	case rec.Type == "Binary":
+		var b struct {
+			SecurityContext struct{ Reference string } `json:"securityContext"`
+		}
+		_ = json.Unmarshal(rec.Body, &b)
+		pid, ok := strings.CutPrefix(b.SecurityContext.Reference, "Patient/")
+		return ok && slices.Contains(patients, pid), nil
+	case v.a.CompartmentParams(rec.Type) == nil:
+		return true, nil // reference data
+	}
+	for _, p := range patients {
+		if references(rec.Body, "Patient/"+p) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // binaryOfConfined reports whether Binary/id's securityContext names one of the
 // patients the request is confined to. Binary lies outside the patient compartment
 // (no search parameter links it to a patient), so this is how a confined reader

@@ -83,6 +83,13 @@ func (s *Service) History(ctx context.Context, req *Request) (*Response, error) 
 					return true // outside the grant: not part of this client's history
 				}
 			}
+			if ok, err := vis.sawVersion(rec); err != nil || !ok {
+				if err != nil {
+					visErr = err
+					return false
+				}
+				return true // a version from before the resource came to this patient
+			}
 			if i >= offset+count {
 				more = true
 				return false
