@@ -465,3 +465,28 @@ func TestGatewayWrittenResourcesRoundTrip(t *testing.T) {
 		t.Errorf("only %d resources written along the pathway", seen)
 	}
 }
+
+// TestEverythingAndHistoryIgnoreMaxResponse: --max-response bounded searches and
+// batches only; a $everything or _history page of the same size was built and sent
+// whole.
+func TestEverythingAndHistoryIgnoreMaxResponse(t *testing.T) {
+	g, err := Start(context.Background(), binary, t.TempDir(), "--max-response", "4000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Stop)
+	c := g.Client()
+	mustDo(t, c, http.MethodPut, "Patient/p1", []byte(`{"resourceType":"Patient","id":"p1"}`), nil, http.StatusCreated)
+	long := strings.Repeat("x", 300)
+	for i := 0; i < 30; i++ {
+		mustDo(t, c, http.MethodPost, "Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"`+long+`"},"subject":{"reference":"Patient/p1"}}`), nil, http.StatusCreated)
+	}
+	for _, path := range []string{"Observation?_count=30", "Patient/p1/$everything?_count=30", "_history?_count=30", "Observation/_history?_count=30"} {
+		if r := mustDo(t, c, http.MethodGet, path, nil, nil, http.StatusUnprocessableEntity); !strings.Contains(string(r.Body), "--max-response") {
+			t.Errorf("GET %s: %s", path, r)
+		}
+	}
+	for _, path := range []string{"Patient/p1/$everything?_count=2", "_history?_count=2"} {
+		mustDo(t, c, http.MethodGet, path, nil, nil, http.StatusOK)
+	}
+}

@@ -130,7 +130,11 @@ func (s *Service) Everything(ctx context.Context, req *Request, comp Compartment
 	}
 	b.ID = NewID()
 	b.Meta = &fhir.BundleMeta{LastUpdated: s.now().Format(time.RFC3339Nano)}
-	return &Response{Status: http.StatusOK, Body: b.JSON()}, nil
+	resp := &Response{Status: http.StatusOK, Body: b.JSON()}
+	if err := s.checkResponse(resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // parseEverything reads the operation's parameters; anything malformed is a 400.

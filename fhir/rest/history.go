@@ -130,7 +130,11 @@ func (s *Service) History(ctx context.Context, req *Request) (*Response, error) 
 	if offset > 0 {
 		b.Link = append(b.Link, fhir.BundleLink{Relation: "previous", URL: link(max(0, offset-count))})
 	}
-	return s.bundleResponse(b, nil), nil
+	resp := s.bundleResponse(b, nil)
+	if err := s.checkResponse(resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func (s *Service) historyBase(req *Request) string {
