@@ -199,11 +199,15 @@ func TestCohortGroupShowsOtherPatients(t *testing.T) {
 	g := startGateway(t)
 	w := hubWorld(t, g)
 	c := g.Client()
-	for path, body := range map[string]string{
-		"Group/cohort": `{"resourceType":"Group","id":"cohort","type":"person","actual":true,"name":"AIT pathway","member":[{"entity":{"reference":"Patient/pa"}},{"entity":{"reference":"` + g.BaseURL + `/Patient/pb"}}]}`,
-		"Group/own":    `{"resourceType":"Group","id":"own","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/pa"}}]}`,
+	for _, put := range []struct{ path, body string }{
+		{"Group/cohort", `{"resourceType":"Group","id":"cohort","type":"person","actual":true,"name":"AIT pathway","member":[{"entity":{"reference":"Patient/pa"}},{"entity":{"reference":"` + g.BaseURL + `/Patient/pb"}}]}`},
+		// a Group that listed pb too at first: its first version stays hidden
+		{"Group/own", `{"resourceType":"Group","id":"own","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/pa"}},{"entity":{"reference":"Patient/pb"}}]}`},
+		{"Group/own", `{"resourceType":"Group","id":"own","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/pa"}}]}`},
 	} {
-		mustDo(t, c, http.MethodPut, path, []byte(body), nil, http.StatusCreated)
+		if r, err := c.Do(http.MethodPut, put.path, []byte(put.body), nil); err != nil || r.Status >= 300 {
+			t.Fatalf("PUT %s: %v %s", put.path, err, r)
+		}
 	}
 	pat := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.rs", w.pa))
 	doc := NewClientWith(g.BaseURL, userToken(t, g, "user/*.rs", "Practitioner/doc"))
@@ -211,7 +215,8 @@ func TestCohortGroupShowsOtherPatients(t *testing.T) {
 		mustDo(t, cl, http.MethodGet, "Group/cohort", nil, nil, http.StatusForbidden)
 		mustDo(t, cl, http.MethodGet, "Group/cohort/_history", nil, nil, http.StatusForbidden)
 		mustDo(t, cl, http.MethodGet, "Group/own", nil, nil, http.StatusOK)
-		for _, path := range []string{"Group", "Group?member=Patient/pa", "Patient?_revinclude=Group:member", "Patient/pa/$everything", "Group/_history"} {
+		mustDo(t, cl, http.MethodGet, "Group/own/_history/1", nil, nil, http.StatusForbidden)
+		for _, path := range []string{"Group", "Group?member=Patient/pa", "Patient?_revinclude=Group:member", "Patient/pa/$everything", "Group/_history", "Group/own/_history"} {
 			r := mustDo(t, cl, http.MethodGet, path, nil, nil, http.StatusOK)
 			ids := bundleIDs(t, r)
 			if slices.Contains(ids, "Group/cohort") || strings.Contains(string(r.Body), "Patient/pb") {

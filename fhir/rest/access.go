@@ -145,31 +145,8 @@ func (v *visibility) groupsOfOnly(set map[string]bool, patients []string) (map[s
 	}
 	for id := range set {
 		rec, err := v.tx.Current("Group", id)
-		if err != nil {
+		if err != nil || !groupOfOnly(rec.Body, mine) {
 			delete(set, id)
-			continue
-		}
-		var g struct {
-			Member []struct {
-				Entity struct{ Reference string } `json:"entity"`
-			} `json:"member"`
-		}
-		if json.Unmarshal(rec.Body, &g) != nil {
-			delete(set, id)
-			continue
-		}
-		for _, m := range g.Member {
-			// relative or absolute (…/Patient/x, …/Patient/x/_history/n)
-			ref := m.Entity.Reference
-			i := strings.LastIndex(ref, "Patient/")
-			if i < 0 || (i > 0 && ref[i-1] != '/') {
-				continue
-			}
-			pid, _, _ := strings.Cut(ref[i+len("Patient/"):], "/")
-			if !mine["Patient/"+pid] {
-				delete(set, id)
-				break
-			}
 		}
 	}
 	return set, nil
@@ -193,6 +170,31 @@ func (v *visibility) sees(typ, id string) (bool, error) {
 	return set[id], nil
 }
 
+// groupOfOnly reports whether every Patient member of the Group body is in mine
+// ("Patient/id" keys); members are relative or absolute (…/Patient/x/_history/n).
+func groupOfOnly(body []byte, mine map[string]bool) bool {
+	var g struct {
+		Member []struct {
+			Entity struct{ Reference string } `json:"entity"`
+		} `json:"member"`
+	}
+	if json.Unmarshal(body, &g) != nil {
+		return false
+	}
+	for _, m := range g.Member {
+		ref := m.Entity.Reference
+		i := strings.LastIndex(ref, "Patient/")
+		if i < 0 || (i > 0 && ref[i-1] != '/') {
+			continue
+		}
+		pid, _, _ := strings.Cut(ref[i+len("Patient/"):], "/")
+		if !mine["Patient/"+pid] {
+			return false
+		}
+	}
+	return true
+}
+
 // sawVersion reports whether one version of a resource the request sees (current
 // version checked by sees or mustSee) belonged, then, to a patient the request is
 // confined to: a resource moved from one patient to another (a misfiled result
@@ -209,6 +211,12 @@ func (v *visibility) sawVersion(rec *fhir.Record) (bool, error) {
 	switch {
 	case rec.Type == "Patient":
 		return slices.Contains(patients, rec.ID), nil
+	case rec.Type == "Group":
+		mine := map[string]bool{}
+		for _, p := range patients {
+			mine["Patient/"+p] = true
+		}
+		return groupOfOnly(rec.Body, mine), nil
 	case rec.Type == "Binary":
 		var b struct {
 			SecurityContext struct{ Reference string } `json:"securityContext"`
