@@ -495,3 +495,26 @@ func TestEverythingAndHistoryIgnoreMaxResponse(t *testing.T) {
 		mustDo(t, c, http.MethodGet, path, nil, nil, http.StatusOK)
 	}
 }
+
+// TestExportLeaksReceiverSecrets: a Subscription's channel.header (the receiver's
+// credentials) is returned to its owner only, but a system $export wrote it whole
+// into Subscription.ndjson for the hub.
+func TestExportLeaksReceiverSecrets(t *testing.T) {
+	g := startGateway(t)
+	w := hubWorld(t, g)
+	owner := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.cruds", w.pa))
+	mustDo(t, owner, http.MethodPost, "Subscription", subscriptionWithSecret("https://hooks.example.org/aitgw", "receiver-s3cret", "Communication?patient=Patient/"+w.pa), nil, http.StatusCreated)
+	hub := NewClientWith(g.BaseURL, registerBackend(t, g, "system/*.rs").token(t, "system/*.rs"))
+	if r := mustDo(t, hub, http.MethodGet, "Subscription", nil, nil, http.StatusOK); strings.Contains(string(r.Body), "receiver-s3cret") {
+		t.Fatalf("a search shows the secret: %s", r)
+	}
+	m := exportRun(t, hub, "$export?_type=Subscription")
+	out := m["output"].([]any)
+	if len(out) != 1 {
+		t.Fatalf("manifest: %v", m)
+	}
+	r := mustDo(t, hub, http.MethodGet, out[0].(map[string]any)["url"].(string), nil, map[string]string{"Accept": "application/fhir+ndjson"}, http.StatusOK)
+	if strings.Contains(string(r.Body), "receiver-s3cret") || !strings.Contains(string(r.Body), "REDACTED") {
+		t.Errorf("the export of Subscriptions: %s", r.Body)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
 )
 
 // start runs j in the background; m.mu held.
@@ -120,7 +121,8 @@ func (m *Manager) exportType(ctx context.Context, j *job, typ string) (output, e
 			if j.Level == levelPatient && typ != "Patient" && !bytes.Contains(rec.Body, []byte("Patient/")) {
 				return true // a compartment type with no patient: not patient data
 			}
-			body := rec.Body
+			// a receiver's credentials never leave in an export, as in a search
+			body := rest.RedactSecrets(typ, rec.Body)
 			if bytes.ContainsAny(body, "\r\n") {
 				line.Reset()
 				if werr = json.Compact(&line, body); werr != nil {
