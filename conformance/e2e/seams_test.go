@@ -304,3 +304,31 @@ func TestEverythingAndHistoryIgnoreMaxResponse(t *testing.T) {
 		mustDo(t, c, http.MethodGet, path, nil, nil, http.StatusOK)
 	}
 }
+
+// TestSummaryIgnoresScopeConstraints: $summary checked the types a token may read,
+// not the SMART v2 query constraints on them, so a token granted only active
+// Conditions (patient/Condition.rs?clinical-status=active) read the resolved ones in
+// the summary, which a search of the same token hides.
+func TestSummaryIgnoresScopeConstraints(t *testing.T) {
+	g := startGateway(t)
+	w := hubWorld(t, g)
+	c := g.Client()
+	for id, status := range map[string]string{"active1": "active", "hidden1": "resolved"} {
+		body := `{"resourceType":"Condition","id":"` + id + `","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"` + status + `"}]},
+		 "code":{"text":"condition ` + id + `"},"subject":{"reference":"Patient/pa"}}`
+		mustDo(t, c, http.MethodPut, "Condition/"+id, []byte(body), nil, http.StatusCreated)
+	}
+	narrow := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/Patient.rs patient/Condition.rs?clinical-status=active", w.pa))
+	if ids := bundleIDs(t, mustDo(t, narrow, http.MethodGet, "Condition", nil, nil, http.StatusOK)); strings.Join(ids, ",") != "Condition/active1" {
+		t.Fatalf("search with the constrained scope: %v", ids)
+	}
+	r := mustDo(t, narrow, http.MethodGet, "Patient/pa/$summary", nil, nil, http.StatusOK)
+	if strings.Contains(string(r.Body), "condition hidden1") || !strings.Contains(string(r.Body), "condition active1") {
+		t.Errorf("the summary under a constrained scope: %.2000s", r.Body)
+	}
+	// the whole token still sees both
+	full := NewClientWith(g.BaseURL, tokenFor(t, g, "patient/*.rs", w.pa))
+	if r := mustDo(t, full, http.MethodGet, "Patient/pa/$summary", nil, nil, http.StatusOK); !strings.Contains(string(r.Body), "condition hidden1") {
+		t.Errorf("the summary of patient/*.rs lacks the resolved Condition")
+	}
+}

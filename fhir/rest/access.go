@@ -260,6 +260,14 @@ func (v *visibility) binaryOfConfined(id string) (bool, error) {
 	return ok && slices.Contains(patients, pid), nil
 }
 
+// Sees returns, for one read transaction, whether a request with access a may read
+// typ/id: the scopes, the patient compartment, the user's care and the SMART v2
+// query constraints, as a read checks them. Operations that gather resources
+// themselves ($summary) filter with it.
+func (s *Service) Sees(tx fhir.Tx, a Access) func(typ, id string) (bool, error) {
+	return s.visibility(a, tx, "read").sees
+}
+
 // filter keeps the ids the request may see, in order.
 func (v *visibility) filter(typ string, ids []string) ([]string, error) {
 	set, err := v.allowed(typ)
