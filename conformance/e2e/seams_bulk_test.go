@@ -226,3 +226,27 @@ func TestBulkDownloadAndBackupNotAudited(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// TestExportIgnoresScopeConstraints: the export checked the types a token may read,
+// not the SMART v2 query constraints on them: a hub granted active Conditions only
+// (system/Condition.rs?clinical-status=active) exported the resolved ones too.
+func TestExportIgnoresScopeConstraints(t *testing.T) {
+	g := startGateway(t)
+	hubWorld(t, g)
+	c := g.Client()
+	for id, status := range map[string]string{"active1": "active", "hidden1": "resolved"} {
+		body := `{"resourceType":"Condition","id":"` + id + `","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"` + status + `"}]},
+		 "code":{"text":"condition ` + id + `"},"subject":{"reference":"Patient/pa"}}`
+		mustDo(t, c, http.MethodPut, "Condition/"+id, []byte(body), nil, http.StatusCreated)
+	}
+	narrow := NewClientWith(g.BaseURL, tokenFor(t, g, "system/Condition.rs?clinical-status=active", ""))
+	m := exportRun(t, narrow, "$export?_type=Condition")
+	out := m["output"].([]any)
+	if len(out) != 1 {
+		t.Fatalf("manifest: %v", m)
+	}
+	r := mustDo(t, narrow, http.MethodGet, out[0].(map[string]any)["url"].(string), nil, map[string]string{"Accept": "application/fhir+ndjson"}, http.StatusOK)
+	if strings.Contains(string(r.Body), `"hidden1"`) || !strings.Contains(string(r.Body), `"active1"`) {
+		t.Errorf("the export under a constrained scope: %s", r.Body)
+	}
+}

@@ -128,6 +128,16 @@ func (m *Manager) newJob(r *http.Request, req *rest.Request) (*job, error) {
 		if err := m.typeFilters(tx, j, q["_typeFilter"]); err != nil {
 			return err
 		}
+		if req.Access != nil {
+			for _, t := range j.Types {
+				for _, c := range req.Access.Constraints("search-type", t) {
+					if j.Constraints == nil {
+						j.Constraints = map[string][]string{}
+					}
+					j.Constraints[t] = append(j.Constraints[t], c.Encode())
+				}
+			}
+		}
 		if j.Level == levelGroup {
 			if err := m.groupMembers(tx, j, req); err != nil {
 				return err
