@@ -131,5 +131,8 @@ func caller(g *smart.Grant) bulk.Caller {
 			system = true
 		}
 	}
-	return bulk.Caller{ClientID: g.ClientID, System: system && g.FHIRUser == "" && g.PatientContext() == ""}
+	return bulk.Caller{ClientID: g.ClientID, System: system && g.FHIRUser == "" && g.PatientContext() == "",
+		Reads: func(typ string) bool {
+			return g.Allows(smart.InteractionRead, typ) || g.Allows(smart.InteractionSearch, typ)
+		}}
 }

@@ -24,7 +24,7 @@ func (l *limits) flags(fs *flag.FlagSet) {
 	fs.IntVar(&l.rest.BatchSearches, "max-batch-searches", rest.DefaultBatchSearches, "most search entries in a batch or transaction Bundle (422 beyond)")
 	fs.IntVar(&l.rest.PatchOps, "max-patch-ops", rest.DefaultPatchOps, "most operations in a JSON Patch (413 beyond)")
 	fs.IntVar(&l.rest.PatchResult, "max-patch-result", rest.DefaultPatchResult, "largest resource a JSON Patch may produce, in bytes (413 beyond)")
-	fs.IntVar(&l.rest.ResponseBytes, "max-response", rest.DefaultResponseBytes, "largest search or batch response, in bytes (422 beyond)")
+	fs.IntVar(&l.rest.ResponseBytes, "max-response", rest.DefaultResponseBytes, "largest search, history, $everything or batch response, in bytes (422 beyond)")
 	fs.IntVar(&l.rest.Includes, "max-includes", rest.DefaultIncludes, "most _include/_revinclude resources on one search page (422 beyond)")
 	fs.IntVar(&l.maxCount, "max-count", rest.DefaultMaxPageSize, "largest _count of a search page (422 beyond)")
 	fs.DurationVar(&l.rest.Deadline, "request-deadline", rest.DefaultDeadline, "how long one FHIR request may run before it is cancelled, with nothing written (422)")

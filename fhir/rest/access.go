@@ -1,8 +1,10 @@
 package rest
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -127,6 +129,26 @@ func (v *visibility) compartment(typ string) (map[string]bool, error) {
 			set[id] = true
 		}
 	}
+	if typ == "Group" {
+		return v.groupsOfOnly(set, patients)
+	}
+	return set, nil
+}
+
+// groupsOfOnly keeps the Groups whose every Patient member is one of patients: a
+// cohort (all the patients of a pathway) is in each member's compartment, but its
+// member list would show a confined reader the other patients.
+func (v *visibility) groupsOfOnly(set map[string]bool, patients []string) (map[string]bool, error) {
+	mine := map[string]bool{}
+	for _, p := range patients {
+		mine["Patient/"+p] = true
+	}
+	for id := range set {
+		rec, err := v.tx.Current("Group", id)
+		if err != nil || !groupOfOnly(rec.Body, mine) {
+			delete(set, id)
+		}
+	}
 	return set, nil
 }
 
@@ -142,7 +164,108 @@ func (v *visibility) sees(typ, id string) (bool, error) {
 	if err != nil || set == nil {
 		return err == nil, err
 	}
+	if !set[id] && typ == "Binary" && len(v.a.Constraints(v.interaction, typ)) == 0 {
+		return v.binaryOfConfined(id)
+	}
 	return set[id], nil
+}
+
+// groupOfOnly reports whether every Patient member of the Group body is in mine
+// ("Patient/id" keys); members are relative or absolute (…/Patient/x/_history/n).
+func groupOfOnly(body []byte, mine map[string]bool) bool {
+	var g struct {
+		Member []struct {
+			Entity struct{ Reference string } `json:"entity"`
+		} `json:"member"`
+	}
+	if json.Unmarshal(body, &g) != nil {
+		return false
+	}
+	for _, m := range g.Member {
+		ref := m.Entity.Reference
+		i := strings.LastIndex(ref, "Patient/")
+		if i < 0 || (i > 0 && ref[i-1] != '/') {
+			continue
+		}
+		pid, _, _ := strings.Cut(ref[i+len("Patient/"):], "/")
+		if !mine["Patient/"+pid] {
+			return false
+		}
+	}
+	return true
+}
+
+// sawVersion reports whether one version of a resource the request sees (current
+// version checked by sees or mustSee) belonged, then, to a patient the request is
+// confined to: a resource moved from one patient to another (a misfiled result
+// corrected) keeps its earlier versions from the new patient's readers. Each version
+// is judged by the references it held, as $everything judges its snapshot.
+func (v *visibility) sawVersion(rec *fhir.Record) (bool, error) {
+	if v.a == nil || rec.Deleted {
+		return true, nil
+	}
+	patients, confined, err := ConfinedPatients(v.tx, v.a, v.interaction, rec.Type)
+	if err != nil || !confined {
+		return err == nil, err
+	}
+	switch {
+	case rec.Type == "Patient":
+		return slices.Contains(patients, rec.ID), nil
+	case rec.Type == "Group":
+		mine := map[string]bool{}
+		for _, p := range patients {
+			mine["Patient/"+p] = true
+		}
+		return groupOfOnly(rec.Body, mine), nil
+	case rec.Type == "Binary":
+		var b struct {
+			SecurityContext struct{ Reference string } `json:"securityContext"`
+		}
+		_ = json.Unmarshal(rec.Body, &b)
+		pid, ok := strings.CutPrefix(b.SecurityContext.Reference, "Patient/")
+		return ok && slices.Contains(patients, pid), nil
+	case v.a.CompartmentParams(rec.Type) == nil:
+		return true, nil // reference data
+	}
+	for _, p := range patients {
+		if references(rec.Body, "Patient/"+p) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// binaryOfConfined reports whether Binary/id's securityContext names one of the
+// patients the request is confined to. Binary lies outside the patient compartment
+// (no search parameter links it to a patient), so this is how a confined reader
+// reaches its own documents' content by id, as FHIR's securityContext intends.
+func (v *visibility) binaryOfConfined(id string) (bool, error) {
+	patients, confined, err := ConfinedPatients(v.tx, v.a, v.interaction, "Binary")
+	if err != nil || !confined {
+		return false, err
+	}
+	rec, err := v.tx.Current("Binary", id)
+	if err != nil || rec.Deleted {
+		return false, nil // unknown: refused as forbidden, like any resource outside
+	}
+	var b struct {
+		SecurityContext struct{ Reference string } `json:"securityContext"`
+	}
+	if json.Unmarshal(rec.Body, &b) != nil {
+		return false, nil
+	}
+	// relative only, as server/binary reads it: an absolute URL may name another
+	// server's patient with the same id
+	pid, ok := strings.CutPrefix(b.SecurityContext.Reference, "Patient/")
+	return ok && slices.Contains(patients, pid), nil
+}
+
+// Sees returns, for one read transaction, whether a request with access a may read
+// typ/id: the scopes, the patient compartment, the user's care and the SMART v2
+// query constraints, as a read checks them. Operations that gather resources
+// themselves ($summary) filter with it.
+func (s *Service) Sees(tx fhir.Tx, a Access) func(typ, id string) (bool, error) {
+	return s.visibility(a, tx, "read").sees
 }
 
 // filter keeps the ids the request may see, in order.

@@ -338,6 +338,18 @@ func SecretElements(typ string) []string {
 	return out
 }
 
+// RedactSecrets returns body without the secret elements of typ (a Subscription's
+// channel.header…), marked REDACTED, for outputs that leave to readers who are not
+// the resource's owner whoever asks: a bulk export's files.
+func RedactSecrets(typ string, body []byte) []byte {
+	paths := secretElements[typ]
+	if len(paths) == 0 || len(body) == 0 {
+		return body
+	}
+	out, _ := redact(body, paths)
+	return out
+}
+
 // Confinable is an optional extension of Access telling, without reading the store,
 // whether an interaction on typ is confined to some patients (one or several).
 type Confinable interface {

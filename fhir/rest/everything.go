@@ -130,7 +130,11 @@ func (s *Service) Everything(ctx context.Context, req *Request, comp Compartment
 	}
 	b.ID = NewID()
 	b.Meta = &fhir.BundleMeta{LastUpdated: s.now().Format(time.RFC3339Nano)}
-	return &Response{Status: http.StatusOK, Body: b.JSON()}, nil
+	resp := &Response{Status: http.StatusOK, Body: b.JSON()}
+	if err := s.checkResponse(resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // parseEverything reads the operation's parameters; anything malformed is a 400.
@@ -167,8 +171,8 @@ func (s *Service) parseEverything(qv url.Values) (*evQuery, error) {
 		if v == "" {
 			continue
 		}
-		if _, err := time.Parse("2006-01-02", v[:min(len(v), 10)]); err != nil || (len(v) > 10 && !validDateTime(v)) {
-			return nil, badRequest("value", p, "%s must be a date (YYYY-MM-DD) or dateTime, not %q", p, v)
+		if !validDate(v) && !validDateTime(v) {
+			return nil, badRequest("value", p, "%s must be a date (YYYY, YYYY-MM or YYYY-MM-DD) or dateTime, not %q", p, v)
 		}
 		if p == "start" {
 			q.start = v
@@ -194,6 +198,19 @@ func (s *Service) parseEverything(qv url.Values) (*evQuery, error) {
 		q.at, q.after = at, after
 	}
 	return q, nil
+}
+
+// validDate reports whether v is an R4 date: YYYY, YYYY-MM or YYYY-MM-DD (the search
+// engine's date=ge/le reads each as the period it stands for).
+func validDate(v string) bool {
+	for _, layout := range []string{"2006", "2006-01", "2006-01-02"} {
+		if len(v) == len(layout) {
+			if _, err := time.Parse(layout, v); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func validDateTime(v string) bool {

@@ -83,6 +83,13 @@ func (s *Service) History(ctx context.Context, req *Request) (*Response, error) 
 					return true // outside the grant: not part of this client's history
 				}
 			}
+			if ok, err := vis.sawVersion(rec); err != nil || !ok {
+				if err != nil {
+					visErr = err
+					return false
+				}
+				return true // a version from before the resource came to this patient
+			}
 			if i >= offset+count {
 				more = true
 				return false
@@ -123,7 +130,11 @@ func (s *Service) History(ctx context.Context, req *Request) (*Response, error) 
 	if offset > 0 {
 		b.Link = append(b.Link, fhir.BundleLink{Relation: "previous", URL: link(max(0, offset-count))})
 	}
-	return s.bundleResponse(b, nil), nil
+	resp := s.bundleResponse(b, nil)
+	if err := s.checkResponse(resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func (s *Service) historyBase(req *Request) string {

@@ -29,7 +29,8 @@ type Limits struct {
 	// PatchResult is the largest resource a JSON Patch may produce, in bytes (1 MiB);
 	// copy operations are stopped as soon as they would pass it.
 	PatchResult int
-	// ResponseBytes is the largest search or batch response, in bytes (32 MiB).
+	// ResponseBytes is the largest search, history, $everything or batch response, in
+	// bytes (32 MiB).
 	ResponseBytes int
 	// Includes is the most _include/_revinclude resources of one page (1,000).
 	Includes int

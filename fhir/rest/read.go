@@ -57,7 +57,14 @@ func (s *Service) VRead(ctx context.Context, req *Request) (*Response, error) {
 		if rec.Deleted {
 			return nil, gone(rec)
 		}
-		return shownResponse(s.visibility(req.Access, tx, "vread"), rec)
+		vis := s.visibility(req.Access, tx, "vread")
+		if ok, err := vis.sawVersion(rec); err != nil || !ok {
+			if err != nil {
+				return nil, err
+			}
+			return nil, forbidden(req.Type+".id", "version %d of %s/%s belonged to a patient outside what the access token may reach", v, req.Type, req.ID)
+		}
+		return shownResponse(vis, rec)
 	})
 }
 

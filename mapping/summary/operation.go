@@ -3,6 +3,7 @@ package summary
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/rest"
@@ -29,8 +30,27 @@ func Operation(svc *rest.Service) func(ctx context.Context, req *rest.Request) (
 		}
 		var body []byte
 		err := svc.Store.View(ctx, func(tx fhir.Tx) error {
+			// a user/ token reaches the patients its fhirUser may see (its care), as
+			// a read of the Patient would: the summary holds the whole record
+			if patients, confined, err := rest.ConfinedPatients(tx, req.Access, "read", "Patient"); err != nil {
+				return err
+			} else if confined && !slices.Contains(patients, req.ID) {
+				return fhir.Errorf(http.StatusForbidden, "security", "Patient.id", "Patient/%s is outside what the access token may reach", req.ID)
+			}
+			snap := Snapshot{Tx: tx, Match: svc.Engine.Match}
+			if req.Access != nil {
+				// each resource as a read would allow it: SMART v2 constraints
+				// (patient/Condition.rs?clinical-status=active) included
+				sees := svc.Sees(tx, req.Access)
+				snap.Sees = func(typ, id string) (bool, error) {
+					if typ == "Patient" && id == req.ID {
+						return true, nil // the subject, checked above
+					}
+					return sees(typ, id)
+				}
+			}
 			var err error
-			body, err = Build(Snapshot{Tx: tx, Match: svc.Engine.Match}, in)
+			body, err = Build(snap, in)
 			return err
 		})
 		if err != nil {

@@ -14,6 +14,9 @@ type Snapshot struct {
 	Tx fhir.Tx
 	// Match is the search engine's strict matcher.
 	Match func(tx fhir.Tx, typ, query string) ([]string, error)
+	// Sees, when set, reports whether the reader may see typ/id (rest.Service.Sees):
+	// what it may not see is left out as if absent.
+	Sees func(typ, id string) (bool, error)
 }
 
 // Read returns the current version of typ/id; nil when unknown or deleted.
@@ -24,6 +27,11 @@ func (s Snapshot) Read(typ, id string) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.Sees != nil {
+		if ok, err := s.Sees(typ, id); err != nil || !ok {
+			return nil, err
+		}
 	}
 	return rec.Body, nil
 }

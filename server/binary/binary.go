@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/server/smart"
 )
 
@@ -63,7 +64,8 @@ func Confine(ctx context.Context, store fhir.Store, op, id, patient string) *fhi
 // in Accept (application/pdf…) as the raw bytes with that Content-Type, as FHIR and
 // ITI-68 specify; FHIR JSON requests go on to the read interaction. It runs after the
 // token middleware and applies the same checks: read scope on Binary and, for a
-// patient-context token, the securityContext.
+// token confined to some patients (patient context, or a user/ token's care), the
+// securityContext.
 func RawContent(store fhir.Store, base string) gin.HandlerFunc {
 	prefix := strings.TrimRight(base, "/") + "/Binary/"
 	return func(c *gin.Context) {
@@ -83,15 +85,25 @@ func RawContent(store fhir.Store, base string) gin.HandlerFunc {
 			ContentType string `json:"contentType"`
 			Data        []byte `json:"data"`
 		}
-		found, allowed := false, g.PatientContext() == ""
+		found, allowed := false, false
 		err := store.View(r.Context(), func(tx fhir.Tx) error {
 			rec, err := tx.Current("Binary", id)
 			if err != nil || rec.Deleted {
 				return nil
 			}
 			found = true
-			if !allowed {
-				if allowed, err = OfPatient(tx, id, g.PatientContext()); err != nil {
+			// the patients the token is confined to: its patient in context, or the
+			// care of a user/ token's fhirUser (not only patient-context tokens)
+			patients, confined, err := rest.ConfinedPatients(tx, g.Access(), "read", "Binary")
+			if err != nil {
+				return err
+			}
+			allowed = !confined
+			for _, p := range patients {
+				if allowed {
+					break
+				}
+				if allowed, err = OfPatient(tx, id, p); err != nil {
 					return err
 				}
 			}
@@ -104,7 +116,7 @@ func RawContent(store fhir.Store, base string) gin.HandlerFunc {
 			smart.WriteError(c, fhir.Errorf(http.StatusNotFound, "not-found", "Binary.id", "Binary/%s is not known", id))
 		case !allowed:
 			smart.WriteError(c, fhir.Errorf(http.StatusForbidden, "security", "Binary.securityContext",
-				"a patient-context token reads only the Binaries whose securityContext is its patient"))
+				"this token reads only the Binaries whose securityContext is a patient it may see"))
 		case !strings.EqualFold(bin.ContentType, accept):
 			return // not its content type: FHIR negotiation answers (406 for what is not JSON)
 		default:

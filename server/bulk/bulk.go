@@ -28,6 +28,9 @@ type Caller struct {
 	// System reports a SMART Backend Services grant: system/ scopes, no user, no patient
 	// in context. Only such a client may start an export.
 	System bool
+	// Reads, when set, reports whether the token grants reading resourceType: each
+	// file download checks it.
+	Reads func(resourceType string) bool
 }
 
 type callerKey struct{}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/rest"
 )
 
 // start runs j in the background; m.mu held.
@@ -120,7 +121,8 @@ func (m *Manager) exportType(ctx context.Context, j *job, typ string) (output, e
 			if j.Level == levelPatient && typ != "Patient" && !bytes.Contains(rec.Body, []byte("Patient/")) {
 				return true // a compartment type with no patient: not patient data
 			}
-			body := rec.Body
+			// a receiver's credentials never leave in an export, as in a search
+			body := rest.RedactSecrets(typ, rec.Body)
 			if bytes.ContainsAny(body, "\r\n") {
 				line.Reset()
 				if werr = json.Compact(&line, body); werr != nil {
@@ -168,7 +170,8 @@ func (m *Manager) exportType(ctx context.Context, j *job, typ string) (output, e
 }
 
 // selection returns the ids of typ the export keeps, or nil for all of them: the
-// members' compartments of a Group export, intersected with the _typeFilter queries.
+// members' compartments of a Group export, intersected with the _typeFilter queries
+// and with the token's scope constraints.
 func (m *Manager) selection(tx fhir.Tx, j *job, typ string) (map[string]bool, error) {
 	var keep map[string]bool
 	if j.Level == levelGroup || len(j.Members) > 0 {
@@ -192,12 +195,22 @@ func (m *Manager) selection(tx fhir.Tx, j *job, typ string) (map[string]bool, er
 			}
 		}
 	}
-	filters := j.TypeFilter[typ]
-	if len(filters) == 0 {
+	keep, err := m.matchingAny(tx, typ, j.TypeFilter[typ], keep)
+	if err != nil {
+		return nil, err
+	}
+	// the token's scope constraints, as a search of the same token applies them
+	return m.matchingAny(tx, typ, j.Constraints[typ], keep)
+}
+
+// matchingAny keeps, of keep (nil: all), the ids of typ that match one of queries;
+// no query keeps keep as it is.
+func (m *Manager) matchingAny(tx fhir.Tx, typ string, queries []string, keep map[string]bool) (map[string]bool, error) {
+	if len(queries) == 0 {
 		return keep, nil
 	}
 	matched := map[string]bool{}
-	for _, q := range filters {
+	for _, q := range queries {
 		ids, err := m.cfg.Match(tx, typ, q)
 		if err != nil {
 			return nil, err

@@ -38,6 +38,9 @@ type job struct {
 	Since time.Time `json:"since,omitzero"`
 	// TypeFilter holds the _typeFilter queries by type.
 	TypeFilter map[string][]string `json:"typeFilter,omitempty"`
+	// Constraints holds the token's SMART v2 query constraints by type (a resource
+	// must match one of them), applied on top of the _typeFilter queries.
+	Constraints map[string][]string `json:"constraints,omitempty"`
 	// TransactionTime is the snapshot: versions updated before it are exported, as they
 	// were then, even when the export resumes after a restart.
 	TransactionTime time.Time `json:"transactionTime"`

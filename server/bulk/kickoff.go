@@ -129,6 +129,16 @@ func (m *Manager) newJob(r *http.Request, req *rest.Request) (*job, error) {
 		if err := m.typeFilters(tx, j, q["_typeFilter"]); err != nil {
 			return err
 		}
+		if req.Access != nil {
+			for _, t := range j.Types {
+				for _, c := range req.Access.Constraints("search-type", t) {
+					if j.Constraints == nil {
+						j.Constraints = map[string][]string{}
+					}
+					j.Constraints[t] = append(j.Constraints[t], c.Encode())
+				}
+			}
+		}
 		if j.Level == levelGroup {
 			if err := m.groupMembers(tx, j, req); err != nil {
 				return err
@@ -269,11 +279,20 @@ func (m *Manager) restrictPatients(tx fhir.Tx, j *job, patients []string) error 
 // (the patient parameter's references apart).
 func kickOffQuery(req *rest.Request) (url.Values, []string, error) {
 	q := url.Values{}
+	var patients []string
 	for k, v := range req.Query {
+		if k == "patient" {
+			// the specification sends it in a POST body; asked in the query it is
+			// honoured, never ignored (an export of everyone for one patient)
+			for _, s := range v {
+				patients = append(patients, strings.Split(s, ",")...)
+			}
+			continue
+		}
 		q[k] = v
 	}
 	if len(req.Body) == 0 {
-		return q, nil, nil
+		return q, patients, nil
 	}
 	var p struct {
 		ResourceType string `json:"resourceType"`
@@ -282,7 +301,6 @@ func kickOffQuery(req *rest.Request) (url.Values, []string, error) {
 	if err := json.Unmarshal(req.Body, &p); err != nil || p.ResourceType != "Parameters" {
 		return nil, nil, fhir.Errorf(http.StatusBadRequest, "structure", "Parameters", "a POST $export takes a Parameters resource")
 	}
-	var patients []string
 	for i, pp := range p.Parameter {
 		var name string
 		json.Unmarshal(pp["name"], &name)

@@ -28,12 +28,17 @@ type manifestFile struct {
 	Count int    `json:"count,omitempty"`
 }
 
-// owned returns the job id's job when the caller is the client that started it, or
-// the 4xx to answer.
+// owned returns the job id's job when the caller is the client that started it, with
+// a Backend Services token as the kick-off needs, or the 4xx to answer.
 func (m *Manager) owned(r *http.Request, id string) (*job, error) {
 	c, ok := callerFrom(r.Context())
 	if !ok {
 		return nil, fhir.Errorf(http.StatusUnauthorized, "login", "", "an access token is required")
+	}
+	if !c.System {
+		// the files hold every patient's data: a patient or user token of the same
+		// client (an app that is also a backend service) reads none of it
+		return nil, fhir.Errorf(http.StatusForbidden, "security", "", "an export is polled, downloaded or cancelled with a SMART Backend Services token (system/ read scopes, no user or patient in context)")
 	}
 	m.mu.Lock()
 	j := m.jobs[id]
@@ -126,12 +131,20 @@ func (m *Manager) File(w http.ResponseWriter, r *http.Request, id, name string) 
 	m.mu.Lock()
 	s := j.snapshot()
 	m.mu.Unlock()
-	found := false
+	found, typ := false, ""
 	for _, o := range s.Done {
-		found = found || (o.File != "" && o.File == name)
+		if o.File != "" && o.File == name {
+			found, typ = true, o.Type
+		}
 	}
 	if s.State != stateCompleted || !found || strings.ContainsAny(name, `/\`) {
 		writeError(w, fhir.Errorf(http.StatusNotFound, "not-found", "", "no such file in this export"))
+		return
+	}
+	if c, _ := callerFrom(r.Context()); c.Reads != nil && !c.Reads(typ) {
+		// the download's token is checked, not only the kick-off's: a token of the
+		// same client with narrower scopes reads only the types they grant
+		writeError(w, fhir.Errorf(http.StatusForbidden, "security", "", "the access token does not allow reading %s", typ))
 		return
 	}
 	f, err := os.Open(filepath.Join(m.dir(id), name))

@@ -185,15 +185,21 @@ func (l *AuditLog) add(p pendingAudit) {
 }
 
 // Middleware queues the AuditEvent of each request under base (the FHIR base path,
-// e.g. /fhir) once it is answered.
+// e.g. /fhir), under /bulk/ and to /admin/backup, once it is answered.
 func (l *AuditLog) Middleware(base string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Next()
 		path := c.Request.URL.Path
-		if path != base && !strings.HasPrefix(path, base+"/") || path == base+"/metadata" {
+		// outside the FHIR base, the Bulk Data status and files and the backup hand
+		// out every patient's data: they are recorded too (as the path and method)
+		outside := strings.HasPrefix(path, "/bulk/") || path == "/admin/backup"
+		if !outside && (path != base && !strings.HasPrefix(path, base+"/") || path == base+"/metadata") {
 			return
 		}
 		rel := strings.TrimPrefix(path, base)
+		if outside {
+			rel = ""
+		}
 		a := Classify(c.Request.Method, rel)
 		g := GrantFrom(c)
 		l.add(pendingAudit{grant: g, req: AuditRequest{

@@ -50,6 +50,12 @@ var compartmentExtension = map[string]struct {
 	"GuidanceResponse": {[]string{"patient"}, "decision support about a patient (GuidanceResponse.subject)"},
 }
 
+// compartmentNotes are the compartment types confined further than by membership
+// (fhir/rest does it).
+var compartmentNotes = map[string]string{
+	"Group": "seen by a confined reader only when every Patient member is one it may see: a cohort lists the other patients",
+}
+
 // systemOnlyTypes may hold patient data that no search parameter ties to one patient.
 var systemOnlyTypes = map[string]string{
 	"Bundle":                     "stored documents and messages hold any patient's data",
@@ -112,7 +118,7 @@ func ConfinementOf(typ string) TypeConfinement {
 		c.Class, c.Params = ClassAudit, CompartmentParams(typ)
 		c.Why = "explicit AuditEvent scope only (" + AuditScope + "); never written by clients"
 	case patientCompartment[typ] != nil:
-		c.Class, c.Params = ClassCompartment, CompartmentParams(typ)
+		c.Class, c.Params, c.Why = ClassCompartment, CompartmentParams(typ), compartmentNotes[typ]
 	case compartmentExtension[typ].Params != nil:
 		c.Class, c.Params, c.Why = ClassCompartmentExtension, CompartmentParams(typ), compartmentExtension[typ].Why
 	case systemOnlyTypes[typ] != "":

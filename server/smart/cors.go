@@ -12,7 +12,8 @@ import (
 
 // CORS lets SMART apps running in a browser on another origin call the gateway: the
 // FHIR base, the discovery documents and the authorization server's machine endpoints
-// (token, introspection, revocation, userinfo, jwks). The authorization and consent
+// (token, introspection, revocation, userinfo, jwks), and the Bulk Data status and
+// file URLs under /bulk/. The authorization and consent
 // pages are navigations, not fetches, and stay out of it.
 //
 // A preflight is answered here, before the request reaches authentication (a
@@ -26,8 +27,9 @@ type CORS struct {
 }
 
 // exposedHeaders are the response headers a FHIR client reads (create's Location,
-// versioning's ETag and Last-Modified, Content-Location of history and operations).
-var exposedHeaders = []string{"Location", "ETag", "Content-Location", "Last-Modified"}
+// versioning's ETag and Last-Modified, Content-Location of history and operations),
+// and those a Bulk Data client polls by (X-Progress, Retry-After).
+var exposedHeaders = []string{"Location", "ETag", "Content-Location", "Last-Modified", "X-Progress", "Retry-After"}
 
 // NewCORS allows origins (each "scheme://host[:port]", no wildcard) on the endpoints
 // of a gateway whose FHIR base is baseURL. The gateway's own origin is always
@@ -87,7 +89,8 @@ func (o *CORS) covers(path string) bool {
 		"/auth/token", "/auth/introspect", "/auth/revoke", "/auth/userinfo", "/auth/jwks":
 		return true
 	}
-	return path == o.base || strings.HasPrefix(path, o.base+"/")
+	// /bulk/ holds the status and file URLs a $export kick-off (under the base) points to
+	return path == o.base || strings.HasPrefix(path, o.base+"/") || strings.HasPrefix(path, "/bulk/")
 }
 
 // Middleware answers preflights on the covered endpoints (and ends them there,
