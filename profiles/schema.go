@@ -64,6 +64,10 @@ func (b *baseSchemas) definitions() (map[string]json.RawMessage, error) {
 			return
 		}
 		doc.Definitions["ResourceList"] = json.RawMessage(`{"type":"object"}`)
+		if err := patchDefinitions(doc.Definitions); err != nil {
+			b.defsErr = err
+			return
+		}
 		b.defs = doc.Definitions
 	})
 	return b.defs, b.defsErr

@@ -223,6 +223,7 @@ func (r *run) resource(node any, body []byte, typ, expr string, explicit []strin
 	for _, is := range r.v.base.validate(typ, body, expr) {
 		r.add(is)
 	}
+	r.checkBase(node, body, typ, expr)
 	r.nested(node, typ, expr)
 	scope := node
 	if container != nil {
