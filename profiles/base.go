@@ -22,8 +22,10 @@ type baseCheck struct {
 	m        *baseModel
 	root     []byte // the resource's JSON, for %resource
 	rootColl types.Collection
-	ctx      context.Context // the validation's context, with its time bound
-	opts     []fhirpath.EvalOption
+	// container is the JSON of the resource holding a contained one (%rootResource)
+	container []byte
+	ctx       context.Context // the validation's context, with its time bound
+	opts      []fhirpath.EvalOption
 }
 
 // ucum is %ucum of the R4 invariants.
@@ -33,8 +35,9 @@ var ucum = types.Collection{types.NewString("http://unitsofmeasure.org")}
 // hold a worker.
 const baseTimeBound = 5 * time.Second
 
-// checkBase walks the resource node of type typ at expr.
-func (r *run) checkBase(node any, body []byte, typ, expr string) {
+// checkBase walks the resource node of type typ at expr. container is the resource
+// holding it when it is contained (%rootResource of the invariants), else nil.
+func (r *run) checkBase(node any, body []byte, typ, expr string, container any) {
 	m, err := loadBase()
 	if err != nil {
 		r.add(fhir.Issue{Severity: fhir.SeverityError, Code: "exception", Expression: []string{expr},
@@ -49,6 +52,9 @@ func (r *run) checkBase(node any, body []byte, typ, expr string) {
 	ctx, cancel := context.WithTimeout(r.ctx, baseTimeBound)
 	defer cancel()
 	c := &baseCheck{r: r, m: m, root: body, ctx: ctx}
+	if container != nil {
+		c.container, _ = json.Marshal(container)
+	}
 	c.walk(node, body, t, typ, expr)
 	if typ == "Bundle" {
 		r.checkBundle(node, expr)
@@ -301,11 +307,18 @@ func (c *baseCheck) invariants(invs []*baseInvariant, val any, raw []byte, path,
 			if c.rootColl == nil {
 				c.rootColl = types.Collection{types.NewObjectValue(c.root)}
 			}
-			opts = append(opts[:len(opts):len(opts)], fhirpath.WithVariable("resource", c.rootColl), fhirpath.WithVariable("rootResource", c.rootColl))
+			rootRes := c.rootColl
+			if c.container != nil {
+				rootRes = types.Collection{types.NewObjectValue(c.container)}
+			}
+			opts = append(opts[:len(opts):len(opts)], fhirpath.WithVariable("resource", c.rootColl), fhirpath.WithVariable("rootResource", rootRes))
 		}
 		out, err := evaluateBase(inv, raw, opts)
 		sev := fhir.SeverityError
-		if inv.severity == "warning" {
+		switch {
+		case bestPractice[inv.key]:
+			sev = fhir.SeverityInformation
+		case inv.severity == "warning":
 			sev = fhir.SeverityWarning
 		}
 		switch {
@@ -326,6 +339,10 @@ func evaluateBase(inv *baseInvariant, raw []byte, opts []fhirpath.EvalOption) (f
 	}
 	return inv.expr.EvaluateWithOptions(raw, opts...)
 }
+
+// bestPractice are the invariants R4 marks as best practice (elementdefinition-
+// bestpractice): reported as information, as HL7's validator does by default.
+var bestPractice = map[string]bool{"dom-6": true}
 
 // isPrimitive reports whether a type code names an R4 primitive type.
 func isPrimitive(typ string) bool {

@@ -162,6 +162,9 @@ func (b *baseSchemas) validate(typ string, body []byte, prefix string) []fhir.Is
 	var out []fhir.Issue
 	seen := map[string]bool{}
 	for _, e := range res.Errors() {
+		if e.Type() == "invalid_type" && e.Value() == nil {
+			continue // a null: checkShape says whether it is allowed, and why not
+		}
 		is := b.schemaIssue(e, prefix)
 		k := is.Code + "|" + is.Expression[0] + "|" + is.Diagnostics
 		if seen[k] {

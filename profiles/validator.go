@@ -223,7 +223,7 @@ func (r *run) resource(node any, body []byte, typ, expr string, explicit []strin
 	for _, is := range r.v.base.validate(typ, body, expr) {
 		r.add(is)
 	}
-	r.checkBase(node, body, typ, expr)
+	r.checkBase(node, body, typ, expr, container)
 	r.nested(node, typ, expr)
 	scope := node
 	if container != nil {
@@ -246,6 +246,9 @@ func (r *run) resource(node any, body []byte, typ, expr string, explicit []strin
 			continue
 		}
 		sd := r.v.structures[url]
+		if sd == nil && url == "http://hl7.org/fhir/StructureDefinition/"+typ {
+			continue // base R4 itself: checked above
+		}
 		if sd == nil {
 			r.add(fhir.Issue{Severity: fhir.SeverityWarning, Code: "not-supported",
 				Expression:  []string{fmt.Sprintf("%s.meta.profile[%d]", expr, i)},

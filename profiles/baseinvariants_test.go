@@ -1,0 +1,68 @@
+package profiles
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gofhir/fhirpath"
+)
+
+// TestBaseInvariantsListed pins the base R4 invariants the engine does not evaluate:
+// a new one (a compile failure after an engine upgrade) fails here, never silently.
+func TestBaseInvariantsListed(t *testing.T) {
+	list, err := UnevaluatedInvariants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range list {
+		if u.Reason == "" {
+			t.Errorf("%s listed without a reason", u.Key)
+		}
+		got = append(got, u.Key)
+		t.Logf("not evaluated by FHIRPath: %s — %s", u.Key, u.Reason)
+	}
+	sort.Strings(got)
+	want := []string{"eld-19", "eld-20", "txt-1", "txt-2"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("unevaluated invariants = %v, want %v", got, want)
+	}
+	evaluated, total, err := BaseInvariantCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total < 230 || evaluated != total-2 {
+		t.Errorf("base R4 invariants: %d evaluated of %d", evaluated, total)
+	}
+	t.Logf("base R4 invariants: %d of %d evaluated (ele-1, txt-1, txt-2 natively)", evaluated, total)
+}
+
+// TestEle1Equivalence proves that checkShape's native rule is ele-1 ("hasValue() or
+// (children().count() > id.count())") on JSON objects: for each element object, the
+// FHIRPath verdict equals "the object has a property other than id". Primitives always
+// pass ele-1 in JSON (a value, or an object in the _ sibling, which this covers).
+func TestEle1Equivalence(t *testing.T) {
+	ele1 := fhirpath.MustCompile("hasValue() or (children().count() > id.count())")
+	objects := []string{`{}`, `{"id":"a"}`, `{"id":"a","extension":[{"url":"u","valueString":"x"}]}`,
+		`{"text":"x"}`, `{"id":"a","text":"x"}`, `{"coding":[{"code":"c"}]}`, `{"extension":[{"url":"u","valueString":"x"}]}`,
+		`{"value":1}`, `{"id":"a","value":1.5}`, `{"start":"2024"}`, `{"id":"a","_value":{"extension":[{"url":"u","valueString":"x"}]}}`}
+	for _, o := range objects {
+		out, err := ele1.Evaluate([]byte(o))
+		if err != nil {
+			t.Fatalf("%s: %v", o, err)
+		}
+		fhirpathOK := !isFalse(out)
+		var m map[string]any
+		if err := json.Unmarshal([]byte(o), &m); err != nil {
+			t.Fatal(err)
+		}
+		r := &run{}
+		r.checkShape(map[string]any{"resourceType": "Basic", "x": m}, "Basic", true)
+		nativeOK := len(r.issues) == 0
+		if fhirpathOK != nativeOK {
+			t.Errorf("%s: ele-1 by FHIRPath %v, natively %v", o, fhirpathOK, nativeOK)
+		}
+	}
+}
