@@ -66,3 +66,27 @@ func TestEle1Equivalence(t *testing.T) {
 		}
 	}
 }
+
+// TestRewrittenInvariantsEquivalent: each rewritten invariant gives the original's
+// verdict on Bundles of every type, with and without requests and responses.
+func TestRewrittenInvariantsEquivalent(t *testing.T) {
+	originals := map[string]string{
+		"bdl-3": "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))",
+		"bdl-4": "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))",
+	}
+	for _, typ := range []string{"document", "message", "transaction", "transaction-response", "batch", "batch-response", "history", "searchset", "collection"} {
+		for _, entries := range []string{`[]`, `[{"resource":{"resourceType":"Basic"}}]`,
+			`[{"request":{"method":"POST","url":"Basic"}}]`, `[{"response":{"status":"200"}}]`,
+			`[{"request":{"method":"POST","url":"Basic"},"response":{"status":"200"}},{"resource":{"resourceType":"Basic"}}]`,
+			`[{"request":{"method":"POST","url":"Basic"}},{"request":{"method":"GET","url":"Basic"}}]`} {
+			body := []byte(`{"resourceType":"Bundle","type":"` + typ + `","entry":` + entries + `}`)
+			for k, rw := range rewrittenInvariants {
+				a, err1 := fhirpath.MustCompile(originals[k]).Evaluate(body)
+				b, err2 := fhirpath.MustCompile(rw).Evaluate(body)
+				if err1 != nil || err2 != nil || isFalse(a) != isFalse(b) {
+					t.Errorf("%s on %s: original %v %v, rewritten %v %v", k, body, a, err1, b, err2)
+				}
+			}
+		}
+	}
+}

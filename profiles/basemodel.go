@@ -172,6 +172,10 @@ func compileBaseInvariant(key, sev, human, text string) *baseInvariant {
 		inv.skip = why
 		return inv
 	}
+	if rw, ok := rewrittenInvariants[key]; ok {
+		text = rw
+		inv.usesResource = false
+	}
 	expr, err := fhirpath.Compile(text)
 	if err != nil {
 		inv.skip = "the FHIRPath engine cannot compile it: " + err.Error()

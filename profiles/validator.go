@@ -54,6 +54,9 @@ type Validator struct {
 // NewValidator compiles the package's StructureDefinitions, invariants and ValueSets.
 // The base R4 schemas compile lazily, per resource type, on first use.
 func NewValidator(pkg *Package) (*Validator, error) {
+	if _, err := loadBase(); err != nil { // compile base R4 once, at start
+		return nil, fmt.Errorf("profiles: base R4 model: %w", err)
+	}
 	v := &Validator{pkg: pkg, base: &baseSchemas{}, structures: map[string]*structureDef{},
 		seedSystem: pkg.Canonical + "/CodeSystem/ait-seed-section"}
 	for _, r := range pkg.resources {

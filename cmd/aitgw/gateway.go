@@ -135,6 +135,7 @@ func wireProfiles(srv *server.Server, svc *rest.Service, reg *search.Registry) (
 	if err != nil {
 		return nil, nil, err
 	}
+	logBaseInvariants(slog.Default())
 	for _, sp := range pkg.SearchParameters() {
 		if err := reg.Add(sp); err != nil {
 			return nil, nil, fmt.Errorf("AIT search parameter: %w", err)
