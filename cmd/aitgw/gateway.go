@@ -136,6 +136,7 @@ func wireProfiles(srv *server.Server, svc *rest.Service, reg *search.Registry) (
 		return nil, nil, err
 	}
 	logBaseInvariants(slog.Default())
+	conformance.ImplementationGuides = []string{pkg.ImplementationGuideURL()}
 	for _, sp := range pkg.SearchParameters() {
 		if err := reg.Add(sp); err != nil {
 			return nil, nil, fmt.Errorf("AIT search parameter: %w", err)
