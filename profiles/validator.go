@@ -198,6 +198,15 @@ func (r *run) add(is fhir.Issue) {
 	}
 	r.dropped++
 	if is.Severity == fhir.SeverityError || is.Severity == fhir.SeverityFatal {
+		// an error takes the place of the last warning or information: the answer
+		// shows why the resource is refused
+		for i := len(r.issues) - 1; i >= 0; i-- {
+			if sev := r.issues[i].Severity; sev != fhir.SeverityError && sev != fhir.SeverityFatal {
+				r.issues = append(r.issues[:i], r.issues[i+1:]...)
+				r.issues = append(r.issues, is)
+				return
+			}
+		}
 		r.droppedError = true
 	}
 }
