@@ -85,6 +85,16 @@ func (r *run) children(p node, seg pathSeg, scope any) (kids []node, unresolved 
 	} else if _, ok := m[seg.name]; ok {
 		keys = []string{seg.name}
 	}
+	if len(keys) == 0 {
+		// a primitive may be present by its extensions alone ("_effectiveDateTime":
+		// data-absent-reason): it counts for cardinality
+		for k := range m {
+			if name, ok := strings.CutPrefix(k, "_"); ok && (name == seg.name || strings.HasSuffix(seg.name, "[x]") &&
+				strings.HasPrefix(name, strings.TrimSuffix(seg.name, "[x]")) && len(name) > len(seg.name)-3 && unicode.IsUpper(rune(name[len(seg.name)-3]))) {
+				keys = append(keys, k)
+			}
+		}
+	}
 	for _, k := range keys {
 		if arr, ok := m[k].([]any); ok {
 			for i, it := range arr {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -25,6 +26,10 @@ type Operation struct {
 	Write bool
 	// Run carries it out. req holds Type, ID, Query and Body.
 	Run func(ctx context.Context, req *rest.Request) (*rest.Response, error)
+	// Serve, when set, answers the HTTP exchange itself instead of Run: for operations
+	// whose answer is not one FHIR body (the asynchronous kick-off of $export: 202 and
+	// Content-Location). It is called after routing and authorization.
+	Serve func(w http.ResponseWriter, r *http.Request, req *rest.Request)
 }
 
 // Operations is the registry of operations, consulted by routing and by the
@@ -64,6 +69,29 @@ func (o *Operations) Find(name string, req *rest.Request) *Operation {
 	return nil
 }
 
+// unsupported explains why no operation answered: an unknown name, or a known one
+// invoked at a level or on a type where it is not defined (naming where it is).
+func (o *Operations) unsupported(name string, req *rest.Request) *fhir.Error {
+	ops := o.byName[name]
+	if len(ops) == 0 {
+		return fhir.Errorf(http.StatusNotFound, "not-supported", "", "unknown operation $%s: the CapabilityStatement (GET /metadata) lists the operations this server supports", name)
+	}
+	var where []string
+	for _, op := range ops {
+		types := strings.Join(op.Types, "|")
+		if op.System {
+			where = append(where, "[base]/$"+name)
+		}
+		if op.Type {
+			where = append(where, "[base]/"+types+"/$"+name)
+		}
+		if op.Instance {
+			where = append(where, "[base]/"+types+"/[id]/$"+name)
+		}
+	}
+	return fhir.Errorf(http.StatusNotFound, "not-supported", "", "operation $%s is not defined here; it is invoked as %s", name, strings.Join(where, ", "))
+}
+
 func (op *Operation) appliesTo(typ string) bool {
 	if len(op.Types) == 0 {
 		return true
@@ -86,7 +114,11 @@ func (s *Server) operation(c *gin.Context) {
 	req := currentRequest(c)
 	op := s.ops.Find(name[1:], req)
 	if op == nil {
-		s.fail(c, fhir.Errorf(http.StatusNotFound, "not-supported", "", "operation %s is not supported at this level", name))
+		s.fail(c, s.ops.unsupported(name[1:], req))
+		return
+	}
+	if op.Serve != nil {
+		op.Serve(c.Writer, c.Request, req)
 		return
 	}
 	if !op.Write && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodPost {

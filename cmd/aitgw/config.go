@@ -36,6 +36,8 @@ type config struct {
 	// withoutAudit turns the audit trail off: only the load command sets it, to
 	// measure what the audit costs; serve has no such switch.
 	withoutAudit bool
+	// hub holds the settings of the hub's exports (hub.go).
+	hub hubConfig
 }
 
 // flags declares the shared settings on fs, defaulting from AITGW_* variables.
@@ -55,6 +57,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.NotifyHorizon, "notify-horizon", 72*time.Hour, "how long a notification is retried before it is dead-lettered")
 	c.ops.flags(fs)
 	fs.StringVar(&c.RulesFile, "rules", env("AITGW_RULES", ""), "site rules file (YAML or JSON) overriding site-adjustable clinical values; see $ait-rules (AITGW_RULES)")
+	c.hubFlags(fs)
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 

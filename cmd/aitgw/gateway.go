@@ -105,6 +105,11 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	}
 	wireObservability(gw, srv, version)
 	wireBackup(gw, srv.Engine())
+	hub, err := wireHub(cfg, srv, svc, logger)
+	if err != nil {
+		return err
+	}
+	gw.background = append(gw.background, hub)
 	srv.SetCapabilities(server.Capabilities{
 		Software: "AIT Gateway", Version: version,
 		SearchParams: func(typ string) []conformance.SearchParam {

@@ -35,6 +35,9 @@ type Hook struct {
 	// Notifier records the notices; nil raises none (the lead wires the notification
 	// service).
 	Notifier Notifier
+	// OnFact, when set, runs in the write's transaction once a step's fact is applied
+	// to the pathway (the hub's stored summary document is refreshed at some).
+	OnFact func(ctx context.Context, w *rest.Writer, fact, patient string) error
 }
 
 var _ rest.WriteHook = (*Hook)(nil)
@@ -103,7 +106,10 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 		return err
 	}
 	about := []string{rec.Type + "/" + rec.ID, "CarePlan/" + cpID}
-	return h.notify(ctx, w, q, step, about, ms)
+	if err := h.notify(ctx, w, q, step, about, ms); err != nil || h.OnFact == nil {
+		return err
+	}
+	return h.OnFact(ctx, w, ev.Fact, q.Subject)
 }
 
 // referralCreated raises the milestones of a referral when its transaction creates
