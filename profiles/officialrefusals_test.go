@@ -14,7 +14,6 @@ var knownRefusals = map[string]string{
 	"base R4 narrative (txt-2)": "four examples have an empty narrative div (txt-2: some non-whitespace content)",
 	"base R4 ext-1":             "extensions with both a value and extensions (ext-1)",
 	"base R4 sdf-4":             "non-abstract StructureDefinitions without baseDefinition (sdf-4)",
-	"base R4 ref-1":             "local references (#id) to resources that are not contained (ref-1)",
 	"does not end with the resource's type and id": "Bundle entries whose RESTful fullUrl names another id " +
 		"(HL7's validator: BUNDLE_ENTRY_URL_MATCHES_TYPE_ID)",
 	"base R4 bdl-7":                    "Bundle-dataelements repeats fullUrls (bdl-7)",
