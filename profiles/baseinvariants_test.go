@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gofhir/fhirpath"
+	"github.com/gofhir/fhirpath/types"
 )
 
 // TestBaseInvariantsListed pins the base R4 invariants the engine does not evaluate:
@@ -87,6 +88,40 @@ func TestRewrittenInvariantsEquivalent(t *testing.T) {
 					t.Errorf("%s on %s: original %v %v, rewritten %v %v", k, body, a, err1, b, err2)
 				}
 			}
+		}
+	}
+}
+
+// TestHoldsWithoutEvaluation: where the shortcut says an invariant holds, the engine
+// agrees.
+func TestHoldsWithoutEvaluation(t *testing.T) {
+	m, err := loadBase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref1 *baseInvariant
+	for _, inv := range m.invariants {
+		if inv.key == "ref-1" {
+			ref1 = inv
+		}
+	}
+	root := `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o"}]}`
+	for _, ref := range []string{`{"reference":"Patient/1"}`, `{"reference":"http://x.org/fhir/Patient/1"}`, `{"reference":"urn:uuid:7f4b2f7e-5b8a-4c1e-9d0a-1b2c3d4e5f60"}`,
+		`{"reference":"o"}`, `{"reference":"Organization/o","display":"x"}`, `{"reference":"#o"}`, `{"reference":"#missing"}`, `{"display":"x"}`} {
+		var val map[string]any
+		if err := json.Unmarshal([]byte(ref), &val); err != nil {
+			t.Fatal(err)
+		}
+		rootColl := fhirpath.Collection{types.NewObjectValue([]byte(root))}
+		out, err := ref1.expr.EvaluateWithOptions(typed([]byte(ref), "Reference"), fhirpath.WithVariable("rootResource", rootColl), fhirpath.WithVariable("resource", rootColl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if holdsWithoutEvaluation["ref-1"](val) && isFalse(out) {
+			t.Errorf("%s: shortcut says ref-1 holds, the engine says %v", ref, out)
+		}
+		if ref == `{"reference":"#missing"}` && !isFalse(out) {
+			t.Errorf("ref-1 on a missing contained resource: %v, want false", out)
 		}
 	}
 }

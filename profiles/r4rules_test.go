@@ -98,6 +98,8 @@ var r4RuleCases = []struct {
 		[]want{{"error", "Patient.extension[0]", "ext-1"}}},
 	{"invariant", "contained resource with narrative (dom-4… dom-2)", `{"resourceType":"Patient","contained":[{"resourceType":"Patient","id":"c","contained":[{"resourceType":"Patient","id":"d"}]}],"link":[{"other":{"reference":"#c"},"type":"seealso"}]}`,
 		[]want{{"error", "Patient", "dom-2"}}},
+	{"invariant", "local reference to nothing contained (ref-1)", `{"resourceType":"Patient","generalPractitioner":[{"reference":"#gp"}]}`,
+		[]want{{"error", "Patient.generalPractitioner[0]", "ref-1"}}},
 	{"invariant", "Questionnaire item display with required (que-6)", `{"resourceType":"Questionnaire","status":"draft","item":[{"linkId":"1","type":"display","text":"x","required":true}]}`,
 		[]want{{"error", "Questionnaire.item[0]", "que-6"}}},
 	{"invariant", "RiskAssessment probability over 100 (ras-2)", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/p"},"prediction":[{"probabilityDecimal":150.5}]}`,
