@@ -129,7 +129,9 @@ func TestGenerateSnapshotIPS(t *testing.T) {
 		generated++
 		var want struct{ Element []snapElement }
 		json.Unmarshal(orig, &want)
-		var got struct{ Snapshot struct{ Element []snapElement } }
+		var got struct {
+			Snapshot struct{ Element []snapElement }
+		}
 		json.Unmarshal(out, &got)
 		wantByID := map[string]snapElement{}
 		for _, e := range want.Element {
