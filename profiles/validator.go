@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -25,6 +26,9 @@ type ResolverFunc func(ctx context.Context, reference string) ([]byte, error)
 func (f ResolverFunc) Resolve(ctx context.Context, reference string) ([]byte, error) {
 	return f(ctx, reference)
 }
+
+// severityRank orders issues: fatal, error, warning, information.
+var severityRank = map[string]int{fhir.SeverityFatal: 0, fhir.SeverityError: 1, fhir.SeverityWarning: 2, fhir.SeverityInformation: 3}
 
 // maxIssues bounds the issues of one validation, so that a hostile document with a
 // million bad elements costs a bounded answer.
@@ -131,6 +135,8 @@ func (v *Validator) ValidateWith(ctx context.Context, resolver Resolver, body []
 	if len(r.issues) == 0 {
 		r.issues = []fhir.Issue{{Severity: fhir.SeverityInformation, Code: "informational", Diagnostics: "no issues detected"}}
 	}
+	// errors first: a client (and a 4xx answer) reads the reason of a refusal first
+	sort.SliceStable(r.issues, func(i, j int) bool { return severityRank[r.issues[i].Severity] < severityRank[r.issues[j].Severity] })
 	return fhir.NewOutcome(r.issues...)
 }
 
