@@ -46,6 +46,11 @@ type Server struct {
 	RecordedOnly map[string]bool
 }
 
+// ImplementationGuides are the canonical URLs of the implementation guides the
+// server implements (implementationGuide of the statement). The guide is one per
+// process, set at start by the wiring before the statement is first rendered.
+var ImplementationGuides []string
+
 // readInteractions are the interactions of a type clients only read.
 var readInteractions = map[string]bool{"read": true, "vread": true, "history-instance": true, "history-type": true, "search-type": true}
 
@@ -154,6 +159,9 @@ func (s *Server) CapabilityStatement() []byte {
 		"format":         []string{"application/fhir+json", "json"},
 		"patchFormat":    []string{"application/json-patch+json"},
 		"rest":           []any{rest},
+	}
+	if len(ImplementationGuides) > 0 {
+		cs["implementationGuide"] = ImplementationGuides
 	}
 	out, _ := json.Marshal(cs) // maps of strings: cannot fail
 	return out

@@ -30,11 +30,16 @@ var knownDisagreements = map[string]string{
 	"DiagnosticReport-gingival-mass.json": "presentedForm[0].data is base64 with embedded spaces; the R4 base64Binary " +
 		"regex (\\s*([0-9a-zA-Z\\+/=]){4}\\s*)+ allows whitespace and fhir.schema.json has no pattern, so aitgw " +
 		"accepts it; medplum's base64 check rejects whitespace. aitgw follows the specification here.",
-	"Bundle-v2-valuesets.json": "CodeSystem v2-0550 (entry 814) has codes made of or ending in U+00A0 (no-break " +
-		"space, from a mis-encoded HL7 v2 table). The code regex [^\\s]+(\\s[^\\s]+)* reads \\s as ASCII " +
-		"whitespace under RE2 (Go: gojsonschema and santhosh-tekuri/jsonschema agree) and as Unicode whitespace " +
-		"under JavaScript (medplum). FHIR defines whitespace for code as the XML Schema \\s, which is ASCII " +
-		"(space, tab, CR, LF): aitgw's verdict is the specification's.",
+	// New since the base R4 rules beyond the schema: aitgw refuses, medplum (which
+	// checks neither fullUrls nor narratives) accepts. HL7's validator refuses them too.
+	"Bundle-10bb101f-a121-4264-a920-67be9cb82c74.json": "entry 2's RESTful fullUrl ends Patient/pat12 for the " +
+		"resource Patient/pat2 (HL7 validator: BUNDLE_ENTRY_URL_MATCHES_TYPE_ID).",
+	"Bundle-3a0707d3-549e-4467-b8b8-5a2ab3800efe.json": "entry 3's RESTful fullUrl ends Patient/pat12 for the " +
+		"resource Patient/pat2 (BUNDLE_ENTRY_URL_MATCHES_TYPE_ID).",
+	"Bundle-lri-example.json": "fullUrls Observation/lri-gramstain1… for resources Observation/gramstain1… " +
+		"(BUNDLE_ENTRY_URL_MATCHES_TYPE_ID).",
+	"Bundle-types.json":                "narratives with relative images (help16.png): only #id and data: images are allowed in a narrative.",
+	"Consent-consent-example-pkb.json": "narrative image pkb.png, a reference outside the resource (only #id and data:).",
 }
 
 // TestCrossCheckMedplum compares the base R4 verdict of the validator with

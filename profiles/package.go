@@ -158,17 +158,24 @@ func (p *Package) SearchParameters() [][]byte {
 // Tarball returns the package as a FHIR NPM package (.tgz): package/package.json,
 // the conformance resources, package/example/, and package/.index.json.
 func (p *Package) Tarball() ([]byte, error) {
+	// .index.json version 2 (FHIR NPM package spec): per file its identity and, for
+	// StructureDefinitions and CodeSystems, kind, type, derivation and content.
 	type indexFile struct {
 		Filename     string `json:"filename"`
 		ResourceType string `json:"resourceType"`
 		ID           string `json:"id"`
 		URL          string `json:"url,omitempty"`
 		Version      string `json:"version,omitempty"`
+		Kind         string `json:"kind,omitempty"`
+		Type         string `json:"type,omitempty"`
+		Derivation   string `json:"derivation,omitempty"`
+		Supplements  string `json:"supplements,omitempty"`
+		Content      string `json:"content,omitempty"`
 	}
 	index := struct {
 		IndexVersion int         `json:"index-version"`
 		Files        []indexFile `json:"files"`
-	}{IndexVersion: 1, Files: []indexFile{}}
+	}{IndexVersion: 2, Files: []indexFile{}}
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
@@ -196,6 +203,13 @@ func (p *Package) Tarball() ([]byte, error) {
 			return nil, err
 		}
 		f := indexFile{Filename: file, ResourceType: r.Type, ID: r.ID, URL: r.URL, Version: p.Version}
+		var head struct{ Kind, Type, Derivation, Supplements, Content string }
+		if err := json.Unmarshal(r.Body, &head); err == nil {
+			f.Kind, f.Type, f.Derivation, f.Supplements, f.Content = head.Kind, head.Type, head.Derivation, head.Supplements, head.Content
+			if r.Type == "ImplementationGuide" || r.Type == "SearchParameter" {
+				f.Type = "" // their "type" is not a structure's type
+			}
+		}
 		if r.Type == "NamingSystem" {
 			f.URL, f.Version = "", "" // not a canonical resource in R4
 		}
@@ -215,4 +229,10 @@ func (p *Package) Tarball() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// ImplementationGuideURL is the canonical URL of the guide's ImplementationGuide
+// (canonical base + "/ImplementationGuide/" + package name, as igsrc writes it).
+func (p *Package) ImplementationGuideURL() string {
+	return p.Canonical + "/ImplementationGuide/" + p.Name
 }

@@ -78,9 +78,9 @@ func TestTarball(t *testing.T) {
 	}
 	var index struct {
 		IndexVersion int `json:"index-version"`
-		Files        []struct{ Filename, ResourceType, ID, URL string }
+		Files        []struct{ Filename, ResourceType, ID, URL, Kind, Type, Derivation string }
 	}
-	if err := json.Unmarshal(files["package/.index.json"], &index); err != nil || index.IndexVersion != 1 {
+	if err := json.Unmarshal(files["package/.index.json"], &index); err != nil || index.IndexVersion != 2 {
 		t.Fatalf(".index.json: %v", err)
 	}
 	conformance := 0
@@ -92,7 +92,14 @@ func TestTarball(t *testing.T) {
 	if len(index.Files) != conformance {
 		t.Errorf("index lists %d files, package has %d conformance resources", len(index.Files), conformance)
 	}
+	ig := false
 	for _, f := range index.Files {
+		if f.ResourceType == "StructureDefinition" && (f.Kind == "" || f.Type == "" || f.Derivation == "") {
+			t.Errorf("%s: index v2 needs kind, type and derivation: %+v", f.Filename, f)
+		}
+		if f.ResourceType == "ImplementationGuide" && f.URL == p.ImplementationGuideURL() {
+			ig = true
+		}
 		body, ok := files["package/"+f.Filename]
 		if !ok {
 			t.Errorf("index names missing file %s", f.Filename)
@@ -102,5 +109,15 @@ func TestTarball(t *testing.T) {
 		if json.Unmarshal(body, &head) != nil || head.ResourceType != f.ResourceType || head.ID != f.ID || head.URL != f.URL {
 			t.Errorf("%s: index says %s/%s %s, file says %+v", f.Filename, f.ResourceType, f.ID, f.URL, head)
 		}
+	}
+	if !ig {
+		t.Errorf("no ImplementationGuide %s in the index", p.ImplementationGuideURL())
+	}
+	var m struct {
+		URL, Jurisdiction string
+		Dependencies      map[string]string
+	}
+	if json.Unmarshal(files["package/package.json"], &m) != nil || m.URL != p.Canonical || m.Jurisdiction != "urn:iso:std:iso:3166#FR" || m.Dependencies["hl7.fhir.r4.core"] != "4.0.1" {
+		t.Errorf("package.json: url, jurisdiction FR and the hl7.fhir.r4.core dependency expected: %+v", m)
 	}
 }

@@ -68,6 +68,10 @@ func (b *baseSchemas) definitions() (map[string]json.RawMessage, error) {
 		doc.Definitions["integer"] = json.RawMessage(`{"pattern":"^-?([0]|([1-9][0-9]*))$","type":"number","minimum":-2147483648,"maximum":2147483647}`)
 		doc.Definitions["positiveInt"] = json.RawMessage(`{"pattern":"^[1-9][0-9]*$","type":"number","minimum":1,"maximum":2147483647}`)
 		doc.Definitions["unsignedInt"] = json.RawMessage(`{"pattern":"^[0]|([1-9][0-9]*)$","type":"number","minimum":0,"maximum":2147483647}`)
+		if err := patchDefinitions(doc.Definitions); err != nil {
+			b.defsErr = err
+			return
+		}
 		b.defs = doc.Definitions
 	})
 	return b.defs, b.defsErr
@@ -162,6 +166,9 @@ func (b *baseSchemas) validate(typ string, body []byte, prefix string) []fhir.Is
 	var out []fhir.Issue
 	seen := map[string]bool{}
 	for _, e := range res.Errors() {
+		if e.Type() == "invalid_type" && e.Value() == nil {
+			continue // a null: checkShape says whether it is allowed, and why not
+		}
 		is := b.schemaIssue(e, prefix)
 		k := is.Code + "|" + is.Expression[0] + "|" + is.Diagnostics
 		if seen[k] {

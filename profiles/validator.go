@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -25,6 +26,9 @@ type ResolverFunc func(ctx context.Context, reference string) ([]byte, error)
 func (f ResolverFunc) Resolve(ctx context.Context, reference string) ([]byte, error) {
 	return f(ctx, reference)
 }
+
+// severityRank orders issues: fatal, error, warning, information.
+var severityRank = map[string]int{fhir.SeverityFatal: 0, fhir.SeverityError: 1, fhir.SeverityWarning: 2, fhir.SeverityInformation: 3}
 
 // maxIssues bounds the issues of one validation, so that a hostile document with a
 // million bad elements costs a bounded answer.
@@ -54,6 +58,9 @@ type Validator struct {
 // NewValidator compiles the package's StructureDefinitions, invariants and ValueSets.
 // The base R4 schemas compile lazily, per resource type, on first use.
 func NewValidator(pkg *Package) (*Validator, error) {
+	if _, err := loadBase(); err != nil { // compile base R4 once, at start
+		return nil, fmt.Errorf("profiles: base R4 model: %w", err)
+	}
 	v := &Validator{pkg: pkg, base: &baseSchemas{}, structures: map[string]*structureDef{},
 		seedSystem: pkg.Canonical + "/CodeSystem/ait-seed-section"}
 	for _, r := range pkg.resources {
@@ -128,6 +135,8 @@ func (v *Validator) ValidateWith(ctx context.Context, resolver Resolver, body []
 	if len(r.issues) == 0 {
 		r.issues = []fhir.Issue{{Severity: fhir.SeverityInformation, Code: "informational", Diagnostics: "no issues detected"}}
 	}
+	// errors first: a client (and a 4xx answer) reads the reason of a refusal first
+	sort.SliceStable(r.issues, func(i, j int) bool { return severityRank[r.issues[i].Severity] < severityRank[r.issues[j].Severity] })
 	return fhir.NewOutcome(r.issues...)
 }
 
@@ -195,6 +204,15 @@ func (r *run) add(is fhir.Issue) {
 	}
 	r.dropped++
 	if is.Severity == fhir.SeverityError || is.Severity == fhir.SeverityFatal {
+		// an error takes the place of the last warning or information: the answer
+		// shows why the resource is refused
+		for i := len(r.issues) - 1; i >= 0; i-- {
+			if sev := r.issues[i].Severity; sev != fhir.SeverityError && sev != fhir.SeverityFatal {
+				r.issues = append(r.issues[:i], r.issues[i+1:]...)
+				r.issues = append(r.issues, is)
+				return
+			}
+		}
 		r.droppedError = true
 	}
 }
@@ -223,6 +241,7 @@ func (r *run) resource(node any, body []byte, typ, expr string, explicit []strin
 	for _, is := range r.v.base.validate(typ, body, expr) {
 		r.add(is)
 	}
+	r.checkBase(node, body, typ, expr, container)
 	r.nested(node, typ, expr)
 	scope := node
 	if container != nil {
@@ -245,6 +264,9 @@ func (r *run) resource(node any, body []byte, typ, expr string, explicit []strin
 			continue
 		}
 		sd := r.v.structures[url]
+		if sd == nil && url == "http://hl7.org/fhir/StructureDefinition/"+typ {
+			continue // base R4 itself: checked above
+		}
 		if sd == nil {
 			r.add(fhir.Issue{Severity: fhir.SeverityWarning, Code: "not-supported",
 				Expression:  []string{fmt.Sprintf("%s.meta.profile[%d]", expr, i)},

@@ -21,7 +21,7 @@ func TestExamplesValid(t *testing.T) {
 	for _, ex := range v.Package().Examples() {
 		oo := v.ValidateWith(context.Background(), res, ex.Body)
 		for _, is := range oo.Issue {
-			if is.Severity != fhir.SeverityInformation {
+			if is.Severity != fhir.SeverityInformation && !baseR4Warning(is) {
 				t.Errorf("%s/%s: %s %s %v %s", ex.Type, ex.ID, is.Severity, is.Code, is.Expression, is.Diagnostics)
 			}
 		}
@@ -82,7 +82,7 @@ func TestBaseR4(t *testing.T) {
 		// fhir.schema.json requires complex elements only (a primitive may come as _status).
 		{`{"resourceType":"Observation","status":"final"}`, "required", "Observation.code"},
 		{`{"resourceType":"MedicationRequest","status":"active","intent":"order","subject":{"reference":"Patient/1"},"medicationCodeableConcept":{"text":"m"},"contained":[{"resourceType":"Medication","id":"m","code":{"foo":1}}]}`, "structure", "MedicationRequest.contained[0].code.foo"},
-		{`{"resourceType":"CapabilityStatement","status":"active","date":"2026","kind":"instance","fhirVersion":"4.0.1","format":["json"]}`, "", ""},
+		{`{"resourceType":"CapabilityStatement","status":"active","date":"2026","kind":"instance","implementation":{"description":"x"},"fhirVersion":"4.0.1","format":["json"],"rest":[{"mode":"server"}]}`, "", ""},
 	}
 	for _, c := range cases {
 		oo := v.Validate([]byte(c.body))
@@ -199,7 +199,7 @@ func TestReferralBundle(t *testing.T) {
 	b, at := referralBundle(t, v, 50)
 	oo := v.Validate(b)
 	for _, is := range oo.Issue {
-		if is.Severity != fhir.SeverityInformation {
+		if is.Severity != fhir.SeverityInformation && !baseR4Warning(is) {
 			t.Errorf("valid bundle: %s %s %v %s", is.Severity, is.Code, is.Expression, is.Diagnostics)
 		}
 	}
@@ -215,4 +215,11 @@ func TestReferralBundle(t *testing.T) {
 	if !hasIssue(oo, fhir.SeverityError, "business-rule", ref, "000 §V") {
 		t.Errorf("want the referral's dossier rule at %s:\n%s", ref, dump(oo))
 	}
+}
+
+// baseR4Warning: a warning of base R4 (an extensible binding the guide's own codes
+// leave, spd-0 on the guide's dashed SearchParameter names) is a true finding about
+// the guide, not an error: the tests of the guide's examples tolerate it.
+func baseR4Warning(is fhir.Issue) bool {
+	return is.Severity == fhir.SeverityWarning && strings.HasPrefix(is.Diagnostics, "base R4")
 }

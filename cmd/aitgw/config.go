@@ -52,6 +52,8 @@ type config struct {
 	withoutAudit bool
 	// hub holds the settings of the hub's exports (hub.go).
 	hub hubConfig
+	// packages are FHIR NPM packages whose profiles the validator also knows (--package).
+	packages packageFiles
 }
 
 // flags declares the shared settings on fs, defaulting from AITGW_* variables.
@@ -85,6 +87,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	c.NotifyAllow = append(c.NotifyAllow, strings.FieldsFunc(os.Getenv("AITGW_NOTIFY_ALLOW"), func(r rune) bool { return r == ',' || r == ' ' })...)
 	c.Limits.flags(fs)
 	c.hubFlags(fs)
+	fs.Var(&c.packages, "package", "FHIR NPM package (.tgz) whose profiles, ValueSets and CodeSystems $validate and meta.profile claims use; repeatable")
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 

@@ -88,7 +88,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 		srv.Engine().Use(observe.TraceHTTP(server.Interaction))
 	}
 
-	pkg, v, err := wireProfiles(srv, svc, reg)
+	pkg, v, err := wireProfiles(srv, svc, reg, cfg.packages)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 // wireProfiles applies the AIT guide: validation on write, $validate, the guide's
 // search parameters, its conformance resources served read-only, and the package
 // download at /ig/package.tgz.
-func wireProfiles(srv *server.Server, svc *rest.Service, reg *search.Registry) (*profiles.Package, *profiles.Validator, error) {
+func wireProfiles(srv *server.Server, svc *rest.Service, reg *search.Registry, packages []string) (*profiles.Package, *profiles.Validator, error) {
 	pkg, err := profiles.Load()
 	if err != nil {
 		return nil, nil, err
@@ -152,6 +152,13 @@ func wireProfiles(srv *server.Server, svc *rest.Service, reg *search.Registry) (
 	if err != nil {
 		return nil, nil, err
 	}
+	logBaseInvariants(slog.Default())
+	if len(packages) > 0 {
+		if v, err = withPackages(v, packages, func(f string, a ...any) { slog.Warn(fmt.Sprintf(f, a...)) }); err != nil {
+			return nil, nil, err
+		}
+	}
+	conformance.ImplementationGuides = []string{pkg.ImplementationGuideURL()}
 	for _, sp := range pkg.SearchParameters() {
 		if err := reg.Add(sp); err != nil {
 			return nil, nil, fmt.Errorf("AIT search parameter: %w", err)

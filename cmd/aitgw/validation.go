@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -241,4 +242,19 @@ func validateInput(req *rest.Request) (body []byte, profile, mode string, err er
 		}
 	}
 	return body, profile, mode, nil
+}
+
+// logBaseInvariants lists at start the base R4 invariants the validator does not
+// evaluate with FHIRPath, and how many it does, so that none is skipped silently.
+func logBaseInvariants(logger *slog.Logger) {
+	list, err := profiles.UnevaluatedInvariants()
+	if err != nil {
+		logger.Error("base R4 invariants could not be loaded", "err", err)
+		return
+	}
+	evaluated, total, _ := profiles.BaseInvariantCount()
+	logger.Info("base R4 invariants", "evaluated", evaluated, "total", total)
+	for _, u := range list {
+		logger.Info("base R4 invariant not evaluated by FHIRPath", "key", u.Key, "reason", u.Reason)
+	}
 }

@@ -27,6 +27,19 @@ type fidelityResult struct {
 	ex       Example
 	tooLarge bool     // answered 413: over the server's body limit
 	problems []string // empty when the round trip kept everything
+	refused  bool     // an invalid example, refused as it must be (invalidOfficialExamples)
+}
+
+// invalidOfficialExamples are the official examples of fidelityTypes that base R4
+// forbids (HL7's validator refuses them too): the gateway must refuse them with the
+// rule named in the OperationOutcome. See profiles' officialrefusals_test.go.
+var invalidOfficialExamples = map[string]string{
+	"Bundle-10bb101f-a121-4264-a920-67be9cb82c74.json": "does not end with the resource's type and id",
+	"Bundle-3a0707d3-549e-4467-b8b8-5a2ab3800efe.json": "does not end with the resource's type and id",
+	"Bundle-lri-example.json":                          "does not end with the resource's type and id",
+	"Bundle-types.json":                                "must reference the resource (#id) or be inline",
+	"Bundle-v2-valuesets.json":                         "ext-1",
+	"Consent-consent-example-pkb.json":                 "must reference the resource (#id) or be inline",
 }
 
 // TestFidelityOfficialExamples stores every official R4 example of fidelityTypes
@@ -67,9 +80,11 @@ func TestFidelityOfficialExamples(t *testing.T) {
 	wg.Wait()
 
 	perType := map[string]int{}
-	failed, tooLarge := 0, 0
+	failed, tooLarge, refused := 0, 0, 0
 	for _, r := range results {
 		switch {
+		case r.refused:
+			refused++
 		case r.tooLarge && len(r.ex.Body) < minBodyLimit:
 			failed++
 			t.Errorf("%s (%d bytes): 413, but a gateway must accept bodies up to %d bytes", r.ex.File, len(r.ex.Body), minBodyLimit)
@@ -89,8 +104,8 @@ func TestFidelityOfficialExamples(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("%s=%d", typ, perType[typ]))
 		total += perType[typ]
 	}
-	t.Logf("fidelity: %d official R4 examples round-tripped unchanged (%s); %d failed; %d refused as over the size limit",
-		total, strings.Join(lines, " "), failed, tooLarge)
+	t.Logf("fidelity: %d official R4 examples round-tripped unchanged (%s); %d failed; %d refused as over the size limit; %d refused as invalid R4",
+		total, strings.Join(lines, " "), failed, tooLarge, refused)
 	fmt.Printf("fidelity: checked %d examples, %d identical: %s\n", len(examples), total, strings.Join(lines, " "))
 }
 
@@ -114,6 +129,14 @@ func roundTrip(c *Client, ex Example, put bool) fidelityResult {
 	}
 	if resp.Status == http.StatusRequestEntityTooLarge {
 		r.tooLarge = true
+		return r
+	}
+	if rule, invalid := invalidOfficialExamples[ex.File]; invalid {
+		// refused with a 4xx naming the rule, or it is a failure
+		if resp.Status < 400 || resp.Status >= 500 || !strings.Contains(string(resp.Body), rule) {
+			return fail("an invalid example (%s) must be refused naming the rule: %s", rule, resp)
+		}
+		r.refused = true
 		return r
 	}
 	if resp.Status != http.StatusCreated && resp.Status != http.StatusOK {

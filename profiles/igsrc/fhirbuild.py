@@ -187,13 +187,42 @@ def R(t, i):
     return {"reference": "%s/%s" % (t, i)}
 
 
+IG_ID = PKG["name"]
+IG_URL = CANON + "/ImplementationGuide/" + IG_ID
+
+
+def implementation_guide():
+    """The guide's ImplementationGuide resource: its identity (url, packageId, FR
+    jurisdiction, R4, license) and every conformance resource and example it holds."""
+    listed = []
+    for r in sorted(resources, key=lambda r: (r["resourceType"], r["id"])):
+        listed.append({"reference": {"reference": "%s/%s" % (r["resourceType"], r["id"])},
+                       "name": r.get("title") or r.get("name") or r["id"], "exampleBoolean": False})
+    for r in sorted(examples, key=lambda r: (r["resourceType"], r["id"])):
+        e = {"reference": {"reference": "%s/%s" % (r["resourceType"], r["id"])}, "name": r["id"]}
+        prof = (r.get("meta") or {}).get("profile")
+        if prof:
+            e["exampleCanonical"] = prof[0]
+        else:
+            e["exampleBoolean"] = True
+        listed.append(e)
+    return {"resourceType": "ImplementationGuide", "id": IG_ID, "url": IG_URL, "version": VERSION,
+            "name": "AITGateway", "title": PKG["title"], "status": "active", "publisher": PKG["author"],
+            "description": PKG["description"],
+            "jurisdiction": [{"coding": [{"system": "urn:iso:std:iso:3166", "code": "FR"}]}],
+            "packageId": PKG["name"], "license": PKG["license"], "fhirVersion": PKG["fhirVersions"],
+            "dependsOn": [{"id": "r4core", "uri": "http://hl7.org/fhir", "packageId": "hl7.fhir.r4.core", "version": "4.0.1"}],
+            "definition": {"resource": listed}}
+
+
 def write():
-    """Writes the package: package.json, the conformance resources, example/."""
+    """Writes the package: package.json, the conformance resources, the
+    ImplementationGuide, example/."""
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
     json.dump(dict(PKG), open(os.path.join(OUT, "package.json"), "w"), indent=2, ensure_ascii=False)
-    for r in resources:
+    for r in resources + [implementation_guide()]:
         json.dump(r, open(os.path.join(OUT, "%s-%s.json" % (r["resourceType"], r["id"])), "w"), indent=1, ensure_ascii=False)
     os.makedirs(os.path.join(OUT, "example"))
     for r in examples:
