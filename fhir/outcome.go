@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,7 +108,13 @@ var (
 	ErrGone = errors.New("gone")
 	// ErrConflict: a concurrent write changed what the operation depended on.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the store cannot be reached for now (503, with Retry-After); the
+	// gateway recovers by itself once it can.
+	ErrUnavailable = errors.New("store unavailable")
 )
+
+// RetryAfterSeconds is the Retry-After sent with a 503 when the store is unavailable.
+const RetryAfterSeconds = 5
 
 // AsError converts any error to an *Error, mapping the sentinel errors to their FHIR
 // statuses and anything else to a 500 that names no internal detail.
@@ -124,6 +131,12 @@ func AsError(err error) *Error {
 		return Errorf(http.StatusGone, "deleted", "", "resource was deleted")
 	case errors.Is(err, ErrConflict):
 		return Errorf(http.StatusConflict, "conflict", "", "concurrent modification, retry")
+	case errors.Is(err, ErrUnavailable):
+		return Errorf(http.StatusServiceUnavailable, "transient", "", "the data store is unavailable for now: retry in a few seconds")
+	case errors.Is(err, context.DeadlineExceeded):
+		return Errorf(http.StatusUnprocessableEntity, "too-costly", "", "the request ran past its deadline and was cancelled; nothing was written")
+	case errors.Is(err, context.Canceled):
+		return Errorf(499, "transient", "", "the request was cancelled; nothing was written")
 	default:
 		return Errorf(http.StatusInternalServerError, "exception", "", "internal error")
 	}

@@ -31,8 +31,10 @@ type Resource struct {
 }
 
 // ParseResource checks that body is one JSON object of a known resource type, no
-// deeper than MaxDepth, and returns it. It never re-marshals the content.
+// deeper than MaxDepth, in strict FHIR JSON (see strictScan; a leading UTF-8 BOM is
+// dropped), and returns it. It never re-marshals the content.
 func ParseResource(body []byte) (*Resource, *Error) {
+	body = TrimBOM(body)
 	if err := checkJSON(body); err != nil {
 		return nil, err
 	}
@@ -54,6 +56,9 @@ func ParseResource(body []byte) (*Resource, *Error) {
 		if json.Unmarshal(head.ID, &id) != nil || !ValidID(id) {
 			return nil, Errorf(http.StatusBadRequest, "value", typ+".id", "id must match [A-Za-z0-9-.]{1,64}")
 		}
+	}
+	if err := checkNarratives(typ, body); err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, body); err != nil {
@@ -103,7 +108,7 @@ func checkJSON(body []byte) *Error {
 			depth--
 		}
 	}
-	return nil
+	return strictScan(trimmed)
 }
 
 // Stamp returns body with id, meta.versionId and meta.lastUpdated set, everything else

@@ -172,3 +172,11 @@ func (t *splitTx) Count(typ string) (int, error) {
 	}
 	return tx.Count(typ)
 }
+
+// DropAux drops namespace ns of main, where aux records live.
+func (s *split) DropAux(ctx context.Context, ns string) (int, error) {
+	if d, ok := s.main.(AuxDropper); ok {
+		return d.DropAux(ctx, ns)
+	}
+	return 0, nil
+}

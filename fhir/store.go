@@ -81,3 +81,10 @@ type Tx interface {
 	GetAux(ns, key string) ([]byte, error)
 	PutAux(ns, key string, value []byte) error
 }
+
+// AuxDropper is a Store that can delete a whole namespace of auxiliary records at
+// once, for migrations that retire a namespace (Tx has no scan of aux records).
+type AuxDropper interface {
+	// DropAux deletes every record of namespace ns and returns how many there were.
+	DropAux(ctx context.Context, ns string) (int, error)
+}

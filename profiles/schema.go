@@ -64,6 +64,10 @@ func (b *baseSchemas) definitions() (map[string]json.RawMessage, error) {
 			return
 		}
 		doc.Definitions["ResourceList"] = json.RawMessage(`{"type":"object"}`)
+		// R4 integers are 32-bit (issue #15): the schema gives their patterns only
+		doc.Definitions["integer"] = json.RawMessage(`{"pattern":"^-?([0]|([1-9][0-9]*))$","type":"number","minimum":-2147483648,"maximum":2147483647}`)
+		doc.Definitions["positiveInt"] = json.RawMessage(`{"pattern":"^[1-9][0-9]*$","type":"number","minimum":1,"maximum":2147483647}`)
+		doc.Definitions["unsignedInt"] = json.RawMessage(`{"pattern":"^[0]|([1-9][0-9]*)$","type":"number","minimum":0,"maximum":2147483647}`)
 		b.defs = doc.Definitions
 	})
 	return b.defs, b.defsErr

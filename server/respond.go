@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -65,6 +66,9 @@ func acceptsJSON(accept string) bool {
 // fail answers an error as an OperationOutcome with its status.
 func (s *Server) fail(c *gin.Context, err error) {
 	fe := fhir.AsError(err)
+	if fe.Status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", strconv.Itoa(fhir.RetryAfterSeconds))
+	}
 	if fe.Status >= 500 {
 		s.cfg.Logger.Error("request failed", "op", c.GetString(ctxOp), "error", err.Error())
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -49,6 +50,9 @@ func (s *Server) parseRequest(c *gin.Context) (*rest.Request, error) {
 	r := c.Request
 	path := strings.Trim(strings.TrimPrefix(r.URL.Path, "/fhir"), "/")
 	query := r.URL.Query()
+	if err := checkQueryText(query); err != nil {
+		return nil, err
+	}
 	body, err := s.readBody(c)
 	if err != nil {
 		return nil, err
@@ -120,6 +124,22 @@ func unknownType(t string) error {
 	return fhir.Errorf(http.StatusNotFound, "not-supported", "", "unknown resource type %q", t)
 }
 
+// checkQueryText refuses search parameters that are not valid UTF-8 or hold NUL: they
+// could match nothing sensibly, and would be echoed in self links as they came.
+func checkQueryText(q url.Values) error {
+	for k, vs := range q {
+		if !utf8.ValidString(k) || strings.ContainsRune(k, 0) {
+			return fhir.Errorf(http.StatusBadRequest, "structure", "", "a parameter name is not valid UTF-8 text")
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+				return fhir.Errorf(http.StatusBadRequest, "structure", k, "the value of %s is not valid UTF-8 text", k)
+			}
+		}
+	}
+	return nil
+}
+
 // readBody reads the body up to MaxBody: beyond it, a 413.
 func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 	if c.Request.Body == nil {
@@ -133,7 +153,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fhir.Errorf(http.StatusBadRequest, "structure", "", "cannot read request body")
 	}
-	return body, nil
+	return fhir.TrimBOM(body), nil
 }
 
 // mergeForm adds the parameters of a POST _search form body to the query.

@@ -79,7 +79,7 @@ func New(cfg Config, svc *rest.Service) *Server {
 		"operation":          s.operation,
 		"page":               s.page,
 	}
-	s.engine.Use(requestID, s.recoverer, s.logRequests)
+	s.engine.Use(requestID, s.recoverer, s.logRequests, s.hardenHeaders)
 	s.registerHealth()
 	return s
 }
@@ -114,7 +114,7 @@ func (s *Server) serveExtra(c *gin.Context) {
 
 // Handler finalises the routes and returns the http.Handler.
 func (s *Server) Handler() http.Handler {
-	chain := append([]gin.HandlerFunc{s.serveExtra, s.negotiate, s.route}, s.guards...)
+	chain := append([]gin.HandlerFunc{s.bound, s.serveExtra, s.negotiate, s.route}, s.guards...)
 	chain = append(chain, s.dispatch)
 	s.engine.Any("/fhir", chain...)
 	s.engine.Any("/fhir/*path", chain...)

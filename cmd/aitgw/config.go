@@ -45,6 +45,8 @@ type config struct {
 	// RulesFile is the site's rules file (YAML or JSON): overrides of the
 	// site-adjustable clinical values (mapping/rules.Settings).
 	RulesFile string
+	// Limits bound the work of one request and the HTTP connections (limits.go).
+	Limits limits
 	// withoutAudit turns the audit trail off: only the load command sets it, to
 	// measure what the audit costs; serve has no such switch.
 	withoutAudit bool
@@ -79,6 +81,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 		return nil
 	})
 	c.NotifyAllow = append(c.NotifyAllow, strings.FieldsFunc(os.Getenv("AITGW_NOTIFY_ALLOW"), func(r rune) bool { return r == ',' || r == ' ' })...)
+	c.Limits.flags(fs)
 	fs.BoolVar(&c.NoBuiltInAuth, "no-builtin-auth", env("AITGW_NO_BUILTIN_AUTH", "") == "true", "turn the built-in authorization server off (AITGW_NO_BUILTIN_AUTH=true)")
 }
 

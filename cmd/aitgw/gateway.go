@@ -76,7 +76,12 @@ func (gw *gateway) wire(cfg *config, logger *slog.Logger) error {
 	// official parameters (see search.Registry.Restrict)
 	reg.Restrict("AuditEvent", smart.AuditSearchParams...)
 	gw.metrics = observe.NewMetrics()
-	svc := &rest.Service{Store: observe.WrapStore(gw.store, gw.metrics), Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: 1000}
+	svc := &rest.Service{Store: observe.WrapStore(gw.store, gw.metrics), Engine: search.NewEngine(reg), BaseURL: cfg.base(), PageSize: 20, MaxPageSize: cfg.Limits.maxCount, Limits: cfg.Limits.rest}
+	if n, err := rest.DropFrozenSearches(context.Background(), gw.store); err != nil {
+		return fmt.Errorf("drop stored search result sets: %w", err)
+	} else if n > 0 {
+		logger.Info("dropped stored search result sets: paging no longer stores them", "count", n)
+	}
 	srv := server.New(server.Config{BaseURL: cfg.base(), MaxBody: cfg.MaxBody, Logger: logger,
 		Instance: cfg.instance, Observers: []server.RequestObserver{gw.metrics}}, svc)
 	if cfg.ops.OTLPEndpoint != "" {

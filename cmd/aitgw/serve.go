@@ -51,7 +51,7 @@ func serveCmd(args []string) int {
 		logger.Error("cannot listen", "addr", cfg.Addr, "error", err)
 		return 1
 	}
-	srv := &http.Server{Handler: gw.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := cfg.Limits.server(gw.handler)
 	if err := writeRecord(cfg.Data, gatewayRecord{Instance: cfg.instance, Addr: ln.Addr().String(), BaseURL: cfg.base(),
 		PID: os.Getpid(), Version: version, Started: time.Now().UTC()}); err != nil {
 		logger.Error("cannot record the gateway under --data", "error", err.Error())

@@ -164,7 +164,12 @@ func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return run(fn, btx)
+		if err := run(fn, btx); err != nil {
+			return err
+		}
+		// and after: a request cancelled (past its deadline) while fn ran leaves no
+		// write behind.
+		return ctx.Err()
 	}
 	if s.batched {
 		return s.db.Batch(body)

@@ -40,6 +40,7 @@ type Store struct {
 	writer   chan struct{} // serialises this instance's writers before they compete in Redis
 	lockTTL  time.Duration
 	leaseTTL time.Duration
+	frozen   bool
 }
 
 var _ fhir.Store = (*Store)(nil)
@@ -48,6 +49,8 @@ type config struct {
 	prefix   string
 	lockTTL  time.Duration
 	leaseTTL time.Duration
+	// frozen turns renewal off: tests use it to play an instance that stalls.
+	frozen bool
 }
 
 // Option tunes Open.
@@ -57,13 +60,15 @@ type Option func(*config)
 // prefixes share nothing.
 func WithPrefix(p string) Option { return func(c *config) { c.prefix = p } }
 
-// WithLockTTL sets how long an Update may hold the writer lock (default 30 s).
+// WithLockTTL sets how long the writer lock outlives its holder (default 3 s). The
+// holder renews it while it runs, so an Update may take longer; an instance killed
+// while holding it delays the others by this much at most.
 func WithLockTTL(d time.Duration) Option { return func(c *config) { c.lockTTL = d } }
 
 // Open connects to the Redis at url (redis://host:port/db, as go-redis parses it) and
 // checks that it answers.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	cfg := config{prefix: "aitgw", lockTTL: 30 * time.Second, leaseTTL: time.Minute}
+	cfg := config{prefix: "aitgw", lockTTL: DefaultLockTTL, leaseTTL: DefaultLeaseTTL}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -77,7 +82,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("redis store: %s does not answer: %w", ropts.Addr, err)
 	}
 	return &Store{rdb: rdb, keys: newKeys(cfg.prefix), writer: make(chan struct{}, 1),
-		lockTTL: cfg.lockTTL, leaseTTL: cfg.leaseTTL}, nil
+		lockTTL: cfg.lockTTL, leaseTTL: cfg.leaseTTL, frozen: cfg.frozen}, nil
 }
 
 // Close releases the connections. Closing twice is harmless.
@@ -129,6 +134,19 @@ local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 return redis.call('ZCARD', KEYS[2])`)
+	// renewLock: extend the lock and the commit flag if they are still ours.
+	renewLock = goredis.NewScript(`
+local ok = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ok = 1 end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return ok`)
+	// renewLease: push reader ARGV[1]'s lease to now + ARGV[2] ms if it still has one.
+	renewLease = goredis.NewScript(`
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+return 1`)
 	// release: delete the lock and the commit flag if they are still ours.
 	release = goredis.NewScript(`
 for i = 1, #KEYS do
@@ -152,12 +170,15 @@ func (s *Store) View(ctx context.Context, fn func(fhir.Tx) error) error {
 		return n == 1, err
 	})
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	// Released even if ctx is cancelled: the lease would otherwise hold writers back
 	// until it expires.
 	defer s.rdb.ZRem(context.WithoutCancel(ctx), s.keys.readers(), id)
-	return run(fn, &tx{ctx: ctx, s: s})
+	defer s.keepAlive(ctx, s.leaseTTL, func(c context.Context) {
+		renewLease.Run(c, s.rdb, []string{s.keys.readers()}, id, s.leaseTTL.Milliseconds())
+	})()
+	return unavailable(run(fn, &tx{ctx: ctx, s: s}))
 }
 
 // Update takes the writer lock, runs fn once with writes buffered, and commits them
@@ -177,17 +198,23 @@ func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 		return s.rdb.SetNX(ctx, s.keys.lock(), tok, s.lockTTL).Result()
 	})
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	defer release.Run(context.WithoutCancel(ctx), s.rdb, []string{s.keys.lock(), s.keys.committing()}, tok)
+	defer s.keepAlive(ctx, s.lockTTL, func(c context.Context) {
+		renewLock.Run(c, s.rdb, []string{s.keys.lock(), s.keys.committing()}, tok, s.lockTTL.Milliseconds())
+	})()
 	t := &tx{ctx: ctx, s: s, w: newWrites()}
 	if err := run(fn, t); err != nil {
-		return err
+		return unavailable(err)
 	}
 	if t.w.empty() {
 		return nil
 	}
-	return s.commit(context.WithoutCancel(ctx), tok, t.w)
+	if err := ctx.Err(); err != nil {
+		return err // cancelled (past the request deadline) while fn ran: write nothing
+	}
+	return unavailable(s.commit(context.WithoutCancel(ctx), tok, t.w))
 }
 
 // commit waits for earlier readers, then applies w atomically if the lock is still ours.

@@ -184,7 +184,7 @@ func TestTwoInstancesShareOneStore(t *testing.T) {
 // nothing.
 func TestExpiredLockCommitsNothing(t *testing.T) {
 	prefix := randomPrefix()
-	slow := openPrefixed(t, prefix, WithLockTTL(100*time.Millisecond))
+	slow := openPrefixed(t, prefix, WithLockTTL(100*time.Millisecond), frozen())
 	fast := openPrefixed(t, prefix)
 	ctx := context.Background()
 	err := slow.Update(ctx, func(tx fhir.Tx) error {

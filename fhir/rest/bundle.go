@@ -52,16 +52,20 @@ type entryOp struct {
 // Bundle processes a batch or transaction Bundle posted to the base.
 // req.Body is the Bundle; req.Access applies to every entry.
 func (s *Service) Bundle(ctx context.Context, req *Request, prefer string) (*Response, error) {
-	body := req.Body
-	if _, perr := fhir.ParseResource(body); perr != nil {
+	parsed, perr := fhir.ParseResource(req.Body)
+	if perr != nil {
 		return nil, perr
 	}
+	body := parsed.Body
 	var in incoming
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, badRequest("structure", "Bundle", "cannot read the Bundle: %v", err)
 	}
 	if in.ResourceType != "Bundle" {
 		return nil, badRequest("invalid", "resourceType", "POST to the base takes a Bundle, not a %s", in.ResourceType)
+	}
+	if err := s.checkBundle(len(in.Entry), countSearches(in)); err != nil {
+		return nil, err
 	}
 	check := checkClaims
 	if in.Type == "transaction" && s.Validate != nil {
@@ -89,6 +93,24 @@ func (s *Service) Bundle(ctx context.Context, req *Request, prefer string) (*Res
 	default:
 		return nil, badRequest("value", "Bundle.type", "Bundle.type must be batch or transaction, not %q", in.Type)
 	}
+}
+
+// countSearches counts the entries that are type-level searches (GET Type?…, or
+// POST Type/_search), the costly kind of read.
+func countSearches(in incoming) int {
+	n := 0
+	for _, e := range in.Entry {
+		if e.Request == nil {
+			continue
+		}
+		path, _, _ := strings.Cut(strings.Trim(e.Request.URL, "/"), "?")
+		seg := strings.Split(path, "/")
+		if strings.EqualFold(e.Request.Method, http.MethodGet) && len(seg) == 1 ||
+			strings.EqualFold(e.Request.Method, http.MethodPost) && len(seg) == 2 && seg[1] == "_search" {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.RawMessage, access Access, check int) error {
@@ -156,7 +178,7 @@ func entryError(i int, err error) error {
 
 func entryExpression(prefix, e string) string {
 	switch {
-	case e == "request" || strings.HasPrefix(e, "request."):
+	case e == "request" || strings.HasPrefix(e, "request.") || e == "fullUrl":
 		return prefix + "." + e
 	case e == "resource" || e == "resourceType":
 		return prefix + ".resource"
@@ -235,7 +257,8 @@ func (s *Service) batch(ctx context.Context, ops []*entryOp, prefer string) (*Re
 		}
 		b.Entry = append(b.Entry, s.entryResponse(op, prefer))
 	}
-	return s.bundleResponse(b, nil), nil
+	resp := s.bundleResponse(b, nil)
+	return resp, s.checkResponse(resp)
 }
 
 func (s *Service) runOne(ctx context.Context, op *entryOp) (*Response, error) {

@@ -86,6 +86,10 @@ func (s *Service) accept(typ string, body []byte, id string, check int) (*fhir.R
 		}
 		return nil, nil, badRequest("invalid", res.Type+".id", "id %q does not match the URL's id %q", res.ID, id)
 	}
+	refWarnings, err := s.checkReferences(res)
+	if err != nil {
+		return nil, nil, err
+	}
 	var warn *fhir.OperationOutcome
 	if s.Validate != nil && check != checkNone {
 		oo := s.Validate.ValidateWrite(res.Type, res.Body, false)
@@ -95,6 +99,12 @@ func (s *Service) accept(typ string, body []byte, id string, check int) (*fhir.R
 		if oo != nil && len(oo.Issue) > 0 {
 			warn = oo
 		}
+	}
+	if len(refWarnings) > 0 {
+		if warn == nil {
+			warn = fhir.NewOutcome()
+		}
+		warn.Issue = append(warn.Issue, refWarnings...)
 	}
 	return res, warn, nil
 }

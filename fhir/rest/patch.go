@@ -18,9 +18,9 @@ func (s *Service) Patch(ctx context.Context, req *Request) (*Response, error) {
 	if err := guard(req.Access, "patch", req.Type); err != nil {
 		return nil, err
 	}
-	patch, err := jsonpatch.DecodePatch(req.Body)
+	patch, err := s.decodePatch(req.Body)
 	if err != nil {
-		return nil, badRequest("structure", "", "not a JSON Patch document: %v", err)
+		return nil, err
 	}
 	ifMatch, err := ifMatchVersion(req.IfMatch)
 	if err != nil {
@@ -59,12 +59,9 @@ func (w *Writer) patch(a Access, typ, id, criteria string, patch jsonpatch.Patch
 	if cur.Deleted {
 		return nil, nil, gone(cur)
 	}
-	out, err := patch.Apply(cur.Body)
+	out, err := w.s.applyPatch(patch, cur.Body)
 	if err != nil {
-		if errors.Is(err, jsonpatch.ErrTestFailed) {
-			return nil, nil, fhir.Errorf(http.StatusUnprocessableEntity, "processing", "", "JSON Patch test failed: %v", err)
-		}
-		return nil, nil, fhir.Errorf(http.StatusUnprocessableEntity, "processing", "", "JSON Patch cannot be applied: %v", err)
+		return nil, nil, err
 	}
 	res, warn, err := w.s.accept(typ, out, id, checkClaims)
 	if err != nil {

@@ -74,6 +74,8 @@ type Service struct {
 	BaseURL string
 	// PageSize is the default _count; MaxPageSize caps it.
 	PageSize, MaxPageSize int
+	// Limits bound the work of one request (zero fields: the defaults).
+	Limits Limits
 	// Now is the clock (tests may stub it).
 	Now func() time.Time
 	// AfterCommit, when set, is called after every write transaction that committed

@@ -22,12 +22,15 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 	if err := checkDistinctTargets(ops); err != nil {
 		return nil, err
 	}
+	if err := checkFullURLs(ops); err != nil {
+		return nil, err
+	}
 	patches := map[int]jsonpatch.Patch{}
 	for _, op := range ops {
 		if op.req.Method == http.MethodPatch {
-			p, err := jsonpatch.DecodePatch(op.req.Body)
+			p, err := s.decodePatch(op.req.Body)
 			if err != nil {
-				return nil, entryError(op.index, badRequest("structure", "resource", "not a JSON Patch document: %v", err))
+				return nil, entryError(op.index, err)
 			}
 			patches[op.index] = p
 		}
@@ -47,6 +50,9 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 			for _, op := range ops {
 				if op.req.Method != method {
 					continue
+				}
+				if err := ctx.Err(); err != nil {
+					return nil, err // past the deadline: roll back, write nothing
 				}
 				if op.resp, err = w.runEntry(op, refs, patches[op.index]); err != nil {
 					return nil, entryError(op.index, err)
@@ -70,6 +76,36 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 		b.Entry = append(b.Entry, s.entryResponse(op, prefer))
 	}
 	return s.bundleResponse(b, nil), nil
+}
+
+// checkFullURLs refuses two entries with the same fullUrl, which would make a
+// reference to it ambiguous, and a urn:uuid or urn:oid reference that no entry's
+// fullUrl resolves, which would be stored dangling.
+func checkFullURLs(ops []*entryOp) error {
+	seen := map[string]int{}
+	for _, op := range ops {
+		if op.fullURL == "" {
+			continue
+		}
+		if j, ok := seen[op.fullURL]; ok {
+			return entryError(op.index, badRequest("invalid", "fullUrl", "entries %d and %d have the same fullUrl %s", j, op.index, op.fullURL))
+		}
+		seen[op.fullURL] = op.index
+	}
+	for _, op := range ops {
+		if op.res == nil {
+			continue
+		}
+		for _, r := range fhir.References(op.res.Type, op.res.Body) {
+			if !strings.HasPrefix(r.Value, "urn:uuid:") && !strings.HasPrefix(r.Value, "urn:oid:") {
+				continue
+			}
+			if _, ok := seen[r.Value]; !ok {
+				return entryError(op.index, badRequest("not-found", r.Expression, "%s is %s, which is the fullUrl of no entry of this transaction", r.Expression, r.Value))
+			}
+		}
+	}
+	return nil
 }
 
 // checkDistinctTargets refuses two entries on the same resource, as the specification

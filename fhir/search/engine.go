@@ -11,10 +11,13 @@ import (
 // Engine is the search registry as fhir/rest uses it (rest.Searcher): indexing on
 // write, conditional matching, searches, the includes of a page, and _summary /
 // _elements rendering.
-type Engine struct{ reg *Registry }
+type Engine struct {
+	reg     *Registry
+	targets referenceTargets
+}
 
 // NewEngine returns the engine of reg.
-func NewEngine(reg *Registry) *Engine { return &Engine{reg} }
+func NewEngine(reg *Registry) *Engine { return &Engine{reg: reg} }
 
 var _ rest.Searcher = (*Engine)(nil)
 
@@ -39,6 +42,8 @@ func (s *Engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*res
 	if ferr != nil {
 		return nil, nil, ferr
 	}
+	// the includes are those of each page (Includes), not of every match
+	query.Include, query.RevInclude = nil, nil
 	res, err := s.reg.Execute(tx, query)
 	if err != nil {
 		return nil, nil, err
@@ -49,6 +54,12 @@ func (s *Engine) Search(tx fhir.Tx, typ string, q url.Values, strict bool) (*res
 // Includes runs the query again restricted to the page's matches (by _id), so that
 // each page carries the _include/_revinclude resources of its own matches.
 func (s *Engine) Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record) ([]*fhir.Record, error) {
+	return s.IncludesUpTo(tx, typ, q, matches, 0)
+}
+
+// IncludesUpTo is Includes stopping with a 422 once more than limit resources are
+// included (0: no limit), before reading the rest.
+func (s *Engine) IncludesUpTo(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record, limit int) ([]*fhir.Record, error) {
 	if len(matches) == 0 || !hasIncludes(q) {
 		return nil, nil
 	}
@@ -56,6 +67,7 @@ func (s *Engine) Includes(tx fhir.Tx, typ string, q url.Values, matches []*fhir.
 	if err != nil {
 		return nil, err
 	}
+	query.MaxIncluded = limit
 	res, err := s.reg.Execute(tx, query)
 	if err != nil {
 		return nil, err

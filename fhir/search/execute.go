@@ -115,17 +115,37 @@ func allIDs(tx fhir.Tx, typ string) (idSet, error) {
 	return ids, err
 }
 
-// scanIDs returns the ids with a key of param in any of scans.
-func scanIDs(tx fhir.Tx, typ, param string, scans []scan, into idSet) error {
+// scanIDs returns the ids with a key of param in any of scans. A key that was capped
+// (capKey), or a scan whose bounds pass the capped length, yields candidates that are
+// checked against the resource's whole values, so that a long string is matched
+// exactly.
+func (r *Registry) scanIDs(tx fhir.Tx, typ, param string, scans []scan, into idSet) error {
 	for _, s := range scans {
-		err := tx.ScanIndex(typ, param, s.from, s.to, func(k []byte, id string) bool {
-			if s.keep == nil || s.keep(k) {
+		from, to, widened := capScan(s)
+		var check []string
+		err := tx.ScanIndex(typ, param, from, to, func(k []byte, id string) bool {
+			switch {
+			case widened || isCapped(k):
+				check = append(check, id)
+			case s.keep == nil || s.keep(k):
 				into[id] = struct{}{}
 			}
 			return true
 		})
 		if err != nil {
 			return err
+		}
+		for _, id := range check {
+			if _, done := into[id]; done {
+				continue
+			}
+			ok, err := r.matchesWhole(tx, typ, param, id, s)
+			if err != nil {
+				return err
+			}
+			if ok {
+				into[id] = struct{}{}
+			}
 		}
 	}
 	return nil
@@ -159,7 +179,7 @@ func (r *Registry) clauseIDs(tx fhir.Tx, typ string, c *Clause, see Confiner) (i
 			}
 			keepSeen(targets, seen)
 			for tid := range targets {
-				if err := scanIDs(tx, typ, c.Param.Code, []scan{exactScan(key(tagRef, ct.Type+"/"+tid))}, ids); err != nil {
+				if err := r.scanIDs(tx, typ, c.Param.Code, []scan{exactScan(key(tagRef, ct.Type+"/"+tid))}, ids); err != nil {
 					return nil, err
 				}
 			}
@@ -170,7 +190,7 @@ func (r *Registry) clauseIDs(tx fhir.Tx, typ string, c *Clause, see Confiner) (i
 		return ids, nil
 	case c.Missing != nil:
 		have := idSet{}
-		if err := scanIDs(tx, typ, c.Param.Code, []scan{{}}, have); err != nil {
+		if err := r.scanIDs(tx, typ, c.Param.Code, []scan{{}}, have); err != nil {
 			return nil, err
 		}
 		if !*c.Missing {
@@ -180,7 +200,7 @@ func (r *Registry) clauseIDs(tx fhir.Tx, typ string, c *Clause, see Confiner) (i
 	}
 	ids := idSet{}
 	for _, v := range c.Values {
-		if err := scanIDs(tx, typ, c.Param.Code, v.scans, ids); err != nil {
+		if err := r.scanIDs(tx, typ, c.Param.Code, v.scans, ids); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package search
 
 import (
 	"errors"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -46,6 +47,10 @@ func (r *Registry) includes(tx fhir.Tx, q *Query, ids []string) ([]*fhir.Record,
 			}
 			out = append(out, rec)
 			next = append(next, t)
+			if q.MaxIncluded > 0 && len(out) > q.MaxIncluded {
+				return fhir.Errorf(http.StatusUnprocessableEntity, "too-costly", "_include",
+					"the includes of this page number more than the %d allowed: ask for a smaller _count", q.MaxIncluded)
+			}
 			return nil
 		}
 		for _, src := range frontier {
@@ -132,7 +137,7 @@ func (r *Registry) referrers(tx fhir.Tx, target ref, inc Include) ([]ref, error)
 	k := key(tagRef, target.typ+"/"+target.id)
 	for _, p := range params {
 		ids := idSet{}
-		if err := scanIDs(tx, inc.Type, p.Code, []scan{exactScan(k)}, ids); err != nil {
+		if err := r.scanIDs(tx, inc.Type, p.Code, []scan{exactScan(k)}, ids); err != nil {
 			return nil, err
 		}
 		for id := range ids {

@@ -24,6 +24,12 @@ func (r *Registry) Index(typ string, body []byte) ([]fhir.IndexEntry, error) {
 // server indexes the parameters that read what it stamps (_id, _lastUpdated) inside
 // the write transaction, and everything else before it.
 func (r *Registry) IndexOnly(typ string, body []byte, codes map[string]bool) ([]fhir.IndexEntry, error) {
+	return r.index(typ, body, codes, false)
+}
+
+// index computes the entries; raw keeps keys whole (capKey not applied), to check a
+// candidate found by a capped key against its full values.
+func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw bool) ([]fhir.IndexEntry, error) {
 	ctx := newEvalContext(body)
 	present := topLevel(body)
 	var out []fhir.IndexEntry
@@ -55,6 +61,9 @@ func (r *Registry) IndexOnly(typ string, body []byte, codes map[string]bool) ([]
 			}
 		}
 		for _, k := range keys {
+			if !raw {
+				k = capKey(k)
+			}
 			id := p.Code + "\x00" + string(k)
 			if seen[id] {
 				continue

@@ -19,9 +19,12 @@ type Query struct {
 	// Sort keys in order of precedence; empty means the default order (by id).
 	Sort []SortKey
 	// Count is _count, or -1 when absent.
-	Count       int
-	Include     []Include
-	RevInclude  []Include
+	Count      int
+	Include    []Include
+	RevInclude []Include
+	// MaxIncluded bounds the resources _include/_revinclude may bring (0: no bound);
+	// past it Execute stops with a 422 rather than read them all.
+	MaxIncluded int
 	Summary     string   // _summary: "", count, true, text, data, false
 	Total       string   // _total: "", none, estimate, accurate
 	Elements    []string // _elements

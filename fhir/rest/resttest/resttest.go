@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/bolt"
 	"github.com/aitgw/aitgw/fhir/rest"
 	"github.com/aitgw/aitgw/fhir/search"
@@ -24,10 +25,16 @@ func Service(tb testing.TB, pageSize int) *rest.Service {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
+	return On(tb, st, pageSize)
+}
+
+// On returns a service on store, with the given page size.
+func On(tb testing.TB, store fhir.Store, pageSize int) *rest.Service {
+	tb.Helper()
 	reg, err := search.NewRegistry()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	reg.SetBase(Base)
-	return &rest.Service{Store: st, Engine: search.NewEngine(reg), BaseURL: Base, PageSize: pageSize}
+	return &rest.Service{Store: store, Engine: search.NewEngine(reg), BaseURL: Base, PageSize: pageSize}
 }
