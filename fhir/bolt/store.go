@@ -1,6 +1,7 @@
 // Package bolt is the embedded default fhir.Store: one bbolt file per gateway, fsynced
-// on every commit, with concurrent writers coalesced into shared commits so that
-// throughput does not collapse to one fsync per request.
+// on every commit, with concurrent writers coalesced into shared commits (group
+// commit, commit.go) so that throughput does not collapse to one fsync per request
+// and a lone writer waits for nothing but its own fsync.
 //
 // Layout (all buckets at the root of the file):
 //
@@ -51,18 +52,17 @@ var (
 
 // Store is a fhir.Store kept in one bbolt file.
 type Store struct {
-	db      *bbolt.DB
-	batched bool
+	db     *bbolt.DB
+	commit *committer // nil: every Update commits alone (WithoutBatching)
 }
 
 var _ fhir.Store = (*Store)(nil)
 
 // config collects the Options.
 type config struct {
-	lockTimeout   time.Duration
-	maxBatchDelay time.Duration
-	maxBatchSize  int
-	batched       bool
+	lockTimeout  time.Duration
+	maxBatchSize int
+	batched      bool
 }
 
 // Option tunes Open.
@@ -72,11 +72,8 @@ type Option func(*config)
 // (default 2 s).
 func WithLockTimeout(d time.Duration) Option { return func(c *config) { c.lockTimeout = d } }
 
-// WithMaxBatchDelay bounds how long a write waits for others to share its commit
-// (default 2 ms). Longer delays give fewer fsyncs under load but slower lone writes.
-func WithMaxBatchDelay(d time.Duration) Option { return func(c *config) { c.maxBatchDelay = d } }
-
-// WithMaxBatchSize bounds how many Updates share one commit (default 256).
+// WithMaxBatchSize bounds how many Updates share one commit (default 256). There is
+// no batching delay to tune: a batch is what queued during the previous commit.
 func WithMaxBatchSize(n int) Option { return func(c *config) { c.maxBatchSize = n } }
 
 // WithoutBatching gives every Update its own commit and fsync; for comparison in
@@ -87,7 +84,7 @@ func WithoutBatching() Option { return func(c *config) { c.batched = false } }
 // directory. The file is locked for the lifetime of the Store: a second process gets
 // an error naming the lock after the lock timeout.
 func Open(path string, opts ...Option) (*Store, error) {
-	cfg := config{lockTimeout: 2 * time.Second, maxBatchDelay: 2 * time.Millisecond, maxBatchSize: 256, batched: true}
+	cfg := config{lockTimeout: 2 * time.Second, maxBatchSize: 256, batched: true}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -95,13 +92,15 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: %w", err)
 	}
-	db.MaxBatchDelay = cfg.maxBatchDelay
-	db.MaxBatchSize = cfg.maxBatchSize
 	if err := db.Update(initLayout); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bolt: %s: %w", path, err)
 	}
-	return &Store{db: db, batched: cfg.batched}, nil
+	s := &Store{db: db}
+	if cfg.batched {
+		s.commit = newCommitter(db, cfg.maxBatchSize)
+	}
+	return s, nil
 }
 
 // OpenFile opens or creates the bbolt file at path, creating its directory, with the
@@ -152,9 +151,10 @@ func (s *Store) View(ctx context.Context, fn func(fhir.Tx) error) error {
 	return s.db.View(func(btx *bbolt.Tx) error { return run(fn, btx) })
 }
 
-// Update runs fn in a read-write transaction. Concurrent Updates share a commit (one
-// fsync) unless WithoutBatching was given; bbolt then runs fn again, alone, for a
-// caller whose fn failed, so that its error rolls back only its own work.
+// Update runs fn in a read-write transaction and returns once it is committed and
+// fsynced. Concurrent Updates share a commit unless WithoutBatching was given; fn is
+// then run again, alone, for a caller whose fn failed, so that its error rolls back
+// only its own work (and the others of its batch are run again without it).
 func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -171,8 +171,8 @@ func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 		// write behind.
 		return ctx.Err()
 	}
-	if s.batched {
-		return s.db.Batch(body)
+	if s.commit != nil {
+		return s.commit.update(ctx, body)
 	}
 	return s.db.Update(body)
 }
@@ -188,8 +188,14 @@ func run(fn func(fhir.Tx) error, btx *bbolt.Tx) (err error) {
 	return fn(&tx{btx: btx})
 }
 
-// Close releases the file and its lock. Closing twice is harmless.
-func (s *Store) Close() error { return s.db.Close() }
+// Close finishes the commit in progress, fails the writes still queued, and releases
+// the file and its lock. Closing twice is harmless.
+func (s *Store) Close() error {
+	if s.commit != nil {
+		s.commit.close()
+	}
+	return s.db.Close()
+}
 
 // Path returns the file the store is kept in.
 func (s *Store) Path() string { return s.db.Path() }
