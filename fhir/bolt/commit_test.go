@@ -116,3 +116,29 @@ func TestGroupCommitBatchesUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d writes in %d commits", writers*each, commits)
 }
+
+// Space splits the file by kind: an updated resource has history, an indexed one
+// index rows.
+func TestSpaceByKind(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now()
+	for v := int64(1); v <= 3; v++ {
+		rec := &fhir.Record{Type: "Patient", ID: "p1", Version: v, LastUpdated: now, Body: []byte(`{"resourceType":"Patient","id":"p1"}`)}
+		if err := s.Update(ctx, func(tx fhir.Tx) error {
+			return tx.Put(rec, []fhir.IndexEntry{{Param: "name", Key: []byte("smith")}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp, err := s.Space(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.Versions != 3 || sp.Current != 1 {
+		t.Fatalf("versions %d current %d, want 3 and 1", sp.Versions, sp.Current)
+	}
+	if sp.Resources <= 0 || sp.History <= 0 || sp.Index <= 0 || sp.File <= 0 {
+		t.Fatalf("space %+v: every kind should hold bytes", sp)
+	}
+}
