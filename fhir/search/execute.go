@@ -32,24 +32,9 @@ type idSet map[string]struct{}
 
 // Execute runs q on tx.
 func (r *Registry) Execute(tx fhir.Tx, q *Query) (*Result, error) {
-	var ids idSet
-	for _, c := range q.Clauses {
-		m, err := r.clauseIDs(tx, q.Type, c, q.Confine)
-		if err != nil {
-			return nil, err
-		}
-		if ids == nil {
-			ids = m
-		} else {
-			for id := range ids {
-				if _, ok := m[id]; !ok {
-					delete(ids, id)
-				}
-			}
-		}
-		if len(ids) == 0 {
-			break
-		}
+	ids, err := r.matchClauses(tx, q) // plan.go: most selective clause first
+	if err != nil {
+		return nil, err
 	}
 	if ids == nil {
 		all, err := allIDs(tx, q.Type)
