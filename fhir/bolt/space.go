@@ -11,7 +11,8 @@ import (
 )
 
 // Space is what the store file holds, in bytes, by kind of row. Bytes of a kind are
-// those of the bbolt pages its buckets use (keys, values and page overhead); the
+// those of the bbolt pages its buckets allocate (keys, values, page overhead and the
+// unfilled part of each page); the
 // versions bucket is shared between Resources (current versions) and History (older
 // ones) in proportion to their key and value bytes.
 type Space struct {
@@ -29,8 +30,9 @@ type Space struct {
 	// Other: format, counts and auxiliary rows (subscriptions state, leases…).
 	Other int64
 	// Versions and Current count the rows of the versions bucket and the live and
-	// deleted resources.
-	Versions, Current int64
+	// deleted resources; IndexRowN the search index rows and IndexKeyBytes the
+	// bytes of their keys (without page overhead).
+	Versions, Current, IndexRowN, IndexKeyBytes int64
 }
 
 // Space measures the store on one snapshot. It walks the versions bucket, so it
@@ -44,7 +46,7 @@ func (s *Store) Space(ctx context.Context) (Space, error) {
 	err := s.db.View(func(btx *bbolt.Tx) error {
 		used := func(name []byte) int64 {
 			st := btx.Bucket(name).Stats()
-			return int64(st.BranchInuse + st.LeafInuse + st.InlineBucketInuse)
+			return int64(st.BranchAlloc + st.LeafAlloc + st.InlineBucketInuse) // a small bucket lives inline in its parent
 		}
 		cur := btx.Bucket(bucketCur)
 		var curBytes, oldBytes int64
@@ -70,6 +72,11 @@ func (s *Store) Space(ctx context.Context) (Space, error) {
 		sp.Resources += used(bucketCur)
 		sp.History += used(bucketHist) + used(bucketTHist)
 		sp.IndexRows, sp.IndexEntryLists = used(bucketIdx), used(bucketRIdx)
+		ic := btx.Bucket(bucketIdx).Cursor()
+		for k, _ := ic.First(); k != nil; k, _ = ic.Next() {
+			sp.IndexRowN++
+			sp.IndexKeyBytes += int64(len(k))
+		}
 		sp.Index = sp.IndexRows + sp.IndexEntryLists
 		sp.Other = used(bucketMeta) + used(bucketCount) + used(bucketAux)
 		st := s.db.Stats()
