@@ -28,6 +28,9 @@ type benchSuite struct {
 	bundle     int
 	loaders    int
 	maxLoadDur time.Duration
+	// compareDelay, when set, also runs the reference workload on a store committing
+	// with bbolt's Batch and this delay (the strategy before the group commit).
+	compareDelay time.Duration
 }
 
 func suiteFlags(fs *flag.FlagSet) *benchSuite {
@@ -37,6 +40,7 @@ func suiteFlags(fs *flag.FlagSet) *benchSuite {
 	fs.IntVar(&s.runs, "runs", 3, "runs of each scenario (min, median and max are reported)")
 	fs.IntVar(&s.bundle, "bundle", 200, "entries per transaction in the scale mode (100 to 500)")
 	fs.IntVar(&s.loaders, "loaders", 4, "concurrent clients loading in the scale mode")
+	fs.DurationVar(&s.compareDelay, "compare-batch-delay", 0, "also run the reference workload on a store using bbolt's Batch with this delay (e.g. 2ms, the commit of earlier versions), alternating runs")
 	fs.DurationVar(&s.maxLoadDur, "max-load", 30*time.Minute, "the scale mode stops loading (and reports what it reached) after this long")
 	return s
 }
@@ -54,8 +58,15 @@ func (s *benchSuite) run(dir string, dur time.Duration, noAudit bool) int {
 			fmt.Fprintln(os.Stderr, "bench: -reference:", err)
 			return 2
 		}
-		series, err := bench.RunReference(ctx, bench.Options{Duration: dur, Logf: logf,
-			Gateway: func() (bench.Target, error) { return startSuiteGateway(dir+"/reference", noAudit) }}, clients, s.runs)
+		variants := []bench.Variant{{Name: "group commit", Gateway: func() (bench.Target, error) {
+			return startSuiteGateway(dir+"/reference", noAudit)
+		}}}
+		if s.compareDelay > 0 {
+			variants = append(variants, bench.Variant{Name: fmt.Sprintf("bbolt Batch, %s delay (before)", s.compareDelay), Gateway: func() (bench.Target, error) {
+				return startSuiteGateway(dir+"/reference-batch", noAudit, bolt.WithFixedBatchDelay(s.compareDelay))
+			}})
+		}
+		series, err := bench.RunReference(ctx, bench.Options{Duration: dur, Logf: logf}, variants, clients, s.runs)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			return 1
@@ -89,12 +100,12 @@ func (s *benchSuite) run(dir string, dur time.Duration, noAudit bool) int {
 
 // startSuiteGateway is startInProcess with the store's measures: the main store's
 // space by kind of row, the audit file's size, and the process's RSS.
-func startSuiteGateway(dir string, withoutAudit bool) (bench.Target, error) {
+func startSuiteGateway(dir string, withoutAudit bool, opts ...bolt.Option) (bench.Target, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return bench.Target{}, err
 	}
-	cfg := &config{Addr: ln.Addr().String(), Data: dir, MaxBody: 64 << 20, withoutAudit: withoutAudit}
+	cfg := &config{Addr: ln.Addr().String(), Data: dir, MaxBody: 64 << 20, withoutAudit: withoutAudit, storeOptions: opts}
 	var fs flag.FlagSet
 	cfg.Limits.flags(&fs) // the defaults of serve
 	gw, err := openGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

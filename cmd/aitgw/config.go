@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aitgw/aitgw/fhir/bolt"
 	"github.com/aitgw/aitgw/server/smart"
 )
 
@@ -50,6 +51,9 @@ type config struct {
 	// withoutAudit turns the audit trail off: only the load command sets it, to
 	// measure what the audit costs; serve has no such switch.
 	withoutAudit bool
+	// storeOptions tune the embedded store: only the load command sets them, to
+	// compare commit strategies in one run.
+	storeOptions []bolt.Option
 }
 
 // flags declares the shared settings on fs, defaulting from AITGW_* variables.

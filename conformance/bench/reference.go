@@ -68,6 +68,8 @@ func (s Spread) ms() string { return s.format("%.1f") }
 
 // WriteSeries is the reference workload at one number of clients, run several times.
 type WriteSeries struct {
+	// Variant names the gateway configuration (e.g. the commit strategy).
+	Variant string
 	Clients int
 	// Runs are the measured runs; Bare the bare handler measured just before each,
 	// with the same clients, as the machine's speed at that moment.
@@ -114,60 +116,80 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
+// Variant is one gateway configuration the reference workload is run against.
+type Variant struct {
+	Name    string
+	Gateway func() (Target, error)
+}
+
 // RunReference drives the reference write workload at each number of clients, runs
-// times each, on one gateway (started once; the store grows across runs). Before
-// each run the bare handler is driven with the same clients for a fifth of the
-// duration, so that each run carries a baseline taken on the same machine moments
-// before.
-func RunReference(ctx context.Context, opt Options, clients []int, runs int) ([]WriteSeries, error) {
+// times each, against each variant (each started once; its store grows across runs).
+// At each number of clients the variants' runs alternate (a b a b …), and before each
+// run the bare handler is driven with the same clients for a fifth of the duration,
+// so that every figure carries a baseline taken on the same machine moments before.
+func RunReference(ctx context.Context, opt Options, variants []Variant, clients []int, runs int) ([]WriteSeries, error) {
+	opt.Gateway = func() (Target, error) { return Target{}, nil }
 	if err := opt.defaults(); err != nil {
 		return nil, err
 	}
-	target, err := opt.Gateway()
-	if err != nil {
-		return nil, fmt.Errorf("bench: start gateway: %w", err)
-	}
-	if target.Stop != nil {
-		defer target.Stop()
-	}
 	opt.Concurrency = slices.Max(clients)
-	d := newDriver(strings.TrimSuffix(target.BaseURL, "/"), target.Token, opt)
-	defer d.close()
-	seed, err := d.seedPatient(ctx)
-	if err != nil {
-		return nil, err
-	}
-	bare, err := startBare(seed)
-	if err != nil {
-		return nil, err
-	}
-	defer bare.stop()
-	var out []WriteSeries
-	for _, c := range clients {
-		dc := *d
-		dc.opt.Concurrency = c
-		dc.opt.Duration = opt.Duration
-		ws := WriteSeries{Clients: c}
-		if _, _, err := dc.loop(ctx, dc.reference, opt.Warmup, 1<<30); err != nil {
+	drivers := make([]*driver, len(variants))
+	var bare *bareServer
+	for i, v := range variants {
+		target, err := v.Gateway()
+		if err != nil {
+			return nil, fmt.Errorf("bench: start gateway %s: %w", v.Name, err)
+		}
+		if target.Stop != nil {
+			defer target.Stop()
+		}
+		d := newDriver(strings.TrimSuffix(target.BaseURL, "/"), target.Token, opt)
+		defer d.close()
+		seed, err := d.seedPatient(ctx)
+		if err != nil {
 			return nil, err
 		}
-		for r := range runs {
-			ws.Load = append(ws.Load, loadAverage())
-			bc := dc
-			bc.opt.Duration = max(opt.Duration/5, 200*time.Millisecond)
-			b, err := bc.measureOnly(ctx, "bare handler", bc.getExpect(bare.url, http.StatusOK))
-			if err != nil {
+		if bare == nil {
+			if bare, err = startBare(seed); err != nil {
 				return nil, err
 			}
-			sc, err := dc.measureOnly(ctx, fmt.Sprintf("reference transaction, %d clients", c), dc.reference)
-			if err != nil {
-				return nil, err
-			}
-			ws.Runs, ws.Bare = append(ws.Runs, sc), append(ws.Bare, b)
-			opt.Logf("bench: reference %d clients run %d: %.0f tx/s p50 %s p99 %s errors %d (bare %.0f/s, load %s)",
-				c, r+1, sc.PerSecond, sc.P50, sc.P99, sc.Errors, b.PerSecond, ws.Load[r])
+			defer bare.stop()
 		}
-		out = append(out, ws)
+		drivers[i] = d
+	}
+	var out []WriteSeries
+	for _, c := range clients {
+		series := make([]WriteSeries, len(variants))
+		for i := range variants {
+			series[i] = WriteSeries{Variant: variants[i].Name, Clients: c}
+			dc := *drivers[i]
+			dc.opt.Concurrency = c
+			if _, _, err := dc.loop(ctx, dc.reference, opt.Warmup, 1<<30); err != nil {
+				return nil, err
+			}
+		}
+		for r := range runs {
+			for i := range variants {
+				dc := *drivers[i]
+				dc.opt.Concurrency = c
+				ws := &series[i]
+				ws.Load = append(ws.Load, loadAverage())
+				bc := dc
+				bc.opt.Duration = max(opt.Duration/5, 200*time.Millisecond)
+				b, err := bc.measureOnly(ctx, "bare handler", bc.getExpect(bare.url, http.StatusOK))
+				if err != nil {
+					return nil, err
+				}
+				sc, err := dc.measureOnly(ctx, fmt.Sprintf("reference transaction, %d clients", c), dc.reference)
+				if err != nil {
+					return nil, err
+				}
+				ws.Runs, ws.Bare = append(ws.Runs, sc), append(ws.Bare, b)
+				opt.Logf("bench: reference %s %d clients run %d: %.0f tx/s p50 %s p99 %s errors %d (bare %.0f/s, load %s)",
+					ws.Variant, c, r+1, sc.PerSecond, sc.P50, sc.P99, sc.Errors, b.PerSecond, ws.Load[r])
+			}
+		}
+		out = append(out, series...)
 	}
 	return out, nil
 }
@@ -185,13 +207,13 @@ func (d *driver) measureOnly(ctx context.Context, name string, o op) (Scenario, 
 // ReferenceMarkdown renders the reference workload as a table.
 func ReferenceMarkdown(series []WriteSeries) string {
 	var b strings.Builder
-	b.WriteString("| clients | tx/s | p50 ms | p99 ms | bare handler req/s (same clients, just before) | errors | load average before each run |\n|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| store commit | clients | tx/s | p50 ms | p99 ms | bare handler req/s (same clients, just before) | errors | load average before each run |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, w := range series {
 		errs := 0
 		for _, r := range w.Runs {
 			errs += r.Errors
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d | %s |\n", w.Clients, w.TxPerSecond(), w.P50().ms(), w.P99().ms(), w.BarePerSecond(), errs, strings.Join(w.Load, "; "))
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %d | %s |\n", w.Variant, w.Clients, w.TxPerSecond(), w.P50().ms(), w.P99().ms(), w.BarePerSecond(), errs, strings.Join(w.Load, "; "))
 	}
 	b.WriteString("\nEach cell: median (min–max) of the runs.\n")
 	return b.String()
