@@ -40,17 +40,19 @@ func plainClause(c *Clause) bool {
 }
 
 // estimate counts the index rows of a plain clause, stopping past limit.
-func estimate(tx fhir.Tx, typ string, c *Clause, limit int) (int, error) {
+func (r *Registry) estimate(tx fhir.Tx, typ string, c *Clause, limit int) (int, error) {
 	n := 0
 	for _, v := range c.Values {
 		for _, s := range v.scans {
 			from, to, _ := capScan(s)
-			err := tx.ScanIndex(typ, c.Param.Code, from, to, func([]byte, string) bool {
-				n++
-				return n <= limit
-			})
-			if err != nil || n > limit {
-				return n, err
+			for _, sp := range r.storedAs(typ, c.Param.Code) {
+				err := tx.ScanIndex(typ, sp, from, to, func([]byte, string) bool {
+					n++
+					return n <= limit
+				})
+				if err != nil || n > limit {
+					return n, err
+				}
 			}
 		}
 	}
@@ -64,7 +66,7 @@ func estimate(tx fhir.Tx, typ string, c *Clause, limit int) (int, error) {
 var probeRounds = []int{16, 128, probeLimit}
 
 // estimateAll sets the estimate of each clause of plan that can be estimated.
-func estimateAll(tx fhir.Tx, typ string, plan []plannedClause) error {
+func (r *Registry) estimateAll(tx fhir.Tx, typ string, plan []plannedClause) error {
 	for _, limit := range probeRounds {
 		done := false
 		for i := range plan {
@@ -78,7 +80,7 @@ func estimateAll(tx fhir.Tx, typ string, plan []plannedClause) error {
 			if plan[i].est <= probeLimit {
 				continue // counted in full in an earlier round
 			}
-			n, err := estimate(tx, on, c, limit)
+			n, err := r.estimate(tx, on, c, limit)
 			if err != nil {
 				return err
 			}
@@ -109,7 +111,7 @@ func (r *Registry) matchClauses(tx fhir.Tx, q *Query) (idSet, error) {
 		plan[i] = plannedClause{c: c, est: probeLimit + 1}
 	}
 	if len(plan) > 1 {
-		if err := estimateAll(tx, q.Type, plan); err != nil {
+		if err := r.estimateAll(tx, q.Type, plan); err != nil {
 			return nil, err
 		}
 	}
@@ -171,12 +173,12 @@ func (r *Registry) keepMatching(tx fhir.Tx, typ string, c *Clause, ids idSet) er
 // c, as scanIDs would find it: a capped key, or a scan past the cap, is checked on
 // the resource's whole values.
 func (r *Registry) entriesMatch(tx fhir.Tx, typ, id string, c *Clause, entries []fhir.IndexEntry) (bool, error) {
-	param := c.Param.Code
+	param, stored := c.Param.Code, r.storedAs(typ, c.Param.Code)
 	for _, v := range c.Values {
 		for _, s := range v.scans {
 			from, to, widened := capScan(s)
 			for _, e := range entries {
-				if e.Param != param || (from != nil && bytes.Compare(e.Key, from) < 0) || (to != nil && bytes.Compare(e.Key, to) >= 0) {
+				if !holds(stored, e.Param) || (from != nil && bytes.Compare(e.Key, from) < 0) || (to != nil && bytes.Compare(e.Key, to) >= 0) {
 					continue
 				}
 				if widened || isCapped(e.Key) {
