@@ -28,6 +28,8 @@ type benchSuite struct {
 	bundle     int
 	loaders    int
 	maxLoadDur time.Duration
+	// reads, when set, also measures reads by id against the bare handler.
+	reads bool
 	// compareDelay, when set, also runs the reference workload on a store committing
 	// with bbolt's Batch and this delay (the strategy before the group commit).
 	compareDelay time.Duration
@@ -40,18 +42,33 @@ func suiteFlags(fs *flag.FlagSet) *benchSuite {
 	fs.IntVar(&s.runs, "runs", 3, "runs of each scenario (min, median and max are reported)")
 	fs.IntVar(&s.bundle, "bundle", 200, "entries per transaction in the scale mode (100 to 500)")
 	fs.IntVar(&s.loaders, "loaders", 4, "concurrent clients loading in the scale mode")
+	fs.BoolVar(&s.reads, "reads", false, "also measure reads by id, alternating with the bare handler (16 clients)")
 	fs.DurationVar(&s.compareDelay, "compare-batch-delay", 0, "also run the reference workload on a store using bbolt's Batch with this delay (e.g. 2ms, the commit of earlier versions), alternating runs")
 	fs.DurationVar(&s.maxLoadDur, "max-load", 30*time.Minute, "the scale mode stops loading (and reports what it reached) after this long")
 	return s
 }
 
-func (s *benchSuite) wanted() bool { return s.reference != "" || s.scale != "" }
+func (s *benchSuite) wanted() bool { return s.reference != "" || s.scale != "" || s.reads }
 
 // run runs the suite's scenarios on in-process gateways under dir, over loopback.
 func (s *benchSuite) run(dir string, dur time.Duration, noAudit bool) int {
 	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
 	ctx := context.Background()
 	fmt.Printf("aitgw bench: %d CPUs, load average at start %s, duration %s per run, %d runs\n\n", runtime.NumCPU(), readLoad(), dur, s.runs)
+	if s.reads {
+		fmt.Printf("Reads by id against the bare handler (load average before: %s):\n\n", readLoad())
+		r, err := bench.Run(ctx, bench.Options{Duration: dur, Logf: logf, Only: []string{"read"},
+			Gateway: func() (bench.Target, error) { return startSuiteGateway(dir+"/reads", noAudit) }})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		fmt.Printf("| scenario | req/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|\n")
+		for _, sc := range []bench.Scenario{r.Bare, r.Reads} {
+			fmt.Printf("| %s | %.0f | %s | %s | %d |\n", sc.Name, sc.PerSecond, sc.P50.Round(time.Microsecond), sc.P99.Round(time.Microsecond), sc.Errors)
+		}
+		fmt.Printf("\nReads are %.0f%% of the bare handler.\n\n", 100*r.ReadRatio)
+	}
 	if s.reference != "" {
 		clients, err := ints(s.reference)
 		if err != nil {
