@@ -60,7 +60,7 @@ type QuerySeries struct {
 	Name     string
 	P50, P99 Spread // milliseconds
 	Errors   int
-	Results  int // matches of the last request (Bundle.total or entries), to show selectivity
+	Results  float64 // mean matches per request (Bundle.total or entries), to show selectivity
 }
 
 // ScaleReport is the result of the scale mode.
@@ -126,7 +126,8 @@ func RunScale(ctx context.Context, opt ScaleOptions) (*ScaleReport, error) {
 		queries := l.queries()
 		acc := make([][2][]float64, len(queries))
 		errs := make([]int, len(queries))
-		results := make([]int, len(queries))
+		results := make([]int, len(queries)) // matches summed over the answered requests
+		answered := make([]int, len(queries))
 		for r := 0; r < opt.Runs; r++ {
 			c.Load = append(c.Load, loadAverage())
 			for qi, q := range queries {
@@ -141,7 +142,8 @@ func RunScale(ctx context.Context, opt ScaleOptions) (*ScaleReport, error) {
 						continue
 					}
 					lat = append(lat, el)
-					results[qi] = matches(body)
+					results[qi] += matches(body)
+					answered[qi]++
 				}
 				sc := scenario(q.name, lat, 0, time.Second)
 				acc[qi][0] = append(acc[qi][0], ms(sc.P50))
@@ -157,7 +159,8 @@ func RunScale(ctx context.Context, opt ScaleOptions) (*ScaleReport, error) {
 			bareP50s = append(bareP50s, ms(scenario("bare", bl, 0, time.Second).P50))
 		}
 		for qi, q := range queries {
-			c.Queries = append(c.Queries, QuerySeries{Name: q.name, P50: spread(acc[qi][0]), P99: spread(acc[qi][1]), Errors: errs[qi], Results: results[qi]})
+			c.Queries = append(c.Queries, QuerySeries{Name: q.name, P50: spread(acc[qi][0]), P99: spread(acc[qi][1]), Errors: errs[qi],
+				Results: float64(results[qi]) / float64(max(answered[qi], 1))})
 		}
 		rep.Checkpoints = append(rep.Checkpoints, c)
 		if l.loaded() < cp {
@@ -235,12 +238,12 @@ func (r *ScaleReport) Markdown() string {
 			}
 		}
 		if s.RSS > 0 {
-			fmt.Fprintf(&b, "- RSS of the process (gateway and load generator together): %.0f MB\n", mb(s.RSS))
+			fmt.Fprintf(&b, "- RSS of the process (gateway and load generator together; includes the pages of the store file it has mapped): %.0f MB\n", mb(s.RSS))
 		}
 		fmt.Fprintf(&b, "- load average before each run: %s\n\n", strings.Join(c.Load, "; "))
-		b.WriteString("| query | matches | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|\n")
+		b.WriteString("| query | mean matches | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|\n")
 		for _, q := range c.Queries {
-			fmt.Fprintf(&b, "| `%s` | %d | %s | %s | %d |\n", q.Name, q.Results, q.P50.format("%.2f"), q.P99.format("%.2f"), q.Errors)
+			fmt.Fprintf(&b, "| `%s` | %.1f | %s | %s | %d |\n", q.Name, q.Results, q.P50.format("%.2f"), q.P99.format("%.2f"), q.Errors)
 		}
 		b.WriteString("\n")
 	}
