@@ -71,8 +71,8 @@ func (s *Store) Space(ctx context.Context) (Space, error) {
 		sp.Current = int64(cur.Stats().KeyN)
 		sp.Resources += used(bucketCur)
 		sp.History += used(bucketHist) + used(bucketTHist)
-		sp.IndexRows, sp.IndexEntryLists = used(bucketIdx), used(bucketRIdx)
-		ic := btx.Bucket(bucketIdx).Cursor()
+		sp.IndexRows, sp.IndexEntryLists = used(bucketPIdx)+used(bucketPName), used(bucketRIdx)
+		ic := btx.Bucket(bucketPIdx).Cursor()
 		for k, _ := ic.First(); k != nil; k, _ = ic.Next() {
 			sp.IndexRowN++
 			sp.IndexKeyBytes += int64(len(k))

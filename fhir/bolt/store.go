@@ -5,12 +5,13 @@
 //
 // Layout (all buckets at the root of the file):
 //
-//	meta   "format" → "aitgw-bolt/1"
+//	meta   "format" → "aitgw-bolt/2"
 //	cur    type 0 id               → storecodec.CurrentState: the current version
 //	ver    type 0 id 0 version(8B) → encoded record (fhir/storecodec)
 //	hist   time(8B) seq(8B)        → type 0 id 0 version(8B): system history
 //	thist  type 0 time(8B) seq(8B) → id 0 version(8B): type history
-//	idx    type 0 param 0 esc(key) 0 1 id → nil: search index, in key byte order
+//	pidx   ordinal esc(key) 0 1 idenc → nil: search index, in key byte order, and
+//	pname  type 0 param          → ordinal (2B): see compactidx.go
 //	ridx   type 0 id               → storecodec.EncodeEntries, to replace them on update
 //	count  type                    → live resources (8B BE)
 //	aux    ns 0 key                → value
@@ -34,8 +35,9 @@ import (
 	"github.com/aitgw/aitgw/fhir"
 )
 
-// format names the on-disk layout; Open refuses files written in another one.
-const format = "aitgw-bolt/1"
+// format names the on-disk layout; Open migrates a file of format 1 (migrate.go) and
+// refuses any other.
+const format = "aitgw-bolt/2"
 
 var (
 	bucketMeta  = []byte("meta")
@@ -43,11 +45,10 @@ var (
 	bucketVer   = []byte("ver")
 	bucketHist  = []byte("hist")
 	bucketTHist = []byte("thist")
-	bucketIdx   = []byte("idx")
 	bucketRIdx  = []byte("ridx")
 	bucketCount = []byte("count")
 	bucketAux   = []byte("aux")
-	allBuckets  = [][]byte{bucketMeta, bucketCur, bucketVer, bucketHist, bucketTHist, bucketIdx, bucketRIdx, bucketCount, bucketAux}
+	allBuckets  = [][]byte{bucketMeta, bucketCur, bucketVer, bucketHist, bucketTHist, bucketPIdx, bucketPName, bucketRIdx, bucketCount, bucketAux}
 )
 
 // Store is a fhir.Store kept in one bbolt file.
@@ -102,9 +103,16 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: %w", err)
 	}
-	if err := db.Update(initLayout); err != nil {
+	var migrate bool
+	if err := db.Update(func(btx *bbolt.Tx) (err error) { migrate, err = initLayout(btx); return err }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bolt: %s: %w", path, err)
+	}
+	if migrate {
+		if _, err := migrateV1(db); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("bolt: %s: %w", path, err)
+		}
 	}
 	s := &Store{db: db, fixedBatch: cfg.batched && cfg.fixedDelay > 0}
 	db.MaxBatchDelay, db.MaxBatchSize = cfg.fixedDelay, cfg.maxBatchSize
@@ -137,21 +145,28 @@ func OpenFile(path string, lockTimeout time.Duration) (*bbolt.DB, error) {
 	return db, nil
 }
 
-// initLayout creates the buckets of a new file and checks the format of an old one.
-func initLayout(tx *bbolt.Tx) error {
-	for _, name := range allBuckets {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return err
+// initLayout creates the buckets of a new file and checks the format of an old one;
+// migrate reports a file of format 1, whose index must be rewritten (migrateV1).
+func initLayout(tx *bbolt.Tx) (migrate bool, err error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta != nil {
+		switch got := meta.Get([]byte("format")); {
+		case string(got) == formatV1:
+			migrate = true
+		case got != nil && string(got) != format:
+			return false, fmt.Errorf("file format %q, this gateway reads %q (and migrates %q)", got, format, formatV1)
 		}
 	}
-	meta := tx.Bucket(bucketMeta)
-	switch got := meta.Get([]byte("format")); {
-	case got == nil:
-		return meta.Put([]byte("format"), []byte(format))
-	case string(got) != format:
-		return fmt.Errorf("file format %q, this gateway reads %q", got, format)
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return false, err
+		}
 	}
-	return nil
+	meta = tx.Bucket(bucketMeta)
+	if meta.Get([]byte("format")) == nil {
+		return false, meta.Put([]byte("format"), []byte(format))
+	}
+	return migrate, nil
 }
 
 // View runs fn on a read-only snapshot.

@@ -227,7 +227,7 @@ func (t *tx) count(typ string) uint64 {
 
 // replaceIndex removes the resource's previous index rows and writes entries.
 func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
-	idx, ridx := t.bucket(bucketIdx), t.bucket(bucketRIdx)
+	idx, ridx := t.bucket(bucketPIdx), t.bucket(bucketRIdx)
 	rk := resKey(typ, id)
 	if old := ridx.Get(rk); old != nil {
 		prev, err := storecodec.DecodeEntries(old) // copies: the rows are deleted below
@@ -235,7 +235,11 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 			return err
 		}
 		for _, e := range prev {
-			if err := idx.Delete(idxKey(typ, e.Param, e.Key, id)); err != nil {
+			ord, ok := paramOrdinal(t.btx, typ, e.Param)
+			if !ok {
+				continue // never written: nothing to delete
+			}
+			if err := idx.Delete(pidxKey(ord, e.Key, id)); err != nil {
 				return err
 			}
 		}
@@ -244,7 +248,11 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 		return ridx.Delete(rk)
 	}
 	for _, e := range entries {
-		if err := idx.Put(idxKey(typ, e.Param, e.Key, id), nil); err != nil {
+		ord, err := assignOrdinal(t.btx, typ, e.Param)
+		if err != nil {
+			return err
+		}
+		if err := idx.Put(pidxKey(ord, e.Key, id), nil); err != nil {
 			return err
 		}
 	}
@@ -253,10 +261,14 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 
 // ScanIndex walks the index rows of param on typ with from <= key < to, in key order.
 func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, id string) bool) error {
-	prefix := idxPrefix(typ, param)
-	c := t.bucket(bucketIdx).Cursor()
+	prefix, ok := paramOrdinal(t.btx, typ, param)
+	if !ok {
+		return nil // no row of param was ever written
+	}
+	prefix = bytes.Clone(prefix)
+	c := t.bucket(bucketPIdx).Cursor()
 	for k, _ := c.Seek(storecodec.AppendIndexKey(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		key, id, err := storecodec.ParseIndexMember(k[len(prefix):])
+		key, id, err := parsePidxMember(k[len(prefix):])
 		if err != nil {
 			return err
 		}
