@@ -1,12 +1,14 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/storecodec"
 )
 
@@ -15,12 +17,21 @@ import (
 //
 //	pidx   ordinal(2B) esc(key) 0 1 idenc → nil
 //	pname  type 0 param                   → ordinal(2B)
+//	pname  0 ordinal(2B)                  → type 0 param (the reverse)
+//	ridx   type 0 id                      → 0, then per entry: ordinal(2B),
+//	                                         uvarint(bytes shared with the previous
+//	                                         key), uvarint(length of the rest), rest
 //
 // The ordinal stands for "type NUL param NUL" (up to 40 bytes repeated in every row of
 // format 1), assigned on first use and never reused; idenc is 0x01 and the 16 bytes of
 // an id written as a lowercase UUID (the ids the gateway assigns), or 0x00 and the id
 // as is. Byte order is unchanged within a parameter: by key, then id (UUIDs after
-// other ids). A row is about 40 bytes shorter than in format 1.
+// other ids). A row is about 40 bytes shorter than in format 1. A resource's entry
+// list (ridx) names parameters by ordinal too and shares key prefixes: index keys of
+// one parameter often start alike (a code system, a composite's first part). Its
+// leading 0 tells it from a format-1 list (storecodec.EncodeEntries), which starts
+// with a parameter name's length (never 0): a migration interrupted part way may
+// leave both.
 
 var (
 	bucketPIdx  = []byte("pidx")
@@ -54,7 +65,106 @@ func assignOrdinal(btx *bbolt.Tx, typ, param string) ([]byte, error) {
 		return nil, fmt.Errorf("bolt: more than %d indexed (type, parameter) pairs", maxOrdinal)
 	}
 	ord := binary.BigEndian.AppendUint16(nil, uint16(n))
-	return ord, b.Put(join(typ, param), ord)
+	if err := b.Put(join(typ, param), ord); err != nil {
+		return nil, err
+	}
+	return ord, b.Put(reverseKey(ord), join(typ, param))
+}
+
+// reverseKey is the pname row naming the pair of ord.
+func reverseKey(ord []byte) []byte { return append([]byte{0}, ord...) }
+
+// ordinalEntry is an index entry with its parameter as an ordinal.
+type ordinalEntry struct {
+	ord []byte
+	key []byte
+}
+
+// encodeEntryList returns the compact entry list of typ's entries (sorted by
+// parameter and key), assigning ordinals as needed, and the entries' ordinals.
+func encodeEntryList(btx *bbolt.Tx, typ string, entries []fhir.IndexEntry) ([]byte, []ordinalEntry, error) {
+	out := []byte{0}
+	ords := make([]ordinalEntry, len(entries))
+	var prev []byte
+	for i, e := range entries {
+		ord, err := assignOrdinal(btx, typ, e.Param)
+		if err != nil {
+			return nil, nil, err
+		}
+		shared := 0
+		for shared < len(prev) && shared < len(e.Key) && prev[shared] == e.Key[shared] {
+			shared++
+		}
+		out = append(out, ord...)
+		out = binary.AppendUvarint(out, uint64(shared))
+		out = binary.AppendUvarint(out, uint64(len(e.Key)-shared))
+		out = append(out, e.Key[shared:]...)
+		ords[i] = ordinalEntry{ord: ord, key: e.Key}
+		prev = e.Key
+	}
+	return out, ords, nil
+}
+
+// decodeEntryList reads a compact entry list into fresh memory.
+func decodeEntryList(v []byte) ([]ordinalEntry, error) {
+	if len(v) == 0 || v[0] != 0 {
+		return nil, errCorrupt
+	}
+	v = v[1:]
+	var out []ordinalEntry
+	var prev []byte
+	for len(v) > 0 {
+		if len(v) < 2 {
+			return nil, errCorrupt
+		}
+		ord := bytes.Clone(v[:2])
+		v = v[2:]
+		shared, n := binary.Uvarint(v)
+		if n <= 0 || shared > uint64(len(prev)) {
+			return nil, errCorrupt
+		}
+		v = v[n:]
+		rest, n := binary.Uvarint(v)
+		if n <= 0 || uint64(len(v)-n) < rest {
+			return nil, errCorrupt
+		}
+		key := append(bytes.Clone(prev[:shared]), v[n:n+int(rest)]...)
+		v = v[n+int(rest):]
+		out = append(out, ordinalEntry{ord: ord, key: key})
+		prev = key
+	}
+	return out, nil
+}
+
+// isCompactList tells a compact entry list from a format-1 one.
+func isCompactList(v []byte) bool { return len(v) > 0 && v[0] == 0 }
+
+// readEntryList reads a stored entry list of either form as ordinal entries.
+func readEntryList(btx *bbolt.Tx, typ string, v []byte) ([]ordinalEntry, error) {
+	if isCompactList(v) {
+		return decodeEntryList(v)
+	}
+	entries, err := storecodec.DecodeEntries(v)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ordinalEntry, 0, len(entries))
+	for _, e := range entries {
+		if ord, ok := paramOrdinal(btx, typ, e.Param); ok {
+			out = append(out, ordinalEntry{ord: ord, key: e.Key})
+		}
+	}
+	return out, nil
+}
+
+// paramName returns the parameter an ordinal stands for.
+func paramName(btx *bbolt.Tx, ord []byte) (string, error) {
+	v := btx.Bucket(bucketPName).Get(reverseKey(ord))
+	if v == nil {
+		return "", errCorrupt
+	}
+	_, param, err := storecodec.SplitResourceKey(string(v))
+	return param, err
 }
 
 // pidxKey is the row of one index entry of the parameter whose ordinal is ord.

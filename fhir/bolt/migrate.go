@@ -2,10 +2,12 @@ package bolt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/storecodec"
 )
 
@@ -21,24 +23,27 @@ var bucketIdxV1 = []byte("idx")
 var migrateChunk = 5000
 
 // migrateV1 rewrites the index of a format-1 file in the compact layout (compactidx.go)
-// from each resource's stored entry list (ridx), in commits of migrateChunk resources,
+// from each resource's stored entry list (ridx), which it rewrites in the compact
+// form too, in commits of migrateChunk resources,
 // then drops the old index and records format 2 in one last commit. It runs at Open,
 // before the store serves. A crash part way leaves the file in format 1 with a partial
-// new index, which the next Open discards and rebuilds: the migration is all or
-// nothing as the rest of the gateway sees it.
+// new index, which the next Open discards and rebuilds (entry lists already rewritten
+// are read as such): the migration is all or nothing as the rest of the gateway sees
+// it.
 func migrateV1(db *bbolt.DB) (resources int, err error) {
 	err = db.Update(func(btx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketPIdx, bucketPName} {
-			if btx.Bucket(name) != nil {
-				if err := btx.DeleteBucket(name); err != nil {
-					return err
-				}
-			}
-			if _, err := btx.CreateBucket(name); err != nil {
+		// An earlier, interrupted migration may have left index rows: drop them. Its
+		// ordinals stay (entry lists it rewrote name them), with their reverse rows
+		// and a sequence past them.
+		if btx.Bucket(bucketPIdx) != nil {
+			if err := btx.DeleteBucket(bucketPIdx); err != nil {
 				return err
 			}
 		}
-		return nil
+		if _, err := btx.CreateBucket(bucketPIdx); err != nil {
+			return err
+		}
+		return repairNames(btx)
 	})
 	if err != nil {
 		return 0, err
@@ -57,21 +62,29 @@ func migrateV1(db *bbolt.DB) (resources int, err error) {
 				}
 			}
 			n := 0
+			type rewrite struct{ k, v []byte }
+			var lists []rewrite // written after the walk: a cursor must not see its bucket change
 			for ; k != nil && n < migrateChunk; k, v = c.Next() {
 				typ, id, err := storecodec.SplitResourceKey(string(k))
 				if err != nil {
 					return err
 				}
-				entries, err := storecodec.DecodeEntries(v)
+				var ords []ordinalEntry
+				if isCompactList(v) { // rewritten by the interrupted run
+					ords, err = decodeEntryList(v)
+				} else {
+					var entries []fhir.IndexEntry
+					if entries, err = storecodec.DecodeEntries(v); err == nil {
+						var list []byte
+						list, ords, err = encodeEntryList(btx, typ, entries)
+						lists = append(lists, rewrite{bytes.Clone(k), list})
+					}
+				}
 				if err != nil {
 					return fmt.Errorf("index entries of %s/%s: %w", typ, id, err)
 				}
-				for _, e := range entries {
-					ord, err := assignOrdinal(btx, typ, e.Param)
-					if err != nil {
-						return err
-					}
-					if err := idx.Put(pidxKey(ord, e.Key, id), nil); err != nil {
+				for _, e := range ords {
+					if err := idx.Put(pidxKey(e.ord, e.key, id), nil); err != nil {
 						return err
 					}
 				}
@@ -80,6 +93,11 @@ func migrateV1(db *bbolt.DB) (resources int, err error) {
 			}
 			resources += n
 			done = k == nil
+			for _, l := range lists {
+				if err := t.bucket(bucketRIdx).Put(l.k, l.v); err != nil {
+					return err
+				}
+			}
 			return nil
 		})
 		if err != nil {
@@ -97,4 +115,30 @@ func migrateV1(db *bbolt.DB) (resources int, err error) {
 		}
 		return btx.Bucket(bucketMeta).Put([]byte("format"), []byte(format))
 	})
+}
+
+// repairNames gives every ordinal of pname its reverse row and sets the sequence past
+// the largest, so that assignOrdinal never hands out one already used.
+func repairNames(btx *bbolt.Tx) error {
+	b := btx.Bucket(bucketPName)
+	var fwd [][2][]byte
+	var top uint64
+	if err := b.ForEach(func(k, v []byte) error {
+		if len(k) > 0 && k[0] != 0 && len(v) == 2 {
+			fwd = append(fwd, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+			top = max(top, uint64(binary.BigEndian.Uint16(v)))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, f := range fwd {
+		if err := b.Put(reverseKey(f[1]), f[0]); err != nil {
+			return err
+		}
+	}
+	if top > b.Sequence() {
+		return b.SetSequence(top)
+	}
+	return nil
 }

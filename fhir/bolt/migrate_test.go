@@ -123,7 +123,15 @@ func TestMigrationInterruptedIsRedone(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return pi.Put(pidxKey([]byte{0, 9}, []byte("stale"), "px"), nil)
+		if err := pi.Put(pidxKey([]byte{0, 9}, []byte("stale"), "px"), nil); err != nil {
+			return err
+		}
+		// Patient/p1's entry list already rewritten by the interrupted run
+		list, _, err := encodeEntryList(btx, "Patient", []fhir.IndexEntry{{Param: "name", Key: []byte("roe\x00x")}})
+		if err != nil {
+			return err
+		}
+		return btx.Bucket(bucketRIdx).Put(resKey("Patient", "p1"), list)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +144,28 @@ func TestMigrationInterruptedIsRedone(t *testing.T) {
 	want := []string{`Patient.name="roe\x00x"|p1`, `Observation.subject="Patient/p1"|o1`}
 	if got := indexRows(t, s); !slices.Equal(got, want) {
 		t.Errorf("rows after a redone migration = %q, want %q", got, want)
+	}
+	// ordinals assigned later do not collide with those the interrupted run used
+	ctx := context.Background()
+	if err := s.Update(ctx, func(tx fhir.Tx) error {
+		return tx.Put(&fhir.Record{Type: "Patient", ID: "p1", Version: 3, LastUpdated: time.Now(), Method: "PUT", Body: []byte(`{}`)},
+			[]fhir.IndexEntry{{Param: "birthdate", Key: []byte("b")}, {Param: "name", Key: []byte("n")}, {Param: "x1", Key: []byte("c")}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.View(ctx, func(tx fhir.Tx) error {
+		entries, err := tx.Index("Patient", "p1")
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Param+"="+string(e.Key))
+		}
+		if want := []string{"birthdate=b", "name=n", "x1=c"}; err != nil || !slices.Equal(got, want) {
+			t.Errorf("Index(Patient/p1) = %q, %v; want %q", got, err, want)
+		}
+		return nil
+	})
+	if got := indexRows(t, s); !slices.Equal(got, []string{`Patient.name="n"|p1`, `Observation.subject="Patient/p1"|o1`}) {
+		t.Errorf("rows after update = %q", got)
 	}
 }
 

@@ -230,16 +230,12 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 	idx, ridx := t.bucket(bucketPIdx), t.bucket(bucketRIdx)
 	rk := resKey(typ, id)
 	if old := ridx.Get(rk); old != nil {
-		prev, err := storecodec.DecodeEntries(old) // copies: the rows are deleted below
+		prev, err := readEntryList(t.btx, typ, old) // copies: the rows are deleted below
 		if err != nil {
 			return err
 		}
 		for _, e := range prev {
-			ord, ok := paramOrdinal(t.btx, typ, e.Param)
-			if !ok {
-				continue // never written: nothing to delete
-			}
-			if err := idx.Delete(pidxKey(ord, e.Key, id)); err != nil {
+			if err := idx.Delete(pidxKey(e.ord, e.key, id)); err != nil {
 				return err
 			}
 		}
@@ -247,16 +243,16 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 	if len(entries) == 0 {
 		return ridx.Delete(rk)
 	}
-	for _, e := range entries {
-		ord, err := assignOrdinal(t.btx, typ, e.Param)
-		if err != nil {
-			return err
-		}
-		if err := idx.Put(pidxKey(ord, e.Key, id), nil); err != nil {
+	list, ords, err := encodeEntryList(t.btx, typ, entries)
+	if err != nil {
+		return err
+	}
+	for _, e := range ords {
+		if err := idx.Put(pidxKey(e.ord, e.key, id), nil); err != nil {
 			return err
 		}
 	}
-	return ridx.Put(rk, storecodec.EncodeEntries(entries))
+	return ridx.Put(rk, list)
 }
 
 // ScanIndex walks the index rows of param on typ with from <= key < to, in key order.
@@ -288,7 +284,26 @@ func (t *tx) Index(typ, id string) ([]fhir.IndexEntry, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return storecodec.DecodeEntries(v)
+	if !isCompactList(v) {
+		return storecodec.DecodeEntries(v)
+	}
+	list, err := decodeEntryList(v)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fhir.IndexEntry, len(list))
+	names := map[string]string{}
+	for i, e := range list {
+		name, ok := names[string(e.ord)]
+		if !ok {
+			if name, err = paramName(t.btx, e.ord); err != nil {
+				return nil, err
+			}
+			names[string(e.ord)] = name
+		}
+		out[i] = fhir.IndexEntry{Param: name, Key: e.key}
+	}
+	return out, nil
 }
 
 // ScanType walks the live resources of typ in id order.
