@@ -78,16 +78,22 @@ type WriteSeries struct {
 	Load []string
 }
 
-// TxPerSecond, P50 and P99 (ms) and BarePerSecond over the runs.
+// TxPerSecond is the throughput over the runs.
 func (w WriteSeries) TxPerSecond() Spread {
 	return spreadOf(w.Runs, func(s Scenario) float64 { return s.PerSecond })
 }
+
+// P50 is the median latency (ms) over the runs.
 func (w WriteSeries) P50() Spread {
 	return spreadOf(w.Runs, func(s Scenario) float64 { return ms(s.P50) })
 }
+
+// P99 is the 99th percentile latency (ms) over the runs.
 func (w WriteSeries) P99() Spread {
 	return spreadOf(w.Runs, func(s Scenario) float64 { return ms(s.P99) })
 }
+
+// BarePerSecond is the bare handler's throughput measured before each run.
 func (w WriteSeries) BarePerSecond() Spread {
 	return spreadOf(w.Bare, func(s Scenario) float64 { return s.PerSecond })
 }
