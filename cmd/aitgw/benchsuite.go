@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,18 +57,23 @@ func (s *benchSuite) run(dir string, dur time.Duration, noAudit bool) int {
 	ctx := context.Background()
 	fmt.Printf("aitgw bench: %d CPUs, load average at start %s, duration %s per run, %d runs\n\n", runtime.NumCPU(), readLoad(), dur, s.runs)
 	if s.reads {
-		fmt.Printf("Reads by id against the bare handler (load average before: %s):\n\n", readLoad())
-		r, err := bench.Run(ctx, bench.Options{Duration: dur, Logf: logf, Only: []string{"read"},
-			Gateway: func() (bench.Target, error) { return startSuiteGateway(dir+"/reads", noAudit) }})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			return 1
+		fmt.Printf("Reads by id against the bare handler, 16 clients, alternating 1 s slices; %d runs:\n\n", s.runs)
+		fmt.Printf("| run | load average before | bare handler req/s | reads req/s | reads / bare | read p50 | read p99 | errors |\n|---:|---|---:|---:|---:|---:|---:|---:|\n")
+		var ratios []float64
+		for i := range s.runs {
+			load := readLoad()
+			r, err := bench.Run(ctx, bench.Options{Duration: dur, Logf: logf, Only: []string{"read"},
+				Gateway: func() (bench.Target, error) { return startSuiteGateway(fmt.Sprintf("%s/reads-%d", dir, i), noAudit) }})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				return 1
+			}
+			ratios = append(ratios, r.ReadRatio)
+			fmt.Printf("| %d | %s | %.0f | %.0f | %.0f %% | %s | %s | %d |\n", i+1, load, r.Bare.PerSecond, r.Reads.PerSecond, 100*r.ReadRatio,
+				r.Reads.P50.Round(time.Microsecond), r.Reads.P99.Round(time.Microsecond), r.Bare.Errors+r.Reads.Errors)
 		}
-		fmt.Printf("| scenario | req/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|\n")
-		for _, sc := range []bench.Scenario{r.Bare, r.Reads} {
-			fmt.Printf("| %s | %.0f | %s | %s | %d |\n", sc.Name, sc.PerSecond, sc.P50.Round(time.Microsecond), sc.P99.Round(time.Microsecond), sc.Errors)
-		}
-		fmt.Printf("\nReads are %.0f%% of the bare handler.\n\n", 100*r.ReadRatio)
+		slices.Sort(ratios)
+		fmt.Printf("\nReads / bare: median %.0f %% (%.0f–%.0f %%).\n\n", 100*ratios[len(ratios)/2], 100*ratios[0], 100*ratios[len(ratios)-1])
 	}
 	if s.reference != "" {
 		clients, err := ints(s.reference)
