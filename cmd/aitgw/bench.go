@@ -27,6 +27,7 @@ func benchCmd(args []string) int {
 	noAudit := fs.Bool("without-audit", false, "run the gateway without its audit trail, to measure what the audit costs")
 	only := fs.String("only", "", "run only these gateway scenarios (comma-separated: read,create,transaction), e.g. to profile one")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (client and gateway) to this file")
+	suite := suiteFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -49,6 +50,9 @@ func benchCmd(args []string) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	if suite.wanted() {
+		return suite.run(dir, *dur, *noAudit)
+	}
 	report, err := bench.Run(context.Background(), bench.Options{
 		Gateway:     func() (bench.Target, error) { return startInProcess(dir, *noAudit) },
 		Duration:    *dur,

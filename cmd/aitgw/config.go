@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aitgw/aitgw/fhir/bolt"
 	"github.com/aitgw/aitgw/server/smart"
 )
 
@@ -54,6 +55,9 @@ type config struct {
 	hub hubConfig
 	// packages are FHIR NPM packages whose profiles the validator also knows (--package).
 	packages packageFiles
+	// storeOptions tune the embedded store: only the load command sets them, to
+	// compare commit strategies in one run.
+	storeOptions []bolt.Option
 }
 
 // flags declares the shared settings on fs, defaulting from AITGW_* variables.

@@ -211,7 +211,7 @@ func openStore(cfg *config) (store, audit fhir.Store, files []backup.Source, err
 		rs, err := redis.Open(context.Background(), cfg.RedisURL, redis.WithPrefix(cfg.RedisPrefix))
 		return rs, rs, nil, err
 	}
-	main, err := bolt.Open(filepath.Join(cfg.Data, mainStoreFile))
+	main, err := bolt.Open(filepath.Join(cfg.Data, mainStoreFile), cfg.storeOptions...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

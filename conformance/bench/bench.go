@@ -99,6 +99,8 @@ type Report struct {
 type Target struct {
 	BaseURL, Token string
 	Stop           func()
+	// Measure, when set, measures the gateway's store and memory (scale mode).
+	Measure func(context.Context) (StoreMeasure, error)
 }
 
 // Run measures the bare handler and the gateway. The gateway is started once and

@@ -22,8 +22,8 @@ type driver struct {
 	opt    Options
 	token  string
 	client *http.Client
-	run    string        // unique per run, keeps identifiers distinct
-	seq    atomic.Uint64 // distinct urn:uuid per transaction
+	run    string         // unique per run, keeps identifiers distinct
+	seq    *atomic.Uint64 // distinct urn:uuid per transaction, shared by copies
 }
 
 func newDriver(base, token string, opt Options) *driver {
@@ -39,6 +39,7 @@ func newDriver(base, token string, opt Options) *driver {
 		token:  token,
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		run:    fmt.Sprintf("%x", time.Now().UnixNano()),
+		seq:    new(atomic.Uint64),
 	}
 }
 

@@ -48,14 +48,6 @@ func parseVerKey(k []byte) (typ, id string, version int64, err error) {
 	return typ, id, version, err
 }
 
-// idxPrefix is the common prefix of the index rows of param on typ.
-func idxPrefix(typ, param string) []byte { return append(join(typ, param), 0) }
-
-// idxKey is the row of one index entry.
-func idxKey(typ, param string, key []byte, id string) []byte {
-	return storecodec.AppendIndexMember(idxPrefix(typ, param), key, id)
-}
-
 // prefixEnd returns the smallest key greater than every key starting with prefix, or
 // nil when there is none.
 func prefixEnd(prefix []byte) []byte {

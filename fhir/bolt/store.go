@@ -1,15 +1,17 @@
 // Package bolt is the embedded default fhir.Store: one bbolt file per gateway, fsynced
-// on every commit, with concurrent writers coalesced into shared commits so that
-// throughput does not collapse to one fsync per request.
+// on every commit, with concurrent writers coalesced into shared commits (group
+// commit, commit.go) so that throughput does not collapse to one fsync per request
+// and a lone writer waits for nothing but its own fsync.
 //
 // Layout (all buckets at the root of the file):
 //
-//	meta   "format" → "aitgw-bolt/1"
+//	meta   "format" → "aitgw-bolt/2"
 //	cur    type 0 id               → storecodec.CurrentState: the current version
 //	ver    type 0 id 0 version(8B) → encoded record (fhir/storecodec)
 //	hist   time(8B) seq(8B)        → type 0 id 0 version(8B): system history
 //	thist  type 0 time(8B) seq(8B) → id 0 version(8B): type history
-//	idx    type 0 param 0 esc(key) 0 1 id → nil: search index, in key byte order
+//	pidx   ordinal esc(key) 0 1 idenc → nil: search index, in key byte order, and
+//	pname  type 0 param          → ordinal (2B): see compactidx.go
 //	ridx   type 0 id               → storecodec.EncodeEntries, to replace them on update
 //	count  type                    → live resources (8B BE)
 //	aux    ns 0 key                → value
@@ -33,8 +35,9 @@ import (
 	"github.com/aitgw/aitgw/fhir"
 )
 
-// format names the on-disk layout; Open refuses files written in another one.
-const format = "aitgw-bolt/1"
+// format names the on-disk layout; Open migrates a file of format 1 (migrate.go) and
+// refuses any other.
+const format = "aitgw-bolt/2"
 
 var (
 	bucketMeta  = []byte("meta")
@@ -42,27 +45,28 @@ var (
 	bucketVer   = []byte("ver")
 	bucketHist  = []byte("hist")
 	bucketTHist = []byte("thist")
-	bucketIdx   = []byte("idx")
 	bucketRIdx  = []byte("ridx")
 	bucketCount = []byte("count")
 	bucketAux   = []byte("aux")
-	allBuckets  = [][]byte{bucketMeta, bucketCur, bucketVer, bucketHist, bucketTHist, bucketIdx, bucketRIdx, bucketCount, bucketAux}
+	allBuckets  = [][]byte{bucketMeta, bucketCur, bucketVer, bucketHist, bucketTHist, bucketPIdx, bucketPName, bucketRIdx, bucketCount, bucketAux}
 )
 
 // Store is a fhir.Store kept in one bbolt file.
 type Store struct {
-	db      *bbolt.DB
-	batched bool
+	db     *bbolt.DB
+	commit *committer // nil: every Update commits alone (WithoutBatching), or
+	// fixedBatch: bbolt's Batch (WithFixedBatchDelay)
+	fixedBatch bool
 }
 
 var _ fhir.Store = (*Store)(nil)
 
 // config collects the Options.
 type config struct {
-	lockTimeout   time.Duration
-	maxBatchDelay time.Duration
-	maxBatchSize  int
-	batched       bool
+	lockTimeout  time.Duration
+	maxBatchSize int
+	batched      bool
+	fixedDelay   time.Duration
 }
 
 // Option tunes Open.
@@ -72,12 +76,16 @@ type Option func(*config)
 // (default 2 s).
 func WithLockTimeout(d time.Duration) Option { return func(c *config) { c.lockTimeout = d } }
 
-// WithMaxBatchDelay bounds how long a write waits for others to share its commit
-// (default 2 ms). Longer delays give fewer fsyncs under load but slower lone writes.
-func WithMaxBatchDelay(d time.Duration) Option { return func(c *config) { c.maxBatchDelay = d } }
-
-// WithMaxBatchSize bounds how many Updates share one commit (default 256).
+// WithMaxBatchSize bounds how many Updates share one commit (default 256). There is
+// no batching delay to tune: a batch is what queued during the previous commit.
 func WithMaxBatchSize(n int) Option { return func(c *config) { c.maxBatchSize = n } }
+
+// WithFixedBatchDelay replaces the group commit by bbolt's Batch, which waits up to d
+// for other writes to share a commit: the strategy of earlier versions, kept so that
+// the load command can measure both in one run.
+func WithFixedBatchDelay(d time.Duration) Option {
+	return func(c *config) { c.fixedDelay = d }
+}
 
 // WithoutBatching gives every Update its own commit and fsync; for comparison in
 // benchmarks, and for callers whose fn must run exactly once.
@@ -87,7 +95,7 @@ func WithoutBatching() Option { return func(c *config) { c.batched = false } }
 // directory. The file is locked for the lifetime of the Store: a second process gets
 // an error naming the lock after the lock timeout.
 func Open(path string, opts ...Option) (*Store, error) {
-	cfg := config{lockTimeout: 2 * time.Second, maxBatchDelay: 2 * time.Millisecond, maxBatchSize: 256, batched: true}
+	cfg := config{lockTimeout: 2 * time.Second, maxBatchSize: 256, batched: true}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -95,13 +103,23 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: %w", err)
 	}
-	db.MaxBatchDelay = cfg.maxBatchDelay
-	db.MaxBatchSize = cfg.maxBatchSize
-	if err := db.Update(initLayout); err != nil {
+	var migrate bool
+	if err := db.Update(func(btx *bbolt.Tx) (err error) { migrate, err = initLayout(btx); return err }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bolt: %s: %w", path, err)
 	}
-	return &Store{db: db, batched: cfg.batched}, nil
+	if migrate {
+		if _, err := migrateV1(db); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("bolt: %s: %w", path, err)
+		}
+	}
+	s := &Store{db: db, fixedBatch: cfg.batched && cfg.fixedDelay > 0}
+	db.MaxBatchDelay, db.MaxBatchSize = cfg.fixedDelay, cfg.maxBatchSize
+	if cfg.batched && !s.fixedBatch {
+		s.commit = newCommitter(db, cfg.maxBatchSize)
+	}
+	return s, nil
 }
 
 // OpenFile opens or creates the bbolt file at path, creating its directory, with the
@@ -114,6 +132,10 @@ func OpenFile(path string, lockTimeout time.Duration) (*bbolt.DB, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:      lockTimeout,
 		FreelistType: bbolt.FreelistMapType, // faster allocation once the file is large
+		// the free-page list is not written at every commit (it grows with the file,
+		// and every commit would rewrite it) but rebuilt at Open by a walk of the
+		// pages, as etcd does: the data's durability is unchanged
+		NoFreelistSync: true,
 		// address space reserved up front: a growing file is not remapped (a remap
 		// waits for every reader) until it passes 1 GiB
 		InitialMmapSize: 1 << 30,
@@ -127,21 +149,28 @@ func OpenFile(path string, lockTimeout time.Duration) (*bbolt.DB, error) {
 	return db, nil
 }
 
-// initLayout creates the buckets of a new file and checks the format of an old one.
-func initLayout(tx *bbolt.Tx) error {
-	for _, name := range allBuckets {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return err
+// initLayout creates the buckets of a new file and checks the format of an old one;
+// migrate reports a file of format 1, whose index must be rewritten (migrateV1).
+func initLayout(tx *bbolt.Tx) (migrate bool, err error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta != nil {
+		switch got := meta.Get([]byte("format")); {
+		case string(got) == formatV1:
+			migrate = true
+		case got != nil && string(got) != format:
+			return false, fmt.Errorf("file format %q, this gateway reads %q (and migrates %q)", got, format, formatV1)
 		}
 	}
-	meta := tx.Bucket(bucketMeta)
-	switch got := meta.Get([]byte("format")); {
-	case got == nil:
-		return meta.Put([]byte("format"), []byte(format))
-	case string(got) != format:
-		return fmt.Errorf("file format %q, this gateway reads %q", got, format)
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return false, err
+		}
 	}
-	return nil
+	meta = tx.Bucket(bucketMeta)
+	if meta.Get([]byte("format")) == nil {
+		return false, meta.Put([]byte("format"), []byte(format))
+	}
+	return migrate, nil
 }
 
 // View runs fn on a read-only snapshot.
@@ -152,9 +181,10 @@ func (s *Store) View(ctx context.Context, fn func(fhir.Tx) error) error {
 	return s.db.View(func(btx *bbolt.Tx) error { return run(fn, btx) })
 }
 
-// Update runs fn in a read-write transaction. Concurrent Updates share a commit (one
-// fsync) unless WithoutBatching was given; bbolt then runs fn again, alone, for a
-// caller whose fn failed, so that its error rolls back only its own work.
+// Update runs fn in a read-write transaction and returns once it is committed and
+// fsynced. Concurrent Updates share a commit unless WithoutBatching was given; fn is
+// then run again, alone, for a caller whose fn failed, so that its error rolls back
+// only its own work (and the others of its batch are run again without it).
 func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -171,7 +201,10 @@ func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 		// write behind.
 		return ctx.Err()
 	}
-	if s.batched {
+	if s.commit != nil {
+		return s.commit.update(ctx, body)
+	}
+	if s.fixedBatch {
 		return s.db.Batch(body)
 	}
 	return s.db.Update(body)
@@ -188,8 +221,14 @@ func run(fn func(fhir.Tx) error, btx *bbolt.Tx) (err error) {
 	return fn(&tx{btx: btx})
 }
 
-// Close releases the file and its lock. Closing twice is harmless.
-func (s *Store) Close() error { return s.db.Close() }
+// Close finishes the commit in progress, fails the writes still queued, and releases
+// the file and its lock. Closing twice is harmless.
+func (s *Store) Close() error {
+	if s.commit != nil {
+		s.commit.close()
+	}
+	return s.db.Close()
+}
 
 // Path returns the file the store is kept in.
 func (s *Store) Path() string { return s.db.Path() }

@@ -262,10 +262,17 @@ func (s *Service) includes(tx fhir.Tx, access Access, typ string, q url.Values, 
 	vis := s.visibility(access, tx, "read")
 	var incs []*fhir.Record
 	var err error
-	if cs, ok := s.Engine.(ConfinedSearcher); ok && access != nil {
+	var see Confiner
+	if access != nil {
+		see = vis
+	}
+	if b, ok := s.Engine.(boundedIncluder); ok {
+		// stops as soon as the includes pass the Includes limit
+		incs, err = b.IncludesConfinedUpTo(tx, typ, q, recs, see, s.Limits.includes())
+	} else if cs, ok := s.Engine.(ConfinedSearcher); ok && access != nil {
 		incs, err = cs.IncludesConfined(tx, typ, q, recs, vis)
 	} else {
-		incs, err = s.boundedIncludes(tx, typ, q, recs)
+		incs, err = s.Engine.Includes(tx, typ, q, recs)
 	}
 	if err != nil {
 		return nil, err

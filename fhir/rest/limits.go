@@ -113,18 +113,10 @@ func (s *Service) checkIncludes(q url.Values) error {
 	return nil
 }
 
-// boundedIncluder is a Searcher that stops including once a limit is passed.
+// boundedIncluder is a Searcher that stops including once a limit is passed, its
+// walk confined by see (nil: unconfined).
 type boundedIncluder interface {
-	IncludesUpTo(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record, limit int) ([]*fhir.Record, error)
-}
-
-// boundedIncludes returns a page's includes for an unconfined request, stopping as
-// soon as they pass the Includes limit when the engine can.
-func (s *Service) boundedIncludes(tx fhir.Tx, typ string, q url.Values, recs []*fhir.Record) ([]*fhir.Record, error) {
-	if b, ok := s.Engine.(boundedIncluder); ok {
-		return b.IncludesUpTo(tx, typ, q, recs, s.Limits.includes())
-	}
-	return s.Engine.Includes(tx, typ, q, recs)
+	IncludesConfinedUpTo(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record, see Confiner, limit int) ([]*fhir.Record, error)
 }
 
 // checkResponse refuses a response body larger than ResponseBytes.

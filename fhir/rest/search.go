@@ -92,8 +92,8 @@ func (s *Service) runPage(ctx context.Context, access Access, tok pageToken, off
 	)
 	_, err := s.view(ctx, func(tx fhir.Tx) (*Response, error) {
 		vis := s.visibility(access, tx, "search-type")
-		// through confine.go: chains, _has and includes see only what access may
-		result, warn, err := s.search(tx, &Request{Type: tok.Type, Query: tok.Query, Strict: strict, Access: access}, vis)
+		req := &Request{Access: access, Type: tok.Type, Query: tok.Query, Strict: strict}
+		result, warn, err := s.search(tx, req, vis)
 		if err != nil {
 			return nil, err
 		}

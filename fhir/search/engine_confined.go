@@ -30,6 +30,12 @@ func (s *Engine) MatchConfined(tx fhir.Tx, typ, rawQuery string, see rest.Confin
 
 // IncludesConfined is Includes with every step of the walk confined by see.
 func (s *Engine) IncludesConfined(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record, see rest.Confiner) ([]*fhir.Record, error) {
+	return s.IncludesConfinedUpTo(tx, typ, q, matches, see, 0)
+}
+
+// IncludesConfinedUpTo is IncludesConfined stopping with a 422 once more than limit
+// resources are included (0: no limit), before reading the rest.
+func (s *Engine) IncludesConfinedUpTo(tx fhir.Tx, typ string, q url.Values, matches []*fhir.Record, see rest.Confiner, limit int) ([]*fhir.Record, error) {
 	if len(matches) == 0 || !hasIncludes(q) {
 		return nil, nil
 	}
@@ -38,6 +44,7 @@ func (s *Engine) IncludesConfined(tx fhir.Tx, typ string, q url.Values, matches 
 		return nil, err
 	}
 	query.Confine = confiner(see)
+	query.MaxIncluded = limit
 	res, err := s.reg.Execute(tx, query)
 	if err != nil {
 		return nil, err

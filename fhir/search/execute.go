@@ -32,24 +32,9 @@ type idSet map[string]struct{}
 
 // Execute runs q on tx.
 func (r *Registry) Execute(tx fhir.Tx, q *Query) (*Result, error) {
-	var ids idSet
-	for _, c := range q.Clauses {
-		m, err := r.clauseIDs(tx, q.Type, c, q.Confine)
-		if err != nil {
-			return nil, err
-		}
-		if ids == nil {
-			ids = m
-		} else {
-			for id := range ids {
-				if _, ok := m[id]; !ok {
-					delete(ids, id)
-				}
-			}
-		}
-		if len(ids) == 0 {
-			break
-		}
+	ids, err := r.matchClauses(tx, q) // plan.go: most selective clause first
+	if err != nil {
+		return nil, err
 	}
 	if ids == nil {
 		all, err := allIDs(tx, q.Type)
@@ -120,20 +105,23 @@ func allIDs(tx fhir.Tx, typ string) (idSet, error) {
 // checked against the resource's whole values, so that a long string is matched
 // exactly.
 func (r *Registry) scanIDs(tx fhir.Tx, typ, param string, scans []scan, into idSet) error {
+	stored := r.storedAs(typ, param)
 	for _, s := range scans {
 		from, to, widened := capScan(s)
 		var check []string
-		err := tx.ScanIndex(typ, param, from, to, func(k []byte, id string) bool {
-			switch {
-			case widened || isCapped(k):
-				check = append(check, id)
-			case s.keep == nil || s.keep(k):
-				into[id] = struct{}{}
+		for _, sp := range stored {
+			err := tx.ScanIndex(typ, sp, from, to, func(k []byte, id string) bool {
+				switch {
+				case widened || isCapped(k):
+					check = append(check, id)
+				case s.keep == nil || s.keep(k):
+					into[id] = struct{}{}
+				}
+				return true
+			})
+			if err != nil {
+				return err
 			}
-			return true
-		})
-		if err != nil {
-			return err
 		}
 		for _, id := range check {
 			if _, done := into[id]; done {
@@ -260,6 +248,12 @@ func (r *Registry) sortIDs(tx fhir.Tx, q *Query, ids []string) error {
 		return nil
 	}
 	vals := make(map[string][][]byte, len(ids))
+	stored := make([][]string, len(q.Sort))
+	for i, sk := range q.Sort {
+		if sk.Param != nil {
+			stored[i] = r.storedAs(q.Type, sk.Code)
+		}
+	}
 	for _, id := range ids {
 		entries, err := tx.Index(q.Type, id)
 		if err != nil && !errors.Is(err, fhir.ErrNotFound) {
@@ -271,7 +265,7 @@ func (r *Registry) sortIDs(tx fhir.Tx, q *Query, ids []string) error {
 				row[i] = []byte(id)
 				continue
 			}
-			row[i] = sortValue(sk, entries)
+			row[i] = sortValue(sk, stored[i], entries)
 		}
 		vals[id] = row
 	}
@@ -304,15 +298,16 @@ var sortTags = map[string]byte{"string": tagPrefix, "token": tagCode, "reference
 	"uri": tagURI, "date": tagLow, "number": tagNumber, "quantity": tagQty}
 
 // sortValue is the smallest (ascending) or largest (descending) key of the sort form
-// of sk among entries, nil when the resource has none.
-func sortValue(sk SortKey, entries []fhir.IndexEntry) []byte {
+// of sk among entries of the parameters stored (sk's own, or its sources), nil when
+// the resource has none.
+func sortValue(sk SortKey, stored []string, entries []fhir.IndexEntry) []byte {
 	tag := sortTags[sk.Param.Type]
 	if sk.Param.Type == "date" && sk.Descending {
 		tag = tagHigh
 	}
 	var best []byte
 	for _, e := range entries {
-		if e.Param != sk.Code || len(e.Key) == 0 || e.Key[0] != tag {
+		if !holds(stored, e.Param) || len(e.Key) == 0 || e.Key[0] != tag {
 			continue
 		}
 		if best == nil || (bytes.Compare(e.Key, best) < 0) != sk.Descending {

@@ -35,8 +35,8 @@ func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw boo
 	var out []fhir.IndexEntry
 	seen := map[string]bool{}
 	for _, p := range r.indexed(typ) {
-		if codes != nil && !codes[p.Code] {
-			continue
+		if codes != nil && !codes[p.Code] || codes == nil && r.isDerived(typ, p.Code) {
+			continue // not asked for, or stored as its sources' rows (derived.go)
 		}
 		expr, err := p.compiled()
 		if err != nil {
