@@ -150,7 +150,12 @@ func (a *renderedAudit) render(refs *search.RefCache, arena []byte, grant *Grant
 	}
 	w.raw(`,"agent":[`)
 	w.clientAgent(grant, req.SourceAddress)
-	if grant != nil && grant.FHIRUser != "" {
+	switch {
+	case grant != nil && strings.HasPrefix(grant.FHIRUser, "#"):
+		// a local reference with nothing contained breaks ref-1: the user is named
+		w.raw(`,{"type":{"coding":[{"system":"`+sysAgentType+`","code":"IRCP","display":"information recipient"}]},"who":{"display":`).
+			value("string", "AuditEvent.agent[1].who.display", grant.FHIRUser).raw(`},"requestor":true}`)
+	case grant != nil && grant.FHIRUser != "":
 		w.raw(`,{"type":{"coding":[{"system":"`+sysAgentType+`","code":"IRCP","display":"information recipient"}]},"who":{"reference":`).
 			value("string", "AuditEvent.agent[1].who.reference", grant.FHIRUser).raw(`},"requestor":true}`)
 		w.references(grant.FHIRUser, "agent")
