@@ -36,7 +36,12 @@ func wirePathway(srv *server.Server, svc *rest.Service, trail fhir.Store, logger
 	examples := kit.Examples()
 	for path, lang := range map[string]string{"/ig/": "en", "/ig/fr/": "fr"} {
 		page := pathway.ImplementerPage(lang, examples)
-		srv.Engine().GET(path, func(c *gin.Context) { c.Data(http.StatusOK, "text/html; charset=utf-8", page) })
+		srv.Engine().GET(path, func(c *gin.Context) {
+			// a static page: no script, its one inline style block, nothing fetched
+			c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+			c.Header("X-Content-Type-Options", "nosniff")
+			c.Data(http.StatusOK, "text/html; charset=utf-8", page)
+		})
 	}
 	// the pathway state is the gateway's: clients write steps, never CarePlans
 	state := pathway.GatewayState(svc)

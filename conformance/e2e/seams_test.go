@@ -191,7 +191,7 @@ func TestLandingPageLinksLead(t *testing.T) {
 	}
 	landing := mustDo(t, anon, http.MethodGet, root+"/", nil, html, http.StatusOK)
 	guide := mustDo(t, anon, http.MethodGet, root+"/ig/", nil, html, http.StatusOK)
-	if !strings.HasPrefix(guide.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(guide.Body), "StructureDefinition/ait-careplan") ||
+	if !strings.HasPrefix(guide.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(guide.Body), "$ait-referral") ||
 		guide.Header.Get("X-Content-Type-Options") != "nosniff" || guide.Header.Get("Content-Security-Policy") == "" {
 		t.Errorf("GET /ig/: %v %.300s", guide.Header, guide.Body)
 	}

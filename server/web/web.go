@@ -25,8 +25,6 @@ type Config struct {
 	BaseURL string
 	// Software and Version name the gateway on the landing page.
 	Software, Version string
-	// Guide lists the implementation guide's artefacts for its index at /ig/.
-	Guide []GuideEntry
 }
 
 // Handler serves the landing page and the app, and hands every other request to
@@ -65,10 +63,11 @@ func Wrap(next http.Handler, cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP routes /, /app/ and /ig/ to the pages, the rest to next.
+// ServeHTTP routes / and /app/ to the pages, the rest to next (the implementer page
+// at /ig/ is the pathway's, generated from its tables: mapping/pathway).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
-	if p != "/" && p != "/app" && !strings.HasPrefix(p, "/app/") && p != "/ig" && p != "/ig/" {
+	if p != "/" && p != "/app" && !strings.HasPrefix(p, "/app/") {
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -83,10 +82,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.landing(w, r)
 	case "/app":
 		http.Redirect(w, r, "/app/", http.StatusMovedPermanently)
-	case "/ig":
-		http.Redirect(w, r, "/ig/", http.StatusMovedPermanently)
-	case "/ig/":
-		h.guide(w, r)
 	case "/app/", "/app/index.html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
