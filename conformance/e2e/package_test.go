@@ -58,7 +58,19 @@ func TestServePackageIPS(t *testing.T) {
 	if errs := errorsAt(r.Body); len(errs) > 0 {
 		t.Errorf("IPS minimal document: %v", errs)
 	}
-	claimed := strings.Replace(doc.String(), `"resourceType":"Bundle",`, `"resourceType":"Bundle","meta":{"profile":["`+ips+`"]},`, 1)
+	// the claim goes into the document's own meta (a second "meta" key is refused)
+	var m map[string]any
+	if err := json.Unmarshal(doc.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	meta, _ := m["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		m["meta"] = meta
+	}
+	meta["profile"] = []any{ips}
+	cb, _ := json.Marshal(m)
+	claimed := string(cb)
 	r = mustDo(t, c, "POST", "Bundle/$validate", []byte(claimed), hdr, 200)
 	if errs := errorsAt(r.Body); len(errs) > 0 {
 		t.Errorf("IPS document claiming Bundle-uv-ips: %v", errs)
