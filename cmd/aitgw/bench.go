@@ -4,17 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"runtime/pprof"
 	"strings"
 	"time"
 
 	"github.com/aitgw/aitgw/conformance/bench"
-	"github.com/aitgw/aitgw/server/smart"
 )
 
 // benchCmd starts a gateway in process on a fresh data directory, drives it and a
@@ -71,25 +66,8 @@ func benchCmd(args []string) int {
 	return 0
 }
 
-// startInProcess serves a gateway on a free loopback port, with an operator token.
+// startInProcess serves a gateway on a free loopback port, with an operator token
+// (startSuiteGateway, whose store measures the plain load command leaves unused).
 func startInProcess(dir string, withoutAudit bool) (bench.Target, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return bench.Target{}, err
-	}
-	cfg := &config{Addr: ln.Addr().String(), Data: dir, MaxBody: 16 << 20, withoutAudit: withoutAudit}
-	gw, err := openGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		ln.Close()
-		return bench.Target{}, err
-	}
-	tok, err := smart.MintToken(dir, cfg.smart(), "system/*.cruds", time.Hour)
-	if err != nil {
-		ln.Close()
-		gw.Close()
-		return bench.Target{}, err
-	}
-	srv := &http.Server{Handler: gw.handler}
-	go srv.Serve(ln)
-	return bench.Target{BaseURL: cfg.base(), Token: tok, Stop: func() { srv.Close(); gw.Close() }}, nil
+	return startSuiteGateway(dir, withoutAudit)
 }

@@ -121,8 +121,9 @@ func (s *benchSuite) run(dir string, dur time.Duration, noAudit bool) int {
 	return 0
 }
 
-// startSuiteGateway is startInProcess with the store's measures: the main store's
-// space by kind of row, the audit file's size, and the process's RSS.
+// startSuiteGateway serves a gateway on a free loopback port, with an operator token
+// and the store's measures: the main store's space by kind of row, the audit file's
+// size, and the process's RSS.
 func startSuiteGateway(dir string, withoutAudit bool, opts ...bolt.Option) (bench.Target, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
