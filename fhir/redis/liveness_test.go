@@ -59,7 +59,9 @@ func TestDeadInstanceDelaysOthersBriefly(t *testing.T) {
 // commits, without a conflict.
 func TestLongUpdateKeepsItsLock(t *testing.T) {
 	prefix := randomPrefix()
-	s := openPrefixed(t, prefix, WithLockTTL(time.Second))
+	// the lock lives 2 s and the Update lasts 5: only renewals keep it (a TTL of 1 s
+	// was cut by a loaded machine's scheduling when packages ran in parallel)
+	s := openPrefixed(t, prefix, WithLockTTL(2*time.Second))
 	other := openPrefixed(t, prefix)
 	ctx := context.Background()
 	done := make(chan error, 1)
@@ -68,7 +70,7 @@ func TestLongUpdateKeepsItsLock(t *testing.T) {
 		done <- other.Update(ctx, func(tx fhir.Tx) error { return tx.PutAux("ns", "other", []byte("1")) })
 	}()
 	err := s.Update(ctx, func(tx fhir.Tx) error {
-		time.Sleep(3 * time.Second)
+		time.Sleep(5 * time.Second)
 		return tx.PutAux("ns", "long", []byte("1"))
 	})
 	if err != nil {
