@@ -74,11 +74,11 @@ func soakCmd(args []string) int {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		return 1
 	}
-	fmt.Println("| period | requests | errors | p50 | p99 | aitgw.db bytes | audit.db bytes | RSS MB |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| period | requests | errors | p50 | p99 | aitgw.db MB | audit.db MB | RSS, own MB | RSS, mapped store MB |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Printf("| %d | %d | %d | %.1f ms | %.1f ms | %d | %d | %d |\n", r.Minute, r.Requests, r.Errors,
-			float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000, r.StoreBytes, r.AuditBytes, r.RSSBytes>>20)
+		fmt.Printf("| %d | %d | %d | %.2f ms | %.2f ms | %.1f | %.1f | %d | %d |\n", r.Minute, r.Requests, r.Errors,
+			float64(r.P50.Microseconds())/1000, float64(r.P99.Microseconds())/1000, float64(r.StoreBytes)/(1<<20), float64(r.AuditBytes)/(1<<20), r.RSSBytes>>20, r.FileBytes>>20)
 	}
 	ok, why := soak.Flat(rows, *flat, *readsOnly)
 	if !ok {
