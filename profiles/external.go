@@ -25,50 +25,28 @@ type External struct {
 
 // LoadNPM reads a FHIR NPM package tarball (as "npm pack" downloads it).
 func LoadNPM(tgz string) (*External, error) {
-	f, err := os.Open(tgz)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("profiles: %s: %w", tgz, err)
-	}
 	ext := &External{structures: map[string][]byte{}}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("profiles: %s: %w", tgz, err)
-		}
-		name := h.Name
-		if path.Dir(name) != "package" || !strings.HasSuffix(name, ".json") {
-			continue // examples, other/, xml/…
-		}
-		body, err := io.ReadAll(io.LimitReader(tr, 64<<20))
-		if err != nil {
-			return nil, err
-		}
+	err := walkNPM(tgz, func(name string, body []byte) {
 		if path.Base(name) == "package.json" {
 			var m struct{ Name, Version string }
 			json.Unmarshal(body, &m)
 			ext.Name, ext.Version = m.Name, m.Version
-			continue
+			return
 		}
 		var head struct {
 			ResourceType, URL, Kind, Derivation string
 		}
 		if json.Unmarshal(body, &head) != nil || head.ResourceType != "StructureDefinition" || head.Derivation != "constraint" {
-			continue
+			return
 		}
 		if head.Kind != "resource" {
 			ext.dataTypes = append(ext.dataTypes, head.URL)
-			continue
+			return
 		}
 		ext.structures[head.URL] = body
+	})
+	if err != nil {
+		return nil, err
 	}
 	if ext.Name == "" {
 		return nil, fmt.Errorf("profiles: %s has no package/package.json", tgz)
@@ -263,4 +241,36 @@ func stripSlices(id string) string {
 		parts[i], _, _ = strings.Cut(p, ":")
 	}
 	return strings.Join(parts, ".")
+}
+
+// walkNPM calls fn with the name and content of each JSON file directly under
+// package/ in a FHIR NPM package tarball (not the examples, other/ or xml/).
+func walkNPM(tgz string, fn func(name string, body []byte)) error {
+	f, err := os.Open(tgz)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("profiles: %s: %w", tgz, err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("profiles: %s: %w", tgz, err)
+		}
+		if path.Dir(h.Name) != "package" || !strings.HasSuffix(h.Name, ".json") {
+			continue
+		}
+		body, err := io.ReadAll(io.LimitReader(tr, 64<<20))
+		if err != nil {
+			return err
+		}
+		fn(h.Name, body)
+	}
 }

@@ -1,12 +1,7 @@
 package profiles
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"encoding/json"
-	"fmt"
-	"io"
-	"os"
 	"path"
 	"strings"
 )
@@ -48,15 +43,6 @@ func (v *Validator) WithPackages(tgzs ...string) (*Validator, *Skipped, error) {
 // server offline). ValueSets with filters or that include other ValueSets are left
 // out: bindings to them are reported as not checked.
 func loadNPMTerminology(tgz string) (map[string]*valueSet, error) {
-	f, err := os.Open(tgz)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("profiles: %s: %w", tgz, err)
-	}
 	type concept struct {
 		Code    string    `json:"code"`
 		Concept []concept `json:"concept"`
@@ -79,26 +65,13 @@ func loadNPMTerminology(tgz string) (map[string]*valueSet, error) {
 	}
 	systems := map[string][]string{}
 	var sets []resource
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("profiles: %s: %w", tgz, err)
-		}
-		if path.Dir(h.Name) != "package" || !strings.HasSuffix(h.Name, ".json") ||
-			!(strings.HasPrefix(path.Base(h.Name), "ValueSet-") || strings.HasPrefix(path.Base(h.Name), "CodeSystem-")) {
-			continue
-		}
-		body, err := io.ReadAll(io.LimitReader(tr, 64<<20))
-		if err != nil {
-			return nil, err
+	err := walkNPM(tgz, func(name string, body []byte) {
+		if base := path.Base(name); !strings.HasPrefix(base, "ValueSet-") && !strings.HasPrefix(base, "CodeSystem-") {
+			return
 		}
 		var r resource
 		if json.Unmarshal(body, &r) != nil || r.URL == "" {
-			continue
+			return
 		}
 		switch r.ResourceType {
 		case "CodeSystem":
@@ -113,6 +86,9 @@ func loadNPMTerminology(tgz string) (map[string]*valueSet, error) {
 		case "ValueSet":
 			sets = append(sets, r)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]*valueSet{}
 next:
