@@ -66,15 +66,10 @@ func omeAt(meds [][]byte, t time.Time) OMEResult {
 	return OME(at)
 }
 
-// TrialFromRecords judges the trial period (002) from what was posted: the latest
-// pain score on or before the trial's start against the latest one after it (up to
-// at), and the oral morphine equivalent of the opioids taken at the start against
-// those taken at at (reduced medication). A missing score, or an OME that is only a
-// lower bound at the end, is a 422 naming what is missing: a positive trial is not
-// assumed.
-func TrialFromRecords(start, at time.Time, observations, medications [][]byte) (TrialResult, error) {
-	var before, during float64
-	var bAt, dAt time.Time
+// TrialPainScores picks the pain scores a trial is judged on (002): the latest on or
+// before its start, and the latest after it up to at; a zero time is a score not
+// found.
+func TrialPainScores(start, at time.Time, observations [][]byte) (before float64, bAt time.Time, during float64, dAt time.Time) {
 	for _, b := range observations {
 		m, err := decodeObject(b)
 		if err != nil {
@@ -89,6 +84,17 @@ func TrialFromRecords(start, at time.Time, observations, medications [][]byte) (
 			during, dAt = v, t
 		}
 	}
+	return before, bAt, during, dAt
+}
+
+// TrialFromRecords judges the trial period (002) from what was posted: the latest
+// pain score on or before the trial's start against the latest one after it (up to
+// at), and the oral morphine equivalent of the opioids taken at the start against
+// those taken at at (reduced medication). A missing score, or an OME that is only a
+// lower bound at the end, is a 422 naming what is missing: a positive trial is not
+// assumed.
+func TrialFromRecords(start, at time.Time, observations, medications [][]byte) (TrialResult, error) {
+	before, bAt, during, dAt := TrialPainScores(start, at, observations)
 	sec := rules.TrialRelief.Section
 	if bAt.IsZero() || dAt.IsZero() {
 		return TrialResult{}, fhir.Errorf(http.StatusUnprocessableEntity, "required", "Observation",

@@ -294,23 +294,6 @@ func (g *gather) alert() {
 	}
 }
 
-// trial: result and decision (002).
-func (g *gather) trial() {
-	if g.step == nil {
-		return
-	}
-	res := "positif (soulagement d'au moins 50 % avec réduction des traitements), le " + eventDate(g.step)
-	var notes []string
-	for _, n := range objs(g.step, "note") {
-		notes = append(notes, str(n, "text"))
-	}
-	if len(notes) > 0 {
-		res += " ; " + join(notes)
-	}
-	g.f.set("trialResult", res)
-	g.f.set("trialDecision", "pose de la pompe définitive après accord de l'assurance")
-}
-
 // ir: the IR RCP decision, the act, the 1-month follow-up (003).
 func (g *gather) ir() {
 	if g.step == nil {

@@ -77,3 +77,85 @@ func TestTrialResultFromPostedScoresAndMedication(t *testing.T) {
 		t.Errorf("implantation after a positive trial and approval: %s", fhir.AsError(err).Outcome.JSON())
 	}
 }
+
+// TestNegativeTrialIsRecordedAndTold (002): a trial whose posted scores give less
+// than 50 % relief (8/10 then 6/10) with unchanged medication is negative. Recording
+// it as positive is refused with the figures; recorded as trial-negative it is
+// accepted, raises the trial milestone for the GP and the referring physician, and
+// the definitive pump is then refused. Recording a positive trial as negative is
+// refused too: the result is computed, not declared.
+func TestNegativeTrialIsRecordedAndTold(t *testing.T) {
+	w := newWorld(t)
+	_, d := postReferral(t, w)
+	c := newCast(t, w)
+	var implantation []byte
+	for _, s := range pathwaySteps(d, c) {
+		if s.Name == "implantation" {
+			implantation = s.Body
+			break
+		}
+		w.create(t, string(s.Body))
+	}
+	step := func(fact, at string) []byte {
+		return []byte(`{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
+			"type":[{"coding":[{"system":"` + ait + `","code":"` + fact + `"}]}],"subject":{"reference":"` + d.patient + `"},
+			"basedOn":[{"reference":"` + d.referral + `"}],"period":{"start":"` + at + `"}}`)
+	}
+	pain := func(v, at string) {
+		w.create(t, `{"resourceType":"Observation","status":"final","subject":{"reference":"`+d.patient+`"},
+			"code":{"coding":[{"system":"http://loinc.org","code":"72514-3"}]},"effectiveDateTime":"`+at+`","valueInteger":`+v+`}`)
+	}
+	w.create(t, string(step("trial-start", "2026-03-10T09:00:00Z")))
+	pain("8", "2026-03-09T10:00:00Z")
+	pain("6", "2026-03-18T10:00:00Z")
+	w.notes.take()
+	_, err := w.post(step("trial-positive", "2026-03-19T12:00:00Z"))
+	want422(t, err, "002")
+	if o := string(fhir.AsError(err).Outcome.JSON()); !strings.Contains(o, "25 % relief") || !strings.Contains(o, "record it as trial-negative") {
+		t.Errorf("the refusal does not give the figures and the code that agrees: %s", o)
+	}
+	if _, err := w.post(step("trial-negative", "2026-03-19T12:00:00Z")); err != nil {
+		t.Fatalf("a negative trial refused: %s", fhir.AsError(err).Outcome.JSON())
+	}
+	var told []string
+	for _, n := range w.notes.take() {
+		if n.Code == "trial-result" {
+			for _, r := range n.Recipients {
+				told = append(told, r.Role)
+			}
+		}
+	}
+	if strings.Join(told, ",") != "general-practitioner,referring-physician" {
+		t.Errorf("the negative trial's letter goes to %v, want the GP and the referring physician", told)
+	}
+	_, err = w.post(implantation)
+	want422(t, err, "002")
+	if !strings.Contains(string(fhir.AsError(err).Outcome.JSON()), "positive trial") {
+		t.Errorf("implantation after a negative trial refused for another reason: %s", fhir.AsError(err).Outcome.JSON())
+	}
+
+	// another patient whose trial reached 75 % relief with less morphine: declared
+	// negative, it is refused
+	w2 := newWorld(t)
+	_, d2 := postReferral(t, w2)
+	for _, s := range pathwaySteps(d2, newCast(t, w2)) {
+		if s.Name == "implantation" {
+			break
+		}
+		w2.create(t, string(s.Body))
+	}
+	d = d2
+	w = w2
+	w.create(t, string(step("trial-start", "2026-03-10T09:00:00Z")))
+	pain("8", "2026-03-09T10:00:00Z")
+	pain("2", "2026-03-18T10:00:00Z")
+	w.create(t, `{"resourceType":"MedicationStatement","status":"active","subject":{"reference":"`+d.patient+`"},
+		"medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"N02AA01"}]},"effectivePeriod":{"start":"2026-01-01","end":"2026-03-14"},
+		"dosage":[{"route":{"coding":[{"system":"http://snomed.info/sct","code":"26643006"}]},"timing":{"repeat":{"frequency":1,"period":1,"periodUnit":"d"}},
+		"doseAndRate":[{"doseQuantity":{"value":600,"system":"http://unitsofmeasure.org","code":"mg"}}]}]}`)
+	_, err = w.post(step("trial-negative", "2026-03-19T12:00:00Z"))
+	want422(t, err, "002")
+	if o := string(fhir.AsError(err).Outcome.JSON()); !strings.Contains(o, "the trial is positive") || !strings.Contains(o, "record it as trial-positive") {
+		t.Errorf("a positive trial declared negative: refusal %s", o)
+	}
+}

@@ -90,6 +90,7 @@ var LetterFacts = []LetterFact{
 	{"since", "date de début non transmise"},
 	{"who", "intervenant non désigné"},
 	{"trialResult", "résultat de la période d'essai non transmis"},
+	{"trialFigures", "scores de douleur et traitements avant et pendant l'essai non transmis"},
 	{"trialDecision", "décision après essai non transmise"},
 	{"irDecision", "décision de la RCP non transmise"},
 	{"irAct", "geste non transmis"},
@@ -203,6 +204,7 @@ Depuis le remplissage du {{f "since"}}.
 		DocNote, "000 §XIII"},
 	{"trial-result", "Résultat de la période d'essai intrathécale",
 		`Résultat de la période d'essai : {{f "trialResult"}}.
+Chiffres : {{f "trialFigures"}}.
 Décision : {{f "trialDecision"}}.
 Un essai est positif si le soulagement atteint au moins 50 % avec une réduction des traitements ; la pompe définitive suit l'accord de l'assurance.`,
 		DocProgress, "002"},

@@ -53,6 +53,11 @@ const (
 	FactIRFollowUp       = "ir-follow-up"
 )
 
+// FactTrialNegative is the trial's result when the pain scores and the medication
+// posted show less than 50 % relief or no reduction of the medication: no definitive
+// pump (002). The gateway computes the result: the step must agree with it.
+const FactTrialNegative = "trial-negative"
+
 // Step is one step of a pathway, rendered as one CarePlan activity.
 type Step struct {
 	Number  int
@@ -95,7 +100,7 @@ var IRSteps = []Step{
 // AITFacts are the facts a step resource may establish in the AIT pathway.
 var AITFacts = []string{FactReferral, FactDossierComplete, FactRCPDecision, FactConsent, FactAlgologyConsult,
 	FactAnaesthesiaVisit, FactPlanning, FactPrescription, FactAdmission, FactImplantation, FactDischarge,
-	FactFollowUp, FactRefill, FactTrialStart, FactTrialPositive, FactInsurerApproval, FactComplication}
+	FactFollowUp, FactRefill, FactTrialStart, FactTrialPositive, FactTrialNegative, FactInsurerApproval, FactComplication}
 
 // IRFacts are the facts a step resource may establish in the IR pathway.
 var IRFacts = []string{FactIRRequest, FactIRRCP, FactIRConsultation, FactIRProcedure, FactIRFollowUp, FactComplication}
@@ -122,6 +127,7 @@ var Requirements = []Requirement{
 	{FactImplantation, FactAlgologyConsult, "", "implantation follows the algology consultation", "000 §VII"},
 	{FactImplantation, FactAnaesthesiaVisit, "", "implantation needs the anaesthesia consultation", "000 §VII"},
 	{FactTrialPositive, FactTrialStart, "", "a trial's result follows the trial's start", "002"},
+	{FactTrialNegative, FactTrialStart, "", "a trial's result follows the trial's start", "002"},
 	{FactImplantation, FactTrialPositive, FactTrialStart, "after a trial, the definitive pump needs a positive trial", "002"},
 	{FactImplantation, FactInsurerApproval, FactTrialStart, "after a trial, the definitive pump needs the insurer's approval", "002"},
 	{FactDischarge, FactImplantation, "", "discharge follows implantation", "000 §XI"},
@@ -233,7 +239,8 @@ var Milestones = []MilestoneRule{
 	{"discharge-letter", "Discharge letter", []string{FactDischarge}, []Role{RoleGP, RoleReferringPhysician}, true, "000 §XI"},
 	{"refill-letter", "Refill (drugs used)", []string{FactRefill}, []Role{RoleGP}, false, "000 §XIII"},
 	{"complication", "Complication", []string{FactComplication}, []Role{RoleGP, RoleReferringPhysician, RoleAlgologist}, false, "000 §X, §IX"},
-	{"trial-result", "Trial period result and decision", []string{FactTrialPositive}, []Role{RoleGP, RoleReferringPhysician}, false, "002"},
+	{"trial-result", "Trial period result and decision", []string{FactTrialPositive, FactTrialNegative},
+		[]Role{RoleGP, RoleReferringPhysician}, false, "002"},
 	{"ir-rcp-decision", "IR RCP decision and act", []string{FactIRRCP}, []Role{RoleReferringPhysician, RoleGP}, false, "003"},
 	{"ir-procedure-done", "IR act done, 1-month follow-up", []string{FactIRProcedure}, []Role{RoleGP, RoleReferringPhysician}, false, "003"},
 	{MilestoneOverdue, "A deadline is overdue", nil, []Role{RoleAlgologist}, false, "000 §VI, §VII"},

@@ -75,6 +75,7 @@ LOCAL = [
     ("admission", "Admission for the implantation", "000 §X"),
     ("trial-start", "Start of the trial period with an external pump", "002"),
     ("trial-positive", "Positive trial: pain relief of at least 50 % and less medication", "002"),
+    ("trial-negative", "Negative trial: less than 50 % pain relief, or the medication not reduced; no definitive pump", "002"),
     ("insurer-approval", "Insurer's approval of the definitive pump", "002"),
     # qualifiers of a step resource
     ("consent-given", "The patient gave consent (validation of the RCP decision)", "000 §VI"),
@@ -247,7 +248,7 @@ AIT_STEPS = ["indication", "dossier", "rcp", "preop-consultation", "planning", "
 IR_STEPS = ["ir-request", "ir-rcp", "ir-consultation", "ir-procedure", "ir-follow-up"]
 # Facts a step resource may record with a code of the AIT CodeSystem (000 §VI-§XIII; 002; 003).
 STEP_FACTS = ["consent", "algology-consultation", "anaesthesia-consultation", "planning", "admission", "discharge",
-              "follow-up", "complication", "trial-start", "trial-positive", "insurer-approval"] + IR_STEPS
+              "follow-up", "complication", "trial-start", "trial-positive", "trial-negative", "insurer-approval"] + IR_STEPS
 STEP_QUALIFIERS = ["consent-given", "on-methadone", "refill-centre-differs"]
 IR_TECHNIQUES = ["cimentoplasty", "vertebral-augmentation", "osteosynthesis", "radiofrequency-ablation", "cryoablation",
                  "laser-ablation", "microwave-ablation", "focused-ultrasound", "neurolysis", "embolisation",
