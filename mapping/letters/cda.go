@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/aitgw/aitgw/mapping/rules"
 )
 
 // OIDs of the CDA header, as the ANS's interoperability framework (CI-SIS) gives them.
@@ -31,21 +33,40 @@ const (
 )
 
 // CDA is the letter as an HL7 CDA R2 level 1 document, as French secure messaging
-// carries it (ANS CI-SIS, "structuration minimale"): a structured header — the
-// patient with the INS, the author with the RPPS, the custodian with the FINESS, the
-// recipient, the legal authenticator, documentationOf — and a nonXMLBody holding the
-// PDF in base64.
+// carries it (ANS CI-SIS, "Volet Structuration minimale des documents de santé"): a
+// structured header — the patient with the INS, the author with the RPPS and his
+// specialty, the custodian with the FINESS, the recipient, the legal authenticator,
+// documentationOf with the practice setting, componentOf with the facility type —
+// and a nonXMLBody holding the PDF in base64. The header follows the ANS example of
+// an unstructured CDA R2 level 1 document (TestContenuCDA, DOC_NON_STRUCTURE_CDA-R2-N1):
+// healthCareFacility code from TRE_R02-SecteurActivite, standardIndustryClassCode
+// from TRE_A01-CadreExercice, assignedAuthor code from JDV_J01.
 type CDA struct {
 	// ID is the document's unique id (an OID), SetID its set.
 	ID, SetID string
 	Doc       Document
 	PDF       []byte
+	// FacilityType and PracticeSetting are the site's (rules.Site, `serve --rules`):
+	// the healthCareFacility code of the encompassing encounter and the
+	// standardIndustryClassCode of the performer's organisation, and the XDM
+	// metadata's healthcareFacilityTypeCode and practiceSettingCode.
+	FacilityType, PracticeSetting rules.XDSCode
+	// AuthorSpecialty is the author's code (assignedAuthor/code, XDS
+	// authorSpecialty): his PractitionerRole's specialty, else the profession alone
+	// (rules.AuthorSpecialtyFallback).
+	AuthorSpecialty rules.XDSCode
 }
 
 // NewCDA builds the CDA of a letter; key is a stable string (the Communication id)
-// the document's ids are derived from.
+// the document's ids are derived from. The site's codes are those in effect.
 func NewCDA(doc Document, pdf []byte, key string) CDA {
-	return CDA{ID: oidOf(key), SetID: oidOf("set:" + key), Doc: doc, PDF: pdf}
+	site := rules.InEffect()
+	spec := doc.Author.Specialty
+	if spec.Code == "" {
+		spec = rules.AuthorSpecialtyFallback
+	}
+	return CDA{ID: oidOf(key), SetID: oidOf("set:" + key), Doc: doc, PDF: pdf,
+		FacilityType: site.HealthcareFacilityType(), PracticeSetting: site.PracticeSetting(), AuthorSpecialty: spec}
 }
 
 // oidOf derives an OID under the gateway's root from a key: a UUID-like number.
@@ -120,6 +141,7 @@ var cdaTemplate = template.Must(template.New("cda").Funcs(template.FuncMap{"x": 
       {{- else}}
       <id nullFlavor="UNK"/>
       {{- end}}
+      <code code="{{x .AuthorSpecialty.Code}}" displayName="{{x .AuthorSpecialty.Display}}" codeSystem="{{.AuthorSpecialty.System}}"/>
       <assignedPerson><name><prefix>Dr</prefix><given>{{x .Doc.Author.Given}}</given><family>{{x .Doc.Author.Family}}</family></name></assignedPerson>
       {{- if .Doc.Author.Organization}}
       <representedOrganization>
@@ -175,6 +197,15 @@ var cdaTemplate = template.Must(template.New("cda").Funcs(template.FuncMap{"x": 
           <id nullFlavor="UNK"/>
           {{- end}}
           <assignedPerson><name><prefix>Dr</prefix><given>{{x .Doc.Author.Given}}</given><family>{{x .Doc.Author.Family}}</family></name></assignedPerson>
+          <representedOrganization>
+            {{- if .Doc.Author.FINESS}}
+            <id root="` + OIDFINESS + `" extension="1{{x .Doc.Author.FINESS}}"/>
+            {{- end}}
+            {{- if .Doc.Author.Organization}}
+            <name>{{x .Doc.Author.Organization}}</name>
+            {{- end}}
+            <standardIndustryClassCode code="{{x .PracticeSetting.Code}}" displayName="{{x .PracticeSetting.Display}}" codeSystem="{{.PracticeSetting.System}}" codeSystemName="practiceSettingCode"/>
+          </representedOrganization>
         </assignedEntity>
       </performer>
     </serviceEvent>
@@ -182,6 +213,14 @@ var cdaTemplate = template.Must(template.New("cda").Funcs(template.FuncMap{"x": 
   <componentOf>
     <encompassingEncounter>
       <effectiveTime value="{{ts .Doc.Date}}"/>
+      <location>
+        <healthCareFacility>
+          {{- if .Doc.Custodian.FINESS}}
+          <id root="` + OIDFINESS + `" extension="1{{x .Doc.Custodian.FINESS}}"/>
+          {{- end}}
+          <code code="{{x .FacilityType.Code}}" displayName="{{x .FacilityType.Display}}" codeSystem="{{.FacilityType.System}}"/>
+        </healthCareFacility>
+      </location>
     </encompassingEncounter>
   </componentOf>
   <component>

@@ -18,6 +18,7 @@ import (
 	_ "time/tzdata" // letters give Paris times even on hosts without a zone database
 
 	"github.com/aitgw/aitgw/mapping"
+	"github.com/aitgw/aitgw/mapping/rules"
 )
 
 // object is a decoded resource.
@@ -266,6 +267,9 @@ type Party struct {
 	FINESS string
 	// Telecom are the contacts ("tél. …", "messagerie …").
 	Phone, Email string
+	// Specialty is a PractitionerRole's specialty as the French XDS metadata codes an
+	// author's (JDV_J01-XdsAuthorSpecialty-CISIS); zero when the role gives none.
+	Specialty rules.XDSCode
 }
 
 // String renders the party for a letter's sentence.
@@ -319,6 +323,13 @@ func (rd *reader) party(reference string) Party {
 		telecom(m)
 		if org := rd.get(ref(m, "organization")); org != nil {
 			p.Organization, p.FINESS = str(org, "name"), finess(org)
+		}
+		for _, sp := range objs(m, "specialty") {
+			for _, c := range codings(sp) {
+				if x, ok := rules.AuthorSpecialtyOf(str(c, "system"), str(c, "code"), str(c, "display")); ok && p.Specialty.Code == "" {
+					p.Specialty = x
+				}
+			}
 		}
 		inner := rd.party(ref(m, "practitioner"))
 		p.Name, p.RPPS, p.Given, p.Family = inner.Name, inner.RPPS, inner.Given, inner.Family
@@ -391,14 +402,18 @@ type Identity struct {
 	BirthDate string // FHIR date
 	Gender    string
 	// INS is the national health identifier (NIR/NIA), INSSystem its OID
-	// (1.2.250.1.213.1.4.8 NIR, 1.2.250.1.213.1.4.10 NIA).
+	// (1.2.250.1.213.1.4.8 NIR, 1.2.250.1.213.1.4.9 NIA; .10 and .11 their test
+	// authorities).
 	INS, INSSystem string
 }
 
-// INS OIDs (ANS, identité nationale de santé).
+// INS OIDs (ANS, identité nationale de santé; the FHIR FR Core INS-NIR and INS-NIA
+// identifier systems, and the test authorities of the INSi test service).
 const (
-	OIDNIR = "1.2.250.1.213.1.4.8"
-	OIDNIA = "1.2.250.1.213.1.4.10"
+	OIDNIR     = "1.2.250.1.213.1.4.8"
+	OIDNIA     = "1.2.250.1.213.1.4.9"
+	OIDNIRTest = "1.2.250.1.213.1.4.10"
+	OIDNIATest = "1.2.250.1.213.1.4.11"
 )
 
 // Name renders "Prénom NOM".
@@ -430,8 +445,8 @@ func (rd *reader) identity(patient string) Identity {
 	id.BirthDate, id.Gender = str(m, "birthDate"), str(m, "gender")
 	for _, x := range objs(m, "identifier") {
 		sys := strings.TrimPrefix(str(x, "system"), "urn:oid:")
-		if sys == OIDNIR || sys == OIDNIA {
-			if id.INS == "" || sys == OIDNIR {
+		if sys == OIDNIR || sys == OIDNIA || sys == OIDNIRTest || sys == OIDNIATest {
+			if id.INS == "" || sys == OIDNIR || sys == OIDNIRTest {
 				id.INS, id.INSSystem = str(x, "value"), sys
 			}
 		}

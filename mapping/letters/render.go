@@ -104,7 +104,7 @@ func (d Document) PatientLine() string {
 	ins := "INS non transmis"
 	if p.INS != "" {
 		kind := "NIR"
-		if p.INSSystem == OIDNIA {
+		if p.INSSystem == OIDNIA || p.INSSystem == OIDNIATest {
 			kind = "NIA"
 		}
 		ins = "INS (" + kind + ") " + p.INS

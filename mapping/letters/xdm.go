@@ -21,6 +21,13 @@ const (
 	XDMFileName = "IHE_XDM.ZIP"
 )
 
+// Classification schemes of an XDS document entry (IHE ITI TF-3 4.2.5) the
+// French framework fills from its own value sets.
+const (
+	schemeHealthcareFacilityType = "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1"
+	schemePracticeSetting        = "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead"
+)
+
 // XDS class codes of the French framework (JDV XdsClassCode, CI-SIS).
 const (
 	OIDClassCode = "1.2.250.1.213.1.1.4.1"
@@ -35,6 +42,9 @@ type metadata struct {
 	PatientName, BirthDate, Gender        string
 	AuthorPerson, AuthorInstitution       string
 	Recipient, SubmissionSetID, SourceOID string
+	// AuthorSpecialty is the XDS authorSpecialty: code^display^code system, as the
+	// French XDS metadata carries it (ANS, "Volet Partage de documents de santé").
+	AuthorSpecialty string
 }
 
 var metadataTemplate = template.Must(template.New("metadata").Funcs(template.FuncMap{"x": xmlEscape}).Parse(`<?xml version="1.0" encoding="UTF-8"?>
@@ -58,6 +68,7 @@ var metadataTemplate = template.Must(template.New("metadata").Funcs(template.Fun
       <rim:Classification id="cl01" classificationScheme="urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d" classifiedObject="Document01" nodeRepresentation="">
         <rim:Slot name="authorPerson"><rim:ValueList><rim:Value>{{x .AuthorPerson}}</rim:Value></rim:ValueList></rim:Slot>
         <rim:Slot name="authorInstitution"><rim:ValueList><rim:Value>{{x .AuthorInstitution}}</rim:Value></rim:ValueList></rim:Slot>
+        <rim:Slot name="authorSpecialty"><rim:ValueList><rim:Value>{{x .AuthorSpecialty}}</rim:Value></rim:ValueList></rim:Slot>
       </rim:Classification>
       <rim:Classification id="cl02" classificationScheme="urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a" classifiedObject="Document01" nodeRepresentation="` + ClassReport + `">
         <rim:Slot name="codingScheme"><rim:ValueList><rim:Value>` + OIDClassCode + `</rim:Value></rim:ValueList></rim:Slot>
@@ -75,6 +86,14 @@ var metadataTemplate = template.Must(template.New("metadata").Funcs(template.Fun
         <rim:Slot name="codingScheme"><rim:ValueList><rim:Value>` + OIDLOINC + `</rim:Value></rim:ValueList></rim:Slot>
         <rim:Name><rim:LocalizedString value="{{x .CDA.Doc.Letter.DocType.Display}}"/></rim:Name>
       </rim:Classification>
+      <rim:Classification id="cl09" classificationScheme="` + schemeHealthcareFacilityType + `" classifiedObject="Document01" nodeRepresentation="{{x .CDA.FacilityType.Code}}">
+        <rim:Slot name="codingScheme"><rim:ValueList><rim:Value>{{.CDA.FacilityType.System}}</rim:Value></rim:ValueList></rim:Slot>
+        <rim:Name><rim:LocalizedString value="{{x .CDA.FacilityType.Display}}"/></rim:Name>
+      </rim:Classification>
+      <rim:Classification id="cl10" classificationScheme="` + schemePracticeSetting + `" classifiedObject="Document01" nodeRepresentation="{{x .CDA.PracticeSetting.Code}}">
+        <rim:Slot name="codingScheme"><rim:ValueList><rim:Value>{{.CDA.PracticeSetting.System}}</rim:Value></rim:ValueList></rim:Slot>
+        <rim:Name><rim:LocalizedString value="{{x .CDA.PracticeSetting.Display}}"/></rim:Name>
+      </rim:Classification>
       <rim:ExternalIdentifier id="ei01" identificationScheme="urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427" registryObject="Document01" value="{{x .PatientID}}">
         <rim:Name><rim:LocalizedString value="XDSDocumentEntry.patientId"/></rim:Name>
       </rim:ExternalIdentifier>
@@ -88,6 +107,7 @@ var metadataTemplate = template.Must(template.New("metadata").Funcs(template.Fun
       <rim:Name><rim:LocalizedString xml:lang="fr-FR" value="{{x .CDA.Doc.Subject}}"/></rim:Name>
       <rim:Classification id="cl06" classificationScheme="urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d" classifiedObject="SubmissionSet01" nodeRepresentation="">
         <rim:Slot name="authorPerson"><rim:ValueList><rim:Value>{{x .AuthorPerson}}</rim:Value></rim:ValueList></rim:Slot>
+        <rim:Slot name="authorSpecialty"><rim:ValueList><rim:Value>{{x .AuthorSpecialty}}</rim:Value></rim:ValueList></rim:Slot>
       </rim:Classification>
       <rim:Classification id="cl07" classificationScheme="urn:uuid:aa543740-bdda-424e-8c96-df4873be8500" classifiedObject="SubmissionSet01" nodeRepresentation="{{.CDA.Doc.Letter.DocType.Code}}">
         <rim:Slot name="codingScheme"><rim:ValueList><rim:Value>` + OIDLOINC + `</rim:Value></rim:ValueList></rim:Slot>
@@ -127,7 +147,7 @@ func XDM(c CDA, sentAt time.Time) ([]byte, error) {
 	m := metadata{CDA: c, Size: len(cda), Hash: sha1Hex(cda), Created: xdsTime(d.Date), Submitted: xdsTime(sentAt),
 		PatientName: strings.ToUpper(d.Patient.Family) + "^" + d.Patient.Given + "^^^^^L", BirthDate: strings.ReplaceAll(d.Patient.BirthDate, "-", ""),
 		Gender: gender(d.Patient.Gender), SubmissionSetID: oidOf("submission:" + c.ID + ":" + strconv.FormatInt(sentAt.UnixNano(), 10)),
-		SourceOID: oidOf("aitgw")}
+		SourceOID: oidOf("aitgw"), AuthorSpecialty: c.AuthorSpecialty.Code + "^" + c.AuthorSpecialty.Display + "^" + c.AuthorSpecialty.System}
 	if d.Patient.INS != "" {
 		m.PatientID = d.Patient.INS + "^^^&" + d.Patient.INSSystem + "&ISO^NH"
 	}

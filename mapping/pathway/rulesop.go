@@ -29,6 +29,19 @@ func RulesParameters(site *rules.Site) []byte {
 		map[string]any{"name": "overridden", "valueBoolean": site.Overridden(rules.SettingTimeZone)},
 		map[string]any{"name": "description", "valueString": "time zone of the care site: day-based deadlines count its calendar days"},
 	}}}
+	for _, x := range []struct {
+		name, what string
+		code       rules.XDSCode
+	}{
+		{rules.SettingFacilityType, "type of the facility the letters come from (ANS JDV_J02-XdsHealthcareFacilityTypeCode-CISIS)", site.HealthcareFacilityType()},
+		{rules.SettingPracticeSetting, "practice setting of the letters' author (ANS JDV_J04-XdsPracticeSettingCode-CISIS)", site.PracticeSetting()},
+	} {
+		params = append(params, map[string]any{"name": x.name, "part": []any{
+			map[string]any{"name": "value", "valueCoding": map[string]any{"system": "urn:oid:" + x.code.System, "code": x.code.Code, "display": x.code.Display}},
+			map[string]any{"name": "overridden", "valueBoolean": site.Overridden(x.name)},
+			map[string]any{"name": "description", "valueString": x.what},
+		}})
+	}
 	for _, s := range rules.Settings {
 		params = append(params, map[string]any{"name": s.Name, "part": []any{
 			map[string]any{"name": "value", "valueDecimal": json.Number(formatFloat(site.Value(s.Name)))},

@@ -28,6 +28,19 @@ func Catalogue() string {
 	w("| name | what | default | allowed | a site may | source |\n|---|---|---|---|---|---|\n")
 	w("| `%s` | time zone of the care site: day-based deadlines count its calendar days | %s | an IANA zone | set it | %s |\n",
 		SettingTimeZone, defaultTimeZone, "project convention")
+	for _, x := range []struct {
+		name, what, def string
+		table           []XDSCode
+	}{
+		{SettingFacilityType, "type of the facility the letters come from (XDS healthcareFacilityTypeCode, CDA healthCareFacility code)", defaultFacilityType, HealthcareFacilityTypes},
+		{SettingPracticeSetting, "practice setting of the letters' author (XDS practiceSettingCode)", defaultPracticeSetting, PracticeSettings},
+	} {
+		var codes []string
+		for _, c := range x.table {
+			codes = append(codes, c.Code)
+		}
+		w("| `%s` | %s | %s | %s | set it | ANS CI-SIS, Volet Partage de documents de santé; default by project convention |\n", x.name, cell(x.what), x.def, strings.Join(codes, ", "))
+	}
 	for _, s := range Settings {
 		may := map[Direction]string{Either: "set it in range", TightenDown: "only lower it", TightenUp: "only raise it"}[s.Direction]
 		if s.Safety {

@@ -99,6 +99,8 @@ type Site struct {
 	overridden map[string]bool
 	zone       *time.Location
 	zoneName   string
+	// facilityType and practiceSetting are the site's XDS codes (xds.go).
+	facilityType, practiceSetting string
 	// Source names the file the overrides came from ("" for the defaults).
 	Source string
 }
@@ -173,6 +175,12 @@ func ParseSite(source string, data []byte) (*Site, error) {
 			site.zone, site.zoneName, site.overridden[name] = loc, zn, true
 			continue
 		}
+		if isXDS, err := site.parseXDSSetting(name, v); isXDS {
+			if err != nil {
+				errs = append(errs, err.Error())
+			}
+			continue
+		}
 		st, ok := SettingByName(name)
 		if !ok {
 			errs = append(errs, fmt.Sprintf("%s: not a site setting (known: %s)", name, strings.Join(settingNames(), ", ")))
@@ -237,7 +245,7 @@ func number(v any) (float64, bool) {
 }
 
 func settingNames() []string {
-	out := []string{SettingTimeZone}
+	out := []string{SettingTimeZone, SettingFacilityType, SettingPracticeSetting}
 	for _, s := range Settings {
 		out = append(out, s.Name)
 	}
