@@ -27,7 +27,7 @@ func TestServeRulesFile(t *testing.T) {
 		t.Fatalf("a rules file loosening the ziconotide maximum: err %v, output:\n%s", err, out)
 	}
 	good := filepath.Join(dir, "site.json")
-	if err := os.WriteFile(good, []byte(`{"ome-threshold": 200, "ziconotide-max-ug-per-day": 9.6}`), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte(`{"ome-threshold": 200, "ziconotide-max-ug-per-day": 9.6, "practice-setting": "PALLIATIF"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	g, err := Start(ctx, binary, filepath.Join(dir, "data"), "--rules", good)
@@ -68,7 +68,8 @@ func TestServeRulesFile(t *testing.T) {
 		"ziconotide-max-ug-per-day.value": "9.6", "ziconotide-max-ug-per-day.safety": "true",
 		"ziconotide-max-ug-per-day.source": "Référentiel régional AIT §IX.1.c",
 		"rcp-deadline-days.value":          "15", "rcp-deadline-days.overridden": "false",
-		"time-zone.value": "Europe/Paris",
+		"time-zone.value":             "Europe/Paris",
+		"practice-setting.overridden": "true", "healthcare-facility-type.overridden": "false",
 	} {
 		if got[k] != want {
 			t.Errorf("%s = %q, want %q", k, got[k], want)

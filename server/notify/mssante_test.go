@@ -283,10 +283,37 @@ func TestMSSanteMailCarriesPDFAndXDM(t *testing.T) {
 				Name   string   `xml:"name,attr"`
 				Values []string `xml:"ValueList>Value"`
 			} `xml:"Slot"`
+			Classes []struct {
+				Scheme string `xml:"classificationScheme,attr"`
+				Node   string `xml:"nodeRepresentation,attr"`
+				Slots  []struct {
+					Name   string   `xml:"name,attr"`
+					Values []string `xml:"ValueList>Value"`
+				} `xml:"Slot"`
+			} `xml:"Classification"`
 		} `xml:"RegistryObjectList>ExtrinsicObject"`
 	}
 	if err := xml.Unmarshal(z[letters.XDMMetadata], &meta); err != nil || meta.XMLName.Local != "SubmitObjectsRequest" || len(meta.Docs) != 1 {
 		t.Fatalf("METADATA.XML: %v %s", err, z[letters.XDMMetadata])
+	}
+	// the French XDS codes (ANS JDV_J02, JDV_J04, JDV_J01): the site's defaults, and
+	// the profession alone for an algologist whose role gives no specialty
+	classes := map[string]string{}
+	for _, c := range meta.Docs[0].Classes {
+		v := c.Node
+		for _, sl := range c.Slots {
+			v += "|" + sl.Name + "=" + strings.Join(sl.Values, ",")
+		}
+		classes[c.Scheme] = v
+	}
+	for scheme, want := range map[string]string{"urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1": "SA01|codingScheme=1.2.250.1.71.4.2.4",
+		"urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead": "ETABLISSEMENT|codingScheme=1.2.250.1.213.1.1.4.9"} {
+		if classes[scheme] != want {
+			t.Errorf("METADATA.XML classification %s: %q, want %q", scheme, classes[scheme], want)
+		}
+	}
+	if a := classes["urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"]; !strings.Contains(a, "authorSpecialty=G15_10^Médecin^1.2.250.1.213.1.1.4.5") {
+		t.Errorf("METADATA.XML author %q lacks the authorSpecialty", a)
 	}
 	var cda struct {
 		XMLName   xml.Name
@@ -309,6 +336,10 @@ func TestMSSanteMailCarriesPDFAndXDM(t *testing.T) {
 		ServiceTime struct {
 			Value string `xml:"value,attr"`
 		} `xml:"documentationOf>serviceEvent>effectiveTime>low"`
+		Facility struct {
+			Code       string `xml:"code,attr"`
+			CodeSystem string `xml:"codeSystem,attr"`
+		} `xml:"componentOf>encompassingEncounter>location>healthCareFacility>code"`
 		Body struct {
 			MediaType string `xml:"mediaType,attr"`
 			Text      string `xml:",chardata"`
@@ -319,7 +350,8 @@ func TestMSSanteMailCarriesPDFAndXDM(t *testing.T) {
 	}
 	if cda.XMLName.Local != "ClinicalDocument" || cda.Code.Code != "11490-0" || cda.PatientID.Root != letters.OIDNIR ||
 		cda.PatientID.Extension != "255081416802538" || cda.AuthorID.Root != letters.OIDRPPS || cda.AuthorID.Extension != "810000000003" ||
-		cda.Custodian != "CHU Exemple" || cda.Recipient != "DOCTEUR" || cda.ServiceTime.Value == "" || cda.Body.MediaType != "application/pdf" {
+		cda.Custodian != "CHU Exemple" || cda.Recipient != "DOCTEUR" || cda.ServiceTime.Value == "" || cda.Body.MediaType != "application/pdf" ||
+		cda.Facility.Code != "SA01" || cda.Facility.CodeSystem != "1.2.250.1.71.4.2.4" {
 		t.Errorf("CDA header %+v", cda)
 	}
 	var templates []string
