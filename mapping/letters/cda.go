@@ -69,6 +69,19 @@ func NewCDA(doc Document, pdf []byte, key string) CDA {
 		FacilityType: site.HealthcareFacilityType(), PracticeSetting: site.PracticeSetting(), AuthorSpecialty: spec}
 }
 
+// specialty is the first coding of the concepts (PractitionerRole.specialty,
+// Practitioner.qualification.code) that names a physician's specialty.
+func specialty(ccs []object) rules.XDSCode {
+	for _, cc := range ccs {
+		for _, c := range codings(cc) {
+			if x, ok := rules.AuthorSpecialtyOf(str(c, "system"), str(c, "code"), str(c, "display")); ok {
+				return x
+			}
+		}
+	}
+	return rules.XDSCode{}
+}
+
 // oidOf derives an OID under the gateway's root from a key: a UUID-like number.
 func oidOf(key string) string {
 	h := sha256.Sum256([]byte(key))

@@ -324,14 +324,11 @@ func (rd *reader) party(reference string) Party {
 		if org := rd.get(ref(m, "organization")); org != nil {
 			p.Organization, p.FINESS = str(org, "name"), finess(org)
 		}
-		for _, sp := range objs(m, "specialty") {
-			for _, c := range codings(sp) {
-				if x, ok := rules.AuthorSpecialtyOf(str(c, "system"), str(c, "code"), str(c, "display")); ok && p.Specialty.Code == "" {
-					p.Specialty = x
-				}
-			}
-		}
+		p.Specialty = specialty(objs(m, "specialty"))
 		inner := rd.party(ref(m, "practitioner"))
+		if p.Specialty.Code == "" {
+			p.Specialty = inner.Specialty
+		}
 		p.Name, p.RPPS, p.Given, p.Family = inner.Name, inner.RPPS, inner.Given, inner.Family
 		if p.Phone == "" {
 			p.Phone = inner.Phone
@@ -348,6 +345,11 @@ func (rd *reader) party(reference string) Party {
 				p.Given, _ = g[0].(string)
 			}
 		}
+		var quals []object
+		for _, q := range objs(m, "qualification") {
+			quals = append(quals, obj(q, "code"))
+		}
+		p.Specialty = specialty(quals)
 		for _, id := range objs(m, "identifier") {
 			if str(id, "system") == SystemRPPS || strings.HasSuffix(str(id, "system"), "1.2.250.1.71.4.2.1") {
 				p.RPPS = str(id, "value")

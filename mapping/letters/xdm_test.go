@@ -220,3 +220,32 @@ func TestXDMOfTheDischargeLetter(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthorSpecialtyFromQualification: a PractitionerRole without a specialty takes
+// the one of its practitioner's qualification (TRE_R38), rendered from its display
+// when the table does not hold it; the role's own specialty wins.
+func TestAuthorSpecialtyFromQualification(t *testing.T) {
+	r, err := lettertest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := r.Read("Practitioner", "ait-algologist-example")
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	m["qualification"] = []any{map[string]any{"code": map[string]any{"coding": []any{
+		map[string]any{"system": "urn:oid:" + rules.OIDSpecialiteOrdinale, "code": "SM21", "display": "Hématologie"}}}}}
+	b, _ := json.Marshal(m)
+	r.Put(b)
+	_, author, _ := Parties(r, "", lettertest.Algologist, "")
+	if got := author.Specialty; got.Code != "G15_10/SM21" || got.Display != "Médecin - Hématologie (SM)" || got.System != "1.2.250.1.213.1.1.4.5" {
+		t.Errorf("specialty from the qualification: %+v", got)
+	}
+	role, _ := r.Read("PractitionerRole", "ait-role-algologist")
+	_ = json.Unmarshal(role, &m)
+	m["specialty"] = []any{map[string]any{"coding": []any{map[string]any{"system": rules.URLSpecialiteOrdinale, "code": "SM02"}}}}
+	b, _ = json.Marshal(m)
+	r.Put(b)
+	if _, author, _ = Parties(r, "", lettertest.Algologist, ""); author.Specialty.Code != "G15_10/SM02" {
+		t.Errorf("the role's specialty does not win: %+v", author.Specialty)
+	}
+}
