@@ -75,7 +75,7 @@ const computedRefillDoc = "written by the gateway, not the client, in the versio
 // stepExtensions are the guide's extensions the rules read on a step, and the one the
 // gateway adds to it.
 var stepExtensions = map[string][]DocItem{
-	rules.FactPlanning:  {{Key: ExtPlannedDate, Type: "dateTime", Meaning: "the planned implantation date (000 §VIII)"}},
+	rules.FactPlanning: {{Key: ExtPlannedDate, Type: "dateTime", Meaning: "the planned implantation date (000 §VIII)"}},
 	rules.FactDischarge: {
 		{Key: ExtNextRefill, Type: "dateTime", Meaning: "the first refill date, set before discharge (000 §XI)"},
 		{Key: ExtComputedNextRefill, Type: "dateTime", Meaning: computedRefillDoc},
