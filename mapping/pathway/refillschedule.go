@@ -1,6 +1,7 @@
 package pathway
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -76,15 +77,19 @@ var _ rest.PreStoreHook = (*Hook)(nil)
 // version the client wrote, so that the refill resource itself says both dates: the
 // EHR's own (mapping.ExtNextRefill, left as sent) and the computed one (000 §XIII,
 // 001). A computed date the client sent is replaced by the gateway's, or removed when
-// none can be computed: only the gateway computes it. Anything else is left as it is;
-// a step the pathway refuses is refused by AfterWrite.
+// none can be computed (on any Procedure or Encounter of the guide): only the gateway
+// computes it. Anything else is left as it is; a step the pathway refuses is refused
+// by AfterWrite.
 func (h *Hook) BeforeStore(w *rest.Writer, typ, _ string, body []byte) ([]byte, error) {
 	if !refillCarriers[typ] || !mapping.IsStepCandidate(typ, body) {
 		return body, nil
 	}
 	ev, ok, err := mapping.ReadEvent(body, mapping.Actor{})
-	if !ok || err != nil || (ev.Fact != rules.FactRefill && ev.Fact != rules.FactDischarge) {
-		return body, nil
+	if err != nil {
+		return body, nil // refused by AfterWrite, which names what is missing
+	}
+	if !ok || (ev.Fact != rules.FactRefill && ev.Fact != rules.FactDischarge) {
+		return withExtension(body, mapping.ExtComputedNextRefill, nil) // no step of the schedule: nothing computed
 	}
 	step := decode(body)
 	plan, _, _, planned, err := refillPlan(w, step, ev)
@@ -101,6 +106,9 @@ func (h *Hook) BeforeStore(w *rest.Writer, typ, _ string, body []byte) ([]byte, 
 // withExtension returns body with its extensions of url replaced by ext (removed when
 // ext is nil); every other member stays as the client sent it.
 func withExtension(body []byte, url string, ext any) ([]byte, error) {
+	if ext == nil && !bytes.Contains(body, []byte(url)) {
+		return body, nil
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		return body, nil // not an object: the write's own checks refuse it

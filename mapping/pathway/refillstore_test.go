@@ -205,3 +205,30 @@ func TestComputedRefillWindowBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// TestComputedDateOnlyFromTheGateway: a computed next refill date sent by the client
+// on a refill without volume and flow, or on a guide Procedure that is no refill, is
+// not stored: only the gateway computes it. The EHR's own date stays.
+func TestComputedDateOnlyFromTheGateway(t *testing.T) {
+	w := newWorld(t)
+	pat := w.create(t, `{"resourceType":"Patient"}`)
+	c := newCast(t, w)
+	forged := map[string]any{"url": mapping.ExtComputedNextRefill, "valueDateTime": "2026-09-01"}
+	noFlow := decode(kit.Refill(kit.Dossier{Patient: pat}, c, c.Refiller, "2026-04-06T10:00:00+02:00", "2026-05-04T10:00:00+02:00"))
+	noFlow["extension"] = append(noFlow["extension"].([]any), forged)
+	other := map[string]any{"resourceType": "Procedure", "status": "completed", "subject": map[string]any{"reference": pat},
+		"code": cc(ait, "pump-check"), "performedDateTime": "2026-04-06T10:00:00+02:00", "extension": []any{forged}}
+	for name, body := range map[string]object{"refill without flow": noFlow, "not a refill": other} {
+		resp, err := w.post(kit.JSON(body))
+		if err != nil {
+			t.Fatalf("%s: %s", name, fhir.AsError(err).Outcome.JSON())
+		}
+		proc := w.stored(t, "Procedure/"+resp.Record.ID)
+		if got := extDate(proc, mapping.ExtComputedNextRefill); got != "" {
+			t.Errorf("%s: the client's computed date was stored: %q", name, got)
+		}
+		if name == "refill without flow" && extDate(proc, mapping.ExtNextRefill) != "2026-05-04T10:00:00+02:00" {
+			t.Errorf("%s: the EHR's date was not kept: %s", name, resp.Record.Body)
+		}
+	}
+}
