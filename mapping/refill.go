@@ -132,7 +132,14 @@ func (p Pathway) refillDates() []any {
 		out = append(out, map[string]any{"url": ExtNextRefill, "valueDateTime": p.RefillDueEHR.UTC().Format(time.RFC3339)})
 	}
 	if !p.RefillDueComputed.IsZero() {
-		out = append(out, map[string]any{"url": ExtComputedNextRefill, "valueDateTime": p.RefillDueComputed.UTC().Format(time.RFC3339)})
+		out = append(out, ComputedNextRefillExtension(p.RefillDueComputed))
 	}
 	return out
+}
+
+// ComputedNextRefillExtension renders the computed next refill date as the guide's
+// extension, the same on the refill resource, the discharge and the CarePlan activity
+// so that a reader compares them as they are.
+func ComputedNextRefillExtension(next time.Time) map[string]any {
+	return map[string]any{"url": ExtComputedNextRefill, "valueDateTime": next.UTC().Format(time.RFC3339)}
 }

@@ -68,14 +68,23 @@ var stepQualifiers = map[string][]DocItem{
 	rules.FactIRProcedure:     {{Key: CodeSystemAIT + "|cimentoplasty", Element: "Procedure.code", Meaning: "a cimentoplasty: its imaging and antithrombotic prerequisites are checked (004)"}},
 }
 
-// stepExtensions are the guide's extensions the rules read on a step.
+// computedRefillDoc documents the one extension the gateway writes on a step.
+const computedRefillDoc = "written by the gateway, not the client, in the version the client stores: the next refill " +
+	"computed from the volume and the flow of the refill (at discharge: of the implantation), beside the EHR's date (000 §XIII, 001)"
+
+// stepExtensions are the guide's extensions the rules read on a step, and the one the
+// gateway adds to it.
 var stepExtensions = map[string][]DocItem{
-	rules.FactPlanning:  {{Key: ExtPlannedDate, Type: "dateTime", Meaning: "the planned implantation date (000 §VIII)"}},
-	rules.FactDischarge: {{Key: ExtNextRefill, Type: "dateTime", Meaning: "the first refill date, set before discharge (000 §XI)"}},
+	rules.FactPlanning: {{Key: ExtPlannedDate, Type: "dateTime", Meaning: "the planned implantation date (000 §VIII)"}},
+	rules.FactDischarge: {
+		{Key: ExtNextRefill, Type: "dateTime", Meaning: "the first refill date, set before discharge (000 §XI)"},
+		{Key: ExtComputedNextRefill, Type: "dateTime", Meaning: computedRefillDoc},
+	},
 	rules.FactRefill: {
 		{Key: ExtNextRefill, Type: "dateTime", Meaning: "the next refill date: 3 weeks to 3 months (000 §XIII, 001)"},
 		{Key: ExtVolumeInstilled, Type: "Quantity", Unit: "mL", Meaning: "the volume put in the reservoir: 20 to 40 mL (001)"},
 		{Key: ExtFlowRate, Type: "Quantity", Unit: "mL/d", Meaning: "the programmed flow, to date the pump's running dry (000 §XIII)"},
+		{Key: ExtComputedNextRefill, Type: "dateTime", Meaning: computedRefillDoc},
 	},
 	rules.FactPrescription: {{Key: ExtMolecule, Element: "MedicationRequest.dosageInstruction", Type: "Coding", Unit: "mg/d, ug/d", Meaning: "the molecule of a dosage line; doses in mg/d or ug/d (000 §IX)"}},
 }

@@ -64,6 +64,18 @@ type WriteHook interface {
 	AfterWrite(ctx context.Context, w *Writer, rec *fhir.Record) error
 }
 
+// PreStoreHook is an optional extension of a WriteHook: it completes a resource with
+// what the gateway derives from it alone (a refill's computed next refill date) before
+// the resource is stored, so that the derived elements belong to the very version the
+// client wrote: one version, the client's If-Match untouched. It runs inside the
+// write's store transaction, after validation, on every path that writes (create,
+// update, patch, transaction entries); it must return body unchanged when it has
+// nothing to add, add only elements the guide's profiles allow, and may refuse the
+// write with a *fhir.Error.
+type PreStoreHook interface {
+	BeforeStore(w *Writer, typ, id string, body []byte) ([]byte, error)
+}
+
 // Service carries out the interactions.
 type Service struct {
 	Store    fhir.Store

@@ -104,8 +104,8 @@ func (w *Writer) Put(typ, id string, body []byte, method string, ifMatch int64) 
 	return w.put(typ, id, body, method, ifMatch)
 }
 
-// put stores body as the next version of typ/id, already validated (a client's
-// submission is, before its store transaction).
+// put stores body, completed by the PreStoreHooks, as the next version of typ/id,
+// already validated (a client's submission is, before its store transaction).
 func (w *Writer) put(typ, id string, body []byte, method string, ifMatch int64) (*fhir.Record, bool, error) {
 	cur, err := w.tx.Current(typ, id)
 	var version int64 = 1
@@ -120,6 +120,9 @@ func (w *Writer) put(typ, id string, body []byte, method string, ifMatch int64) 
 	}
 	if ifMatch != 0 && (cur == nil || cur.Version != ifMatch || cur.Deleted) {
 		return nil, false, fhir.Errorf(http.StatusPreconditionFailed, "conflict", "", "If-Match version %d is not the current version of %s/%s", ifMatch, typ, id)
+	}
+	if body, err = w.beforeStore(typ, id, body); err != nil {
+		return nil, false, err
 	}
 	stamped, err := fhir.Stamp(body, id, version, w.now)
 	if err != nil {
@@ -160,6 +163,19 @@ func (w *Writer) Delete(typ, id string) (*fhir.Record, bool, error) {
 		return nil, false, err
 	}
 	return rec, true, nil
+}
+
+// beforeStore lets the PreStoreHooks complete body before it is stamped and stored.
+func (w *Writer) beforeStore(typ, id string, body []byte) ([]byte, error) {
+	for _, h := range w.s.Hooks {
+		if ph, ok := h.(PreStoreHook); ok {
+			var err error
+			if body, err = ph.BeforeStore(w, typ, id, body); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return body, nil
 }
 
 func (w *Writer) runHooks(rec *fhir.Record) error {

@@ -68,6 +68,10 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	if err := h.checkClinical(ctx, w, rec); err != nil {
 		return err
 	}
+	due, err := refillDue(w, rec) // with the clinical checks: a differing date is a DetectedIssue too
+	if err != nil {
+		return err
+	}
 	if raised := w.Warnings()[before:]; len(raised) > 0 || rec.Version > 1 && !gatewayRecord(rec.Type) {
 		// whatever rule raised them: recorded as DetectedIssues; an update may resolve some
 		if err := h.recordIssues(w, rec, append([]fhir.Issue{}, raised...)); err != nil {
@@ -109,9 +113,7 @@ func (h *Hook) AfterWrite(ctx context.Context, w *rest.Writer, rec *fhir.Record)
 	if err != nil {
 		return err
 	}
-	if err := scheduleRefill(w, step, &ev); err != nil { // the computed next refill (000 §XI, §XIII)
-		return err
-	}
+	ev.ComputedNextRefill = due // the computed next refill (000 §XI, §XIII)
 	cpID, cpBody, err := findCarePlan(w, step)
 	if err != nil {
 		return err

@@ -34,8 +34,9 @@ func extDate(d object, url string) string {
 }
 
 // TestNextRefillComputedAndScheduled (000 §XIII, 001): a refill of 20 mL at 0.5 mL/d
-// runs dry 40 days later; the next refill is computed 3 days before (16 May 2026),
-// returned with the write, and recorded on the CarePlan's refill activity beside the
+// runs dry 40 days later (16 May 2026); the next refill is computed 3 days before (13
+// May), returned with the write, stored on the refill Procedure itself (in its one
+// version) and recorded on the CarePlan's refill activity beside the
 // EHR's later date (25 May, after the dry date), with a warning saying why; the
 // pathway schedules the computed date, and the sweep alerts when it passes.
 func TestNextRefillComputedAndScheduled(t *testing.T) {
@@ -61,8 +62,12 @@ func TestNextRefillComputedAndScheduled(t *testing.T) {
 	if !warned(resp, "differs from the date computed from the reservoir (2026-05-13): after the day the pump runs dry (2026-05-16)") {
 		t.Errorf("no warning on the differing dates: %s", resp.Outcome.JSON())
 	}
+	proc := w.stored(t, "Procedure/"+resp.Record.ID)
+	if got := extDate(proc, mapping.ExtComputedNextRefill); got != "2026-05-13T08:00:00Z" {
+		t.Errorf("computed date on the refill Procedure: %q", got)
+	}
 	act := refillActivity(t, w, d.careplan)
-	if got := extDate(act, mapping.ExtComputedNextRefill); !strings.HasPrefix(got, "2026-05-13") {
+	if got := extDate(act, mapping.ExtComputedNextRefill); got != extDate(proc, mapping.ExtComputedNextRefill) {
 		t.Errorf("computed date on the CarePlan: %q", got)
 	}
 	if got := extDate(act, mapping.ExtNextRefill); got != "2026-05-25T07:00:00Z" {
@@ -93,8 +98,8 @@ func mustTime(t *testing.T, s string) time.Time {
 
 // TestFirstRefillComputedAtDischarge (000 §XI): the pump filled at implantation on 24
 // March with 20 mL at 0.5 mL/d runs dry on 3 May; the discharge on 31 March gets the
-// first refill computed from the filling, 30 April, before the EHR's 28 April kept as
-// the earlier one.
+// first refill computed from the filling, 30 April, stored on the discharge Encounter
+// itself and on the CarePlan, before the EHR's 28 April kept as the earlier one.
 func TestFirstRefillComputedAtDischarge(t *testing.T) {
 	w := newWorld(t)
 	_, d := postReferral(t, w)
@@ -113,6 +118,13 @@ func TestFirstRefillComputedAtDischarge(t *testing.T) {
 		if s.Name == "discharge" {
 			if !warned(resp, "next refill computed: 2026-04-30") {
 				t.Errorf("discharge: %s", resp.Outcome.JSON())
+			}
+			enc := w.stored(t, "Encounter/"+resp.Record.ID)
+			if got := extDate(enc, mapping.ExtComputedNextRefill); !strings.HasPrefix(got, "2026-04-30") {
+				t.Errorf("computed first refill on the discharge Encounter: %q", got)
+			}
+			if got := extDate(enc, mapping.ExtNextRefill); got != "2026-04-28T09:00:00Z" {
+				t.Errorf("the EHR's first refill on the discharge Encounter: %q, want it as sent", got)
 			}
 			break
 		}

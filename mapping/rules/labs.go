@@ -51,7 +51,9 @@ var Labs = []Lab{
 		Unit: "{INR}", Units: []UnitFactor{{"{INR}", 1}, {"1", 1}, {"{ratio}", 1}}, High: f(1.3), UsualRange: true, Section: "000 §V.2.c"},
 	{Key: "aptt", Display: "aPTT", LOINC: []string{"3173-2", "14979-9"},
 		Unit: "s", Units: []UnitFactor{{"s", 1}, {"min", 60}}, Section: "000 §V.2.c"},
-	{Key: "aptt-ratio", Display: "aPTT ratio", LOINC: []string{"63561-5", "34571-0"},
+	// 63561-5 is "aPTT actual/normal" (a ratio); 34571-0, once listed here, is the
+	// lupus-sensitive aPTT in seconds ("Coagulation aPTT.lupus sensitive (PPP) [Time]")
+	{Key: "aptt-ratio", Display: "aPTT ratio", LOINC: []string{"63561-5"},
 		Unit: "{ratio}", Units: []UnitFactor{{"{ratio}", 1}, {"1", 1}}, High: f(1.2), UsualRange: true, Section: "000 §V.2.c"},
 	{Key: "creatinine", Display: "Creatinine", LOINC: []string{"14682-9", "2160-0", "38483-4"},
 		Unit: "umol/L", Units: []UnitFactor{{"umol/L", 1}, {"mg/dL", 88.42}, {"mg/L", 8.842}, {"mmol/L", 1000}}, Section: "000 §V.2.c"},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/aitgw/aitgw/mapping/rules"
 )
 
 // sectionOrder lists the sections of the summary, IPS order: the three the IPS
@@ -115,8 +117,8 @@ func (d *doc) prescription(mr map[string]any) string {
 	intrathecal := false
 	for _, di := range list(field(mr, "dosageInstruction")) {
 		for _, c := range list(field(di, "route", "coding")) {
-			switch str(c, "code") {
-			case "72607000", "20042000", "372452007":
+			// the route table's codes (SNOMED CT 72607000, EDQM 20042000), not a list of its own
+			if r, ok := rules.RouteOf(str(c, "system"), str(c, "code")); ok && r == rules.RouteIntrathecal {
 				intrathecal = true
 			}
 		}

@@ -360,7 +360,9 @@ profile("ait-intrathecal-prescription", "AITIntrathecalPrescription", "Medicatio
 # ---------------------------------------------------------------- refill (000 §XIII)
 refill_exts = [("prescription", "ait-prescription", 1), ("volumeInstilled", "ait-volume-instilled", 1),
                ("residualVolume", "ait-residual-volume", 1), ("flowRate", "ait-flow-rate", 1),
-               ("nextRefillDate", "ait-next-refill-date", 1), ("doubleCheck", "ait-double-check", 1), ("assay", "ait-assay", 1)]
+               ("nextRefillDate", "ait-next-refill-date", 1), ("doubleCheck", "ait-double-check", 1), ("assay", "ait-assay", 1),
+               # written by the gateway before storage, beside the EHR's nextRefillDate (000 §XIII, 001)
+               ("computedNextRefillDate", "ait-computed-next-refill-date", 0)]
 VOL = "extension('%s').value" % sd_url("ait-volume-instilled")
 NEXT = "extension('%s').value" % sd_url("ait-next-refill-date")
 profile("ait-refill", "AITRefill", "Procedure", "Pump refill",

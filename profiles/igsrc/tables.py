@@ -109,7 +109,7 @@ DOSSIER_LABS = [
     ("platelets", "Platelets", [("777-3", "Platelets [#/volume] in Blood by Automated count"), ("26515-7", None), ("778-1", None)]),
     ("haemoglobin", "Haemoglobin", [("718-7", "Hemoglobin [Mass/volume] in Blood"), ("30313-1", None)]),
     ("prothrombin", "Prothrombin time (seconds, % or INR)", [("5902-2", "Prothrombin time (PT)"), ("5894-1", None), ("6301-6", None), ("34714-6", None)]),
-    ("aptt", "aPTT (seconds or ratio)", [("3173-2", "aPTT in Blood by Coagulation assay"), ("14979-9", None), ("63561-5", None), ("34571-0", None)]),
+    ("aptt", "aPTT (seconds or ratio)", [("3173-2", "aPTT in Blood by Coagulation assay"), ("14979-9", None), ("63561-5", None)]),
     ("creatinine", "Creatinine", [("2160-0", "Creatinine [Mass/volume] in Serum or Plasma"), ("14682-9", None), ("38483-4", None)]),
     ("glucose", "Glucose", [("2345-7", "Glucose [Mass/volume] in Serum or Plasma"), ("14749-6", None), ("15074-8", None), ("2339-0", None)]),
     ("sodium", "Sodium", [("2951-2", "Sodium [Moles/volume] in Serum or Plasma"), ("2947-0", None)]),
