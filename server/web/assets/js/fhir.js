@@ -14,8 +14,9 @@ export const EXT = {
 export const PROFILE_PRESCRIPTION = `${AIT}/StructureDefinition/ait-intrathecal-prescription`;
 // INS (identifiant national de santé): NIR, and the test and demo NIA/NIR OIDs.
 export const INS_SYSTEMS = ["urn:oid:1.2.250.1.213.1.4.8", "urn:oid:1.2.250.1.213.1.4.9", "urn:oid:1.2.250.1.213.1.4.10", "urn:oid:1.2.250.1.213.1.4.11"];
-// Intrathecal route: SNOMED CT 72607000, EDQM 20042000 (372452007 in older data).
-export const INTRATHECAL_ROUTES = ["72607000", "20042000", "372452007"];
+// Intrathecal route: SNOMED CT 72607000, EDQM 20042000. 372452007 is not one: it is
+// Endotracheopulmonary use, so a line coded with it is not shown as intrathecal.
+export const INTRATHECAL_ROUTES = ["72607000", "20042000"];
 
 /** ext returns the first extension of r with url. */
 export function ext(r, url) {
