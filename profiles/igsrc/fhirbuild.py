@@ -6,7 +6,8 @@ import json
 import os
 import shutil
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "package")
+# AITGW_IG_OUT lets the freshness test (profiles/igfresh_test.go) write elsewhere.
+OUT = os.environ.get("AITGW_IG_OUT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "package")
 PKG = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "package.json")))
 CANON = PKG["canonical"]  # the ONE place the canonical base is defined
 VERSION = PKG["version"]
