@@ -104,6 +104,12 @@ var r4RuleCases = []struct {
 		[]want{{"error", "Questionnaire.item[0]", "que-6"}}},
 	{"invariant", "RiskAssessment probability over 100 (ras-2)", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/p"},"prediction":[{"probabilityDecimal":150.5}]}`,
 		[]want{{"error", "RiskAssessment.prediction[0]", "ras-2"}}},
+	// a decimal written as a JSON integer is still a decimal (R4 JSON: the element's
+	// type decides, not how the number is written)
+	{"invariant", "RiskAssessment probability over 100 written as an integer (ras-2)", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/p"},"prediction":[{"probabilityDecimal":150}]}`,
+		[]want{{"error", "RiskAssessment.prediction[0]", "ras-2"}}},
+	{"invariant", "RiskAssessment probability of 100 written as an integer (ras-2)", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/p"},"prediction":[{"probabilityDecimal":100}]}`,
+		nil},
 }
 
 // TestR4Rules runs the corpus: every expected issue is found with its severity,

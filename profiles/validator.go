@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -241,7 +240,7 @@ func (r *run) resource(node any, body []byte, typ, expr string, explicit []strin
 	for _, is := range r.v.base.validate(typ, body, expr) {
 		r.add(is)
 	}
-	r.checkBase(node, body, typ, expr, container)
+	body = r.checkBase(node, body, typ, expr, container)
 	r.nested(node, typ, expr)
 	scope := node
 	if container != nil {
@@ -413,7 +412,37 @@ func (f *fhirpathResolver) Resolve(_ context.Context, ref string) ([]byte, error
 }
 
 // jsonEqual compares two values decoded by decodeJSON (maps, slices, strings,
-// booleans, json.Number), numbers by their JSON text as the JSON would.
+// booleans, json.Number), numbers by their JSON text as the JSON would, a decimal
+// rewritten by asDecimal as the integer it was written as.
 func jsonEqual(a, b any) bool {
-	return reflect.DeepEqual(a, b)
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !jsonEqual(xv, yv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !jsonEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && strings.TrimSuffix(string(x), decimalExponent) == strings.TrimSuffix(string(y), decimalExponent)
+	default:
+		return a == b
+	}
 }
