@@ -55,7 +55,7 @@ func (r *run) checkElement(sd *structureDef, e *elementRule, root node, scope an
 		for _, p := range parents {
 			kids, unresolved := r.children(p, seg, scope)
 			if last {
-				r.checkCardinality(sd, e, p, seg, kids, unresolved)
+				r.checkCardinality(sd, e, p, seg, kids, unresolved, scope)
 			}
 			next = append(next, kids...)
 		}
@@ -64,7 +64,50 @@ func (r *run) checkElement(sd *structureDef, e *elementRule, root node, scope an
 	for _, k := range parents {
 		r.checkValue(sd, e, k, scope)
 	}
+	if e.slicing != nil && e.slicing.rules == "closed" {
+		r.checkClosed(sd, e, parents, scope)
+	}
 	r.checkInvariants(sd, e, parents, nil, scope)
+}
+
+// checkClosed refuses the items of a closed slicing that belong to none of its slices
+// (an extension whose url no slice defines, for a slicing by url).
+func (r *run) checkClosed(sd *structureDef, e *elementRule, items []node, scope any) {
+	last := e.segs[len(e.segs)-1]
+	for _, it := range items {
+		in := false
+		for _, s := range e.slices {
+			match, decided := r.inSlice(pathSeg{name: last.name, slice: s.segs[len(s.segs)-1].slice, slicedBy: e, sliceDef: s}, it, scope)
+			if match || !decided {
+				in = true
+				break
+			}
+		}
+		if in {
+			continue
+		}
+		msg := fmt.Sprintf("%s: the item matches none of the slices of this closed slicing (%s)", e.path, sd.sliceNames(e))
+		if u, ok := field(it.val, "url").(string); ok && e.slicing.discPath == "url" {
+			msg = fmt.Sprintf("%s: extension %s is not allowed: the slicing is closed to %s", e.path, u, sd.sliceNames(e))
+		}
+		r.add(r.ruleIssue(sd, e, fhir.SeverityError, "structure", it.expr, msg))
+	}
+}
+
+// sliceNames lists the slices of a sliced element, with the url of extension slices.
+func (sd *structureDef) sliceNames(e *elementRule) string {
+	var names []string
+	for _, s := range e.slices {
+		n := s.segs[len(s.segs)-1].slice
+		if u := sd.extensionURL(s); u != "" {
+			n += " (" + u + ")"
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return "no slice"
+	}
+	return strings.Join(names, ", ")
 }
 
 // children returns the values of seg under p, keeping only those in seg's slice.
@@ -196,14 +239,20 @@ func (r *run) conforms(ref string, t target, url string, scope any) bool {
 	return ok
 }
 
-func (r *run) checkCardinality(sd *structureDef, e *elementRule, parent node, seg pathSeg, kids []node, unresolved bool) {
+func (r *run) checkCardinality(sd *structureDef, e *elementRule, parent node, seg pathSeg, kids []node, unresolved bool, scope any) {
 	name := seg.name
 	if seg.slice != "" {
 		name += " (slice " + seg.slice + ")"
 	}
 	if e.hasMin && len(kids) < e.min {
-		is := r.ruleIssue(sd, e, fhir.SeverityError, "required", parent.expr+"."+strings.TrimSuffix(seg.name, "[x]"),
-			fmt.Sprintf("%s: minimum cardinality %d, found %d", name, e.min, len(kids)))
+		msg := fmt.Sprintf("%s: minimum cardinality %d, found %d", name, e.min, len(kids))
+		if u := sd.extensionURL(e); seg.slice != "" && u != "" {
+			msg = fmt.Sprintf("%s: the extension %s is required (minimum cardinality %d, found %d)", name, u, e.min, len(kids))
+			if other := r.unslicedExtensions(seg, parent, scope); len(other) > 0 {
+				msg += "; present instead: " + strings.Join(other, ", ") + ", which no slice defines"
+			}
+		}
+		is := r.ruleIssue(sd, e, fhir.SeverityError, "required", parent.expr+"."+strings.TrimSuffix(seg.name, "[x]"), msg)
 		if unresolved {
 			is.Severity = fhir.SeverityWarning
 			is.Diagnostics += "; some references could not be resolved, so this could not be fully checked"
@@ -214,6 +263,27 @@ func (r *run) checkCardinality(sd *structureDef, e *elementRule, parent node, se
 		r.add(r.ruleIssue(sd, e, fhir.SeverityError, "structure", kids[e.max].expr,
 			fmt.Sprintf("%s: maximum cardinality %d, found %d", name, e.max, len(kids))))
 	}
+}
+
+// unslicedExtensions lists the urls of the extensions under parent that belong to
+// none of the slices of seg's slicing: what a sender put where a required extension
+// was expected.
+func (r *run) unslicedExtensions(seg pathSeg, parent node, scope any) []string {
+	items, _ := r.children(parent, pathSeg{name: seg.name}, scope)
+	var out []string
+	for _, it := range items {
+		in := false
+		for _, s := range seg.slicedBy.slices {
+			if match, _ := r.inSlice(pathSeg{name: seg.name, slice: s.segs[len(s.segs)-1].slice, slicedBy: seg.slicedBy, sliceDef: s}, it, scope); match {
+				in = true
+				break
+			}
+		}
+		if u, ok := field(it.val, "url").(string); ok && !in {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // checkValue checks one instance of e: choice types, fixed and pattern values,

@@ -32,7 +32,8 @@ type elementRule struct {
 	pattern   any // decoded pattern[x], nil if none
 	valueSet  string
 	slicing   *slicing
-	disc      *discValue // for a slice of a pattern/value slicing: what its members hold
+	slices    []*elementRule // of a sliced element: its slices, in order
+	disc      *discValue     // for a slice of a pattern/value slicing: what its members hold
 	seed      string     // seed section of a clinical rule, e.g. "000 §IX"
 	short     string
 	invariant []*invariant
@@ -184,6 +185,7 @@ func compileStructure(body []byte, canonical string) (*structureDef, error) {
 				return nil, fmt.Errorf("%s: slice %s: %w", sd.Name, r.id, err)
 			}
 			r.disc = disc
+			last.slicedBy.slices = append(last.slicedBy.slices, r)
 		}
 	}
 	return d, nil
@@ -194,6 +196,8 @@ func compileStructure(body []byte, canonical string) (*structureDef, error) {
 // pattern or fixed value of the slice itself also constrains its children. Extension
 // slices by url are recognised by their profile; profile/type discriminators need no
 // value. A pattern/value slice without a value is an invalid StructureDefinition.
+//
+// An extension slice's url is its profile (extensionURL).
 func (d *structureDef) discriminator(slice *elementRule, sl *slicing) (*discValue, error) {
 	if sl.discType != "pattern" && sl.discType != "value" {
 		return nil, nil
@@ -321,4 +325,17 @@ func decodeJSON(b []byte) any {
 		return nil
 	}
 	return v
+}
+
+// extensionURL is the url of the extensions a slice of a slicing by url holds: the
+// profile of its type, or its fixed url; "" for other slices.
+func (d *structureDef) extensionURL(slice *elementRule) string {
+	if len(slice.types) > 0 && len(slice.types[0].profiles) > 0 {
+		return slice.types[0].profiles[0]
+	}
+	if slice.disc != nil && len(slice.disc.path) == 1 && slice.disc.path[0] == "url" {
+		u, _ := slice.disc.val.(string)
+		return u
+	}
+	return ""
 }
