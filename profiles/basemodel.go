@@ -31,6 +31,8 @@ type baseModel struct {
 	invariants []*baseInvariant
 	fhirpath   *baseFHIRPathModel
 	total      int // distinct invariant keys base R4 defines, ele-1 included
+	keysOnce   sync.Once
+	keys       map[string]bool // see invariantKeys
 }
 
 type baseType struct {

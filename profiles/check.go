@@ -200,7 +200,8 @@ func (r *run) conforms(ref string, t target, url string, scope any) bool {
 	typ, _ := field(t.node, "resourceType").(string)
 	sd := r.v.structures[url]
 	if sd == nil {
-		return strings.TrimPrefix(url, "http://hl7.org/fhir/StructureDefinition/") == typ
+		base := strings.TrimPrefix(url, "http://hl7.org/fhir/StructureDefinition/")
+		return base == typ || base == "Resource"
 	}
 	if sd.typ != typ {
 		return false
@@ -354,7 +355,7 @@ func (r *run) checkReference(sd *structureDef, e *elementRule, k node, targets [
 	} else if parts := strings.Split(ref, "/"); len(parts) >= 2 && !strings.HasPrefix(ref, "urn:") {
 		typ = parts[len(parts)-2]
 	}
-	if typ != "" && !allowed[typ] {
+	if typ != "" && !allowed[typ] && !allowed["Resource"] {
 		r.add(r.ruleIssue(sd, e, fhir.SeverityError, "structure", k.expr+".reference",
 			fmt.Sprintf("%s: reference to a %s, expected %s", e.path, typ, strings.Join(keys(allowed), " or "))))
 		return

@@ -267,7 +267,7 @@ func compileElement(re rawElement, raw json.RawMessage, exts ruleExtensions) (*e
 	}
 	r.seed = seedOf(re.Extension, exts.seed)
 	for _, t := range re.Type {
-		r.types = append(r.types, typeRef{code: t.Code, profiles: t.Profile, targetProfiles: t.TargetProfile})
+		r.types = append(r.types, typeRef{code: t.Code, profiles: unversioned(t.Profile), targetProfiles: unversioned(t.TargetProfile)})
 	}
 	if re.Binding != nil && re.Binding.Strength == "required" {
 		r.valueSet = re.Binding.ValueSet
@@ -338,4 +338,14 @@ func (d *structureDef) extensionURL(slice *elementRule) string {
 		return u
 	}
 	return ""
+}
+
+// unversioned drops the "|4.0.1" of canonical URLs (published snapshots version
+// base R4's): profiles are known by URL.
+func unversioned(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i], _, _ = strings.Cut(u, "|")
+	}
+	return out
 }

@@ -52,6 +52,9 @@ type Validator struct {
 	structures map[string]*structureDef // by canonical URL
 	valueSets  map[string]*valueSet
 	seedSystem string // CodeSystem of seed sections, for issue details
+	// sources are the constraining StructureDefinitions as given (the guide's and the
+	// loaded packages'), by URL: the bases of the snapshots of further packages.
+	sources map[string][]byte
 }
 
 // NewValidator compiles the package's StructureDefinitions, invariants and ValueSets.
@@ -61,12 +64,16 @@ func NewValidator(pkg *Package) (*Validator, error) {
 		return nil, fmt.Errorf("profiles: base R4 model: %w", err)
 	}
 	v := &Validator{pkg: pkg, base: &baseSchemas{}, structures: map[string]*structureDef{},
-		seedSystem: pkg.Canonical + "/CodeSystem/ait-seed-section"}
+		seedSystem: pkg.Canonical + "/CodeSystem/ait-seed-section", sources: map[string][]byte{}}
+	ps := newProfileSet()
 	for _, r := range pkg.resources {
-		if r.Type != "StructureDefinition" || r.Example {
-			continue
+		if r.Type == "StructureDefinition" && !r.Example {
+			ps.bodies[r.URL] = r.Body
+			v.sources[r.URL] = r.Body
 		}
-		sd, err := compileStructure(r.Body, pkg.Canonical)
+	}
+	for url := range ps.bodies {
+		sd, err := compileProfile(ps, url, pkg.Canonical)
 		if err != nil {
 			return nil, fmt.Errorf("profiles: %w", err)
 		}
