@@ -34,7 +34,7 @@ type elementRule struct {
 	slicing   *slicing
 	slices    []*elementRule // of a sliced element: its slices, in order
 	disc      *discValue     // for a slice of a pattern/value slicing: what its members hold
-	seed      string     // seed section of a clinical rule, e.g. "000 §IX"
+	seed      string         // seed section of a clinical rule, e.g. "000 §IX"
 	short     string
 	invariant []*invariant
 }
