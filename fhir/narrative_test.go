@@ -82,3 +82,11 @@ func TestCheckNarrativeRulesAndParser(t *testing.T) {
 		t.Errorf("valid narrative: %+v", p)
 	}
 }
+
+// The parser skips subtrees without a div key, but not a key spelled with escapes.
+func TestNarrativeEscapedKeyStillChecked(t *testing.T) {
+	_, err := ParseResource([]byte(`{"resourceType":"Patient","text":{"status":"generated","\u0064iv":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><script>x</script></div>"}}`))
+	if err == nil {
+		t.Error("a script in a div whose key is escaped was accepted")
+	}
+}

@@ -337,7 +337,19 @@ func (c *baseCheck) invariants(invs []*baseInvariant, val any, raw []byte, path,
 		if inv.expr == nil {
 			continue // listed by UnevaluatedInvariants
 		}
+		shortcut := 0 // 1: holds without evaluation; -1: fails as on an empty element
 		if holds := holdsWithoutEvaluation[inv.key]; holds != nil && holds(val) {
+			shortcut = 1
+		} else if inv.roots != nil {
+			if m, ok := val.(map[string]any); ok && noneOf(m, inv.roots) {
+				// none of what it reads is there: it evaluates as on an empty element
+				shortcut = c.whenAbsent(inv, path)
+			}
+		}
+		if shortcut != 0 && verifyShortcut == nil {
+			if shortcut < 0 {
+				c.r.add(c.failure(inv, expr))
+			}
 			continue
 		}
 		if raw == nil {
@@ -363,22 +375,57 @@ func (c *baseCheck) invariants(invs []*baseInvariant, val any, raw []byte, path,
 			opts = append(opts[:len(opts):len(opts)], fhirpath.WithVariable("resource", c.rootColl), fhirpath.WithVariable("rootResource", rootRes))
 		}
 		out, err := evaluateBase(inv, raw, opts)
-		sev := fhir.SeverityError
-		switch {
-		case bestPractice[inv.key]:
-			sev = fhir.SeverityInformation
-		case inv.severity == "warning":
-			sev = fhir.SeverityWarning
+		if verifyShortcut != nil && shortcut != 0 {
+			verifyShortcut(inv.key, expr, shortcut > 0, err == nil && isFalse(out))
 		}
 		switch {
 		case err != nil:
 			c.r.add(fhir.Issue{Severity: fhir.SeverityWarning, Code: "invariant", Expression: []string{expr},
 				Diagnostics: fmt.Sprintf("base R4 %s: %s (could not be evaluated: %v)", inv.key, inv.human, err)})
 		case isFalse(out):
-			c.r.add(fhir.Issue{Severity: sev, Code: "invariant", Expression: []string{expr},
-				Diagnostics: fmt.Sprintf("base R4 %s: %s", inv.key, inv.human)})
+			c.r.add(c.failure(inv, expr))
 		}
 	}
+}
+
+// verifyShortcut, set by a test, makes invariants evaluate even when a shortcut
+// (holdsWithoutEvaluation, or an element without the invariant's roots) gives the
+// verdict, and receives both to compare: holds is the shortcut's, failed the engine's.
+var verifyShortcut func(key, expr string, holds, failed bool)
+
+// failure is the issue of a base invariant that does not hold at expr.
+func (c *baseCheck) failure(inv *baseInvariant, expr string) fhir.Issue {
+	sev := fhir.SeverityError
+	switch {
+	case bestPractice[inv.key]:
+		sev = fhir.SeverityInformation
+	case inv.severity == "warning":
+		sev = fhir.SeverityWarning
+	}
+	return fhir.Issue{Severity: sev, Code: "invariant", Expression: []string{expr},
+		Diagnostics: fmt.Sprintf("base R4 %s: %s", inv.key, inv.human)}
+}
+
+// whenAbsent is inv's verdict on an empty element of path, known once per path: 1 it
+// holds, -1 it fails, 0 it could not be evaluated (then it is evaluated on each
+// element). An element without the invariant's roots gets the same verdict.
+func (c *baseCheck) whenAbsent(inv *baseInvariant, path string) int {
+	if v, ok := inv.absent.Load(path); ok {
+		return v.(int)
+	}
+	empty := typed([]byte("{}"), path)
+	none := types.Collection{types.NewObjectValue(empty)}
+	out, err := evaluateBase(inv, empty, []fhirpath.EvalOption{fhirpath.WithModel(c.m.fhirpath), fhirpath.WithVariable("ucum", ucum),
+		fhirpath.WithVariable("resource", none), fhirpath.WithVariable("rootResource", none)})
+	verdict := 1
+	switch {
+	case err != nil:
+		verdict = 0
+	case isFalse(out):
+		verdict = -1
+	}
+	inv.absent.Store(path, verdict)
+	return verdict
 }
 
 func evaluateBase(inv *baseInvariant, raw []byte, opts []fhirpath.EvalOption) (fhirpath.Collection, error) {

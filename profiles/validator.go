@@ -244,7 +244,7 @@ func (r *run) indexBundle(root any) {
 // resource validates one resource at expr: base R4, nested resources, then profiles.
 // container is the resource holding it (for contained ones), nil at the top.
 func (r *run) resource(node any, body []byte, typ, expr string, explicit []string, container any) {
-	for _, is := range r.v.base.validate(typ, body, expr) {
+	for _, is := range r.v.base.validate(typ, node, expr) {
 		r.add(is)
 	}
 	body = r.checkBase(node, body, typ, expr, container)
