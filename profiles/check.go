@@ -392,8 +392,12 @@ func (r *run) checkInvariants(sd *structureDef, e *elementRule, at []node, body 
 			if b == nil {
 				b, _ = json.Marshal(n.val)
 			}
+			withModel := e.modelType != ""
+			if withModel && field(n.val, "resourceType") == nil {
+				b = typed(b, e.modelType)
+			}
 			res := &fhirpathResolver{r: r, scope: scope, expr: ""}
-			out, err := inv.evaluate(r.ctx, b, res)
+			out, err := inv.evaluate(r.ctx, b, res, withModel)
 			sev := fhir.SeverityError
 			if inv.severity == "warning" {
 				sev = fhir.SeverityWarning
@@ -542,10 +546,42 @@ func claims(res any, url string) bool {
 }
 
 // evaluate runs the invariant's FHIRPath on b (see invariant.usesRegex for the lock).
-func (inv *invariant) evaluate(ctx context.Context, b []byte, res *fhirpathResolver) (fhirpath.Collection, error) {
+// typed: b's "resourceType" names its base R4 type (elementRule.modelType), and the
+// engine navigates with the base model: choice elements by their R4 types instead of
+// some fifty suffixes tried on each absent one, dates and decimals by their types.
+func (inv *invariant) evaluate(ctx context.Context, b []byte, res *fhirpathResolver, typed bool) (fhirpath.Collection, error) {
 	if inv.usesRegex {
 		regexMu.Lock()
 		defer regexMu.Unlock()
 	}
+	if typed {
+		if m, err := loadBase(); err == nil {
+			return inv.expr.EvaluateWithOptions(b, fhirpath.WithResolver(res), fhirpath.WithContext(ctx), fhirpath.WithModel(m.fhirpath))
+		}
+	}
 	return inv.expr.EvaluateWithOptions(b, fhirpath.WithResolver(res), fhirpath.WithContext(ctx))
+}
+
+// modelTypeOf returns the base R4 type the engine navigates an element of path from
+// (a backbone element's path, a data type's name), "" when the base model has no
+// single type for it (then invariants on it are evaluated without the model).
+func modelTypeOf(m *baseModel, resourceType, path string) string {
+	if path == resourceType {
+		return resourceType
+	}
+	t := m.types[resourceType]
+	if t == nil {
+		return ""
+	}
+	e := t.elems[path]
+	if e == nil || e.choice || len(e.types) != 1 {
+		return ""
+	}
+	if len(t.kids[path]) > 0 {
+		return path
+	}
+	if dt := m.types[e.types[0]]; dt != nil && dt.kind != "resource" && !isPrimitive(e.types[0]) {
+		return e.types[0]
+	}
+	return ""
 }

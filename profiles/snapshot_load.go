@@ -324,5 +324,16 @@ func compileProfile(ps *profileSet, url, canonical string) (*structureDef, error
 	if body, err = normalizeDifferential(body); err != nil {
 		return nil, err
 	}
-	return compileStructure(body, canonical)
+	sd, err := compileStructure(body, canonical)
+	if err != nil {
+		return nil, err
+	}
+	if m, err := loadBase(); err == nil {
+		for _, e := range append([]*elementRule{sd.root}, sd.elements...) {
+			if len(e.invariant) > 0 {
+				e.modelType = modelTypeOf(m, sd.typ, e.path)
+			}
+		}
+	}
+	return sd, nil
 }

@@ -35,6 +35,7 @@ type elementRule struct {
 	slices    []*elementRule // of a sliced element: its slices, in order
 	disc      *discValue     // for a slice of a pattern/value slicing: what its members hold
 	seed      string         // seed section of a clinical rule, e.g. "000 §IX"
+	modelType string         // what invariants navigate from with the base model (modelTypeOf)
 	short     string
 	invariant []*invariant
 }
