@@ -292,10 +292,13 @@ func (r *run) unslicedExtensions(seg pathSeg, parent node, scope any) []string {
 func (r *run) checkValue(sd *structureDef, e *elementRule, k node, scope any) {
 	last := e.segs[len(e.segs)-1]
 	if base, choice := strings.CutSuffix(last.name, "[x]"); choice && len(e.types) > 0 {
-		key := k.expr[strings.LastIndex(k.expr, "."+base)+len(base)+1:]
+		// the instance's key, "effectiveDateTime" or "_effectiveDateTime" (present by
+		// its extensions alone), less the element's name
+		key := k.expr[strings.LastIndexByte(k.expr, '.')+1:]
 		if i := strings.IndexByte(key, '['); i >= 0 {
 			key = key[:i]
 		}
+		key = strings.TrimPrefix(strings.TrimPrefix(key, "_"), base)
 		ok := false
 		for _, t := range e.types {
 			if strings.EqualFold(t.code, key) {

@@ -17,7 +17,8 @@ var (
  "differential":{"element":[
   {"id":"Patient.birthDate","path":"Patient.birthDate","min":1},
   {"id":"Patient.gender","path":"Patient.gender","fixedCode":"female"},
-  {"id":"Patient.maritalStatus","path":"Patient.maritalStatus","binding":{"strength":"required","valueSet":"VS"}}]}}`
+  {"id":"Patient.maritalStatus","path":"Patient.maritalStatus","binding":{"strength":"required","valueSet":"VS"}},
+  {"id":"Patient.deceased[x]","path":"Patient.deceased[x]","type":[{"code":"boolean"}]}]}}`
 	derivedProfile = `{"resourceType":"StructureDefinition","url":"https://example.org/StructureDefinition/derived-patient",
  "name":"DerivedPatient","status":"draft","kind":"resource","abstract":false,"type":"Patient",
  "baseDefinition":"https://example.org/StructureDefinition/base-patient","derivation":"constraint",
@@ -61,6 +62,7 @@ func TestDifferentialProfilesCheckedAgainstSnapshots(t *testing.T) {
 		{"inherited cardinality", `,"birthDate":"1950-02-03"`, ``, "Patient.birthDate", "birthDate: minimum cardinality 1, found 0"},
 		{"inherited fixed value", `"gender":"female"`, `"gender":"male"`, "Patient.gender", `must be exactly "female"`},
 		{"inherited binding", coded(system, code), coded("https://example.org/other", code), "Patient.maritalStatus", "required binding"},
+		{"inherited type", `"gender":"female"`, `"gender":"female","deceasedDateTime":"2020-01-01"`, "Patient.deceasedDateTime", "type DateTime is not allowed"},
 	} {
 		for _, body := range []string{good, claimed} {
 			bad := strings.Replace(body, c.from, c.to, 1)
@@ -75,6 +77,12 @@ func TestDifferentialProfilesCheckedAgainstSnapshots(t *testing.T) {
 				t.Errorf("%s: want an error at %s with %q, got %s", c.name, c.expr, c.message, oo.JSON())
 			}
 		}
+	}
+	// a choice element present by its extensions alone ("_deceasedBoolean") is of the
+	// type its key names
+	absent := strings.Replace(good, `"gender":"female"`, `"gender":"female","_deceasedBoolean":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]}`, 1)
+	if oo := v.Validate([]byte(absent), derived); oo.HasErrors() {
+		t.Errorf("_deceasedBoolean refused: %s", oo.JSON())
 	}
 	// the base profile alone does not require a name
 	noName := strings.Replace(good, `"name":[{"family":"Martin"}],`, ``, 1)
