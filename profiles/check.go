@@ -70,46 +70,6 @@ func (r *run) checkElement(sd *structureDef, e *elementRule, root node, scope an
 	r.checkInvariants(sd, e, parents, nil, scope)
 }
 
-// checkClosed refuses the items of a closed slicing that belong to none of its slices
-// (an extension whose url no slice defines, for a slicing by url).
-func (r *run) checkClosed(sd *structureDef, e *elementRule, items []node, scope any) {
-	last := e.segs[len(e.segs)-1]
-	for _, it := range items {
-		in := false
-		for _, s := range e.slices {
-			match, decided := r.inSlice(pathSeg{name: last.name, slice: s.segs[len(s.segs)-1].slice, slicedBy: e, sliceDef: s}, it, scope)
-			if match || !decided {
-				in = true
-				break
-			}
-		}
-		if in {
-			continue
-		}
-		msg := fmt.Sprintf("%s: the item matches none of the slices of this closed slicing (%s)", e.path, sd.sliceNames(e))
-		if u, ok := field(it.val, "url").(string); ok && e.slicing.discPath == "url" {
-			msg = fmt.Sprintf("%s: extension %s is not allowed: the slicing is closed to %s", e.path, u, sd.sliceNames(e))
-		}
-		r.add(r.ruleIssue(sd, e, fhir.SeverityError, "structure", it.expr, msg))
-	}
-}
-
-// sliceNames lists the slices of a sliced element, with the url of extension slices.
-func (sd *structureDef) sliceNames(e *elementRule) string {
-	var names []string
-	for _, s := range e.slices {
-		n := s.segs[len(s.segs)-1].slice
-		if u := sd.extensionURL(s); u != "" {
-			n += " (" + u + ")"
-		}
-		names = append(names, n)
-	}
-	if len(names) == 0 {
-		return "no slice"
-	}
-	return strings.Join(names, ", ")
-}
-
 // children returns the values of seg under p, keeping only those in seg's slice.
 // unresolved reports that slice membership could not be decided for some items
 // (their reference target could not be resolved).
@@ -264,27 +224,6 @@ func (r *run) checkCardinality(sd *structureDef, e *elementRule, parent node, se
 		r.add(r.ruleIssue(sd, e, fhir.SeverityError, "structure", kids[e.max].expr,
 			fmt.Sprintf("%s: maximum cardinality %d, found %d", name, e.max, len(kids))))
 	}
-}
-
-// unslicedExtensions lists the urls of the extensions under parent that belong to
-// none of the slices of seg's slicing: what a sender put where a required extension
-// was expected.
-func (r *run) unslicedExtensions(seg pathSeg, parent node, scope any) []string {
-	items, _ := r.children(parent, pathSeg{name: seg.name}, scope)
-	var out []string
-	for _, it := range items {
-		in := false
-		for _, s := range seg.slicedBy.slices {
-			if match, _ := r.inSlice(pathSeg{name: seg.name, slice: s.segs[len(s.segs)-1].slice, slicedBy: seg.slicedBy, sliceDef: s}, it, scope); match {
-				in = true
-				break
-			}
-		}
-		if u, ok := field(it.val, "url").(string); ok && !in {
-			out = append(out, u)
-		}
-	}
-	return out
 }
 
 // checkValue checks one instance of e: choice types, fixed and pattern values,
@@ -563,28 +502,4 @@ func (inv *invariant) evaluate(ctx context.Context, b []byte, res *fhirpathResol
 		}
 	}
 	return inv.expr.EvaluateWithOptions(b, fhirpath.WithResolver(res), fhirpath.WithContext(ctx))
-}
-
-// modelTypeOf returns the base R4 type the engine navigates an element of path from
-// (a backbone element's path, a data type's name), "" when the base model has no
-// single type for it (then invariants on it are evaluated without the model).
-func modelTypeOf(m *baseModel, resourceType, path string) string {
-	if path == resourceType {
-		return resourceType
-	}
-	t := m.types[resourceType]
-	if t == nil {
-		return ""
-	}
-	e := t.elems[path]
-	if e == nil || e.choice || len(e.types) != 1 {
-		return ""
-	}
-	if len(t.kids[path]) > 0 {
-		return path
-	}
-	if dt := m.types[e.types[0]]; dt != nil && dt.kind != "resource" && !isPrimitive(e.types[0]) {
-		return e.types[0]
-	}
-	return ""
 }

@@ -337,3 +337,27 @@ func compileProfile(ps *profileSet, url, canonical string) (*structureDef, error
 	}
 	return sd, nil
 }
+
+// modelTypeOf returns the base R4 type the engine navigates an element of path from
+// (a backbone element's path, a data type's name), "" when the base model has no
+// single type for it (then invariants on it are evaluated without the model).
+func modelTypeOf(m *baseModel, resourceType, path string) string {
+	if path == resourceType {
+		return resourceType
+	}
+	t := m.types[resourceType]
+	if t == nil {
+		return ""
+	}
+	e := t.elems[path]
+	if e == nil || e.choice || len(e.types) != 1 {
+		return ""
+	}
+	if len(t.kids[path]) > 0 {
+		return path
+	}
+	if dt := m.types[e.types[0]]; dt != nil && dt.kind != "resource" && !isPrimitive(e.types[0]) {
+		return e.types[0]
+	}
+	return ""
+}
