@@ -26,6 +26,9 @@ type baseCheck struct {
 	container []byte
 	ctx       context.Context // the validation's context, with its time bound
 	opts      []fhirpath.EvalOption
+	// rewrote: a decimal written as a JSON integer was rewritten (asDecimal), so the
+	// resource's JSON given as root must be re-marshalled.
+	rewrote bool
 }
 
 // ucum is %ucum of the R4 invariants.
@@ -37,16 +40,19 @@ const baseTimeBound = 5 * time.Second
 
 // checkBase walks the resource node of type typ at expr. container is the resource
 // holding it when it is contained (%rootResource of the invariants), else nil.
-func (r *run) checkBase(node any, body []byte, typ, expr string, container any) {
+//
+// It returns body, or the resource re-marshalled when the walk rewrote decimals
+// written as JSON integers (see asDecimal): invariants read that JSON.
+func (r *run) checkBase(node any, body []byte, typ, expr string, container any) []byte {
 	m, err := loadBase()
 	if err != nil {
 		r.add(fhir.Issue{Severity: fhir.SeverityError, Code: "exception", Expression: []string{expr},
 			Diagnostics: "base R4: the base model could not be loaded"})
-		return
+		return body
 	}
 	t := m.types[typ]
 	if t == nil {
-		return // the schema already refused the type
+		return body // the schema already refused the type
 	}
 	r.checkShape(node, expr, false)
 	ctx, cancel := context.WithTimeout(r.ctx, baseTimeBound)
@@ -59,6 +65,12 @@ func (r *run) checkBase(node any, body []byte, typ, expr string, container any) 
 	if typ == "Bundle" {
 		r.checkBundle(node, expr)
 	}
+	if c.rewrote {
+		if b, err := json.Marshal(node); err == nil {
+			return b
+		}
+	}
+	return body
 }
 
 // walk checks the object val, an instance of the element path of type t, at expr.
@@ -68,11 +80,19 @@ func (c *baseCheck) walk(val any, raw []byte, t *baseType, path, expr string) {
 	if !ok {
 		return
 	}
-	if e := t.elems[path]; e != nil && len(e.invs) > 0 {
-		c.invariants(e.invs, val, raw, path, expr)
-	}
+	// children first: their decimals are rewritten (asDecimal) before the element's
+	// own invariants read them
+	rewrote := c.rewrote
+	c.rewrote = false
 	for _, kid := range t.kids[path] {
 		c.child(m, t, kid, expr)
+	}
+	if c.rewrote {
+		raw = nil // the caller's JSON no longer matches the tree
+	}
+	c.rewrote = c.rewrote || rewrote
+	if e := t.elems[path]; e != nil && len(e.invs) > 0 {
+		c.invariants(e.invs, val, raw, path, expr)
 	}
 }
 
@@ -124,13 +144,39 @@ func (c *baseCheck) child(m map[string]any, t *baseType, kid *baseElem, expr str
 		}
 		if arr, ok := v.([]any); ok {
 			for i, it := range arr {
+				if typ == "decimal" {
+					if d, ok := asDecimal(it); ok {
+						arr[i], it, c.rewrote = d, d, true
+					}
+				}
 				c.value(it, t, kid, typ, fmt.Sprintf("%s.%s[%d]", expr, name, i))
 			}
 		} else {
+			if typ == "decimal" {
+				if d, ok := asDecimal(v); ok {
+					m[name], v, c.rewrote = d, d, true
+				}
+			}
 			c.value(v, t, kid, typ, expr+"."+name)
 		}
 	}
 }
+
+// asDecimal rewrites a decimal written as a JSON integer ("probabilityDecimal": 150)
+// so that FHIRPath reads it as a decimal: gofhir types a JSON number by its text, and
+// 150 became an Integer, for which "probability is decimal" is false and ras-2 held.
+// The exponent form 150e0 keeps the value and its precision (no decimal places);
+// jsonEqual compares it equal to 150.
+func asDecimal(v any) (json.Number, bool) {
+	n, ok := v.(json.Number)
+	if !ok || strings.ContainsAny(string(n), ".eE") {
+		return "", false
+	}
+	return n + decimalExponent, true
+}
+
+// decimalExponent is what asDecimal appends.
+const decimalExponent = "e0"
 
 // value checks one value of kid, of type typ, at expr.
 func (c *baseCheck) value(v any, t *baseType, kid *baseElem, typ, expr string) {
@@ -291,7 +337,19 @@ func (c *baseCheck) invariants(invs []*baseInvariant, val any, raw []byte, path,
 		if inv.expr == nil {
 			continue // listed by UnevaluatedInvariants
 		}
+		shortcut := 0 // 1: holds without evaluation; -1: fails as on an empty element
 		if holds := holdsWithoutEvaluation[inv.key]; holds != nil && holds(val) {
+			shortcut = 1
+		} else if inv.roots != nil {
+			if m, ok := val.(map[string]any); ok && noneOf(m, inv.roots) {
+				// none of what it reads is there: it evaluates as on an empty element
+				shortcut = c.whenAbsent(inv, path)
+			}
+		}
+		if shortcut != 0 && verifyShortcut == nil {
+			if shortcut < 0 {
+				c.r.add(c.failure(inv, expr))
+			}
 			continue
 		}
 		if raw == nil {
@@ -317,22 +375,57 @@ func (c *baseCheck) invariants(invs []*baseInvariant, val any, raw []byte, path,
 			opts = append(opts[:len(opts):len(opts)], fhirpath.WithVariable("resource", c.rootColl), fhirpath.WithVariable("rootResource", rootRes))
 		}
 		out, err := evaluateBase(inv, raw, opts)
-		sev := fhir.SeverityError
-		switch {
-		case bestPractice[inv.key]:
-			sev = fhir.SeverityInformation
-		case inv.severity == "warning":
-			sev = fhir.SeverityWarning
+		if verifyShortcut != nil && shortcut != 0 {
+			verifyShortcut(inv.key, expr, shortcut > 0, err == nil && isFalse(out))
 		}
 		switch {
 		case err != nil:
 			c.r.add(fhir.Issue{Severity: fhir.SeverityWarning, Code: "invariant", Expression: []string{expr},
 				Diagnostics: fmt.Sprintf("base R4 %s: %s (could not be evaluated: %v)", inv.key, inv.human, err)})
 		case isFalse(out):
-			c.r.add(fhir.Issue{Severity: sev, Code: "invariant", Expression: []string{expr},
-				Diagnostics: fmt.Sprintf("base R4 %s: %s", inv.key, inv.human)})
+			c.r.add(c.failure(inv, expr))
 		}
 	}
+}
+
+// verifyShortcut, set by a test, makes invariants evaluate even when a shortcut
+// (holdsWithoutEvaluation, or an element without the invariant's roots) gives the
+// verdict, and receives both to compare: holds is the shortcut's, failed the engine's.
+var verifyShortcut func(key, expr string, holds, failed bool)
+
+// failure is the issue of a base invariant that does not hold at expr.
+func (c *baseCheck) failure(inv *baseInvariant, expr string) fhir.Issue {
+	sev := fhir.SeverityError
+	switch {
+	case bestPractice[inv.key]:
+		sev = fhir.SeverityInformation
+	case inv.severity == "warning":
+		sev = fhir.SeverityWarning
+	}
+	return fhir.Issue{Severity: sev, Code: "invariant", Expression: []string{expr},
+		Diagnostics: fmt.Sprintf("base R4 %s: %s", inv.key, inv.human)}
+}
+
+// whenAbsent is inv's verdict on an empty element of path, known once per path: 1 it
+// holds, -1 it fails, 0 it could not be evaluated (then it is evaluated on each
+// element). An element without the invariant's roots gets the same verdict.
+func (c *baseCheck) whenAbsent(inv *baseInvariant, path string) int {
+	if v, ok := inv.absent.Load(path); ok {
+		return v.(int)
+	}
+	empty := typed([]byte("{}"), path)
+	none := types.Collection{types.NewObjectValue(empty)}
+	out, err := evaluateBase(inv, empty, []fhirpath.EvalOption{fhirpath.WithModel(c.m.fhirpath), fhirpath.WithVariable("ucum", ucum),
+		fhirpath.WithVariable("resource", none), fhirpath.WithVariable("rootResource", none)})
+	verdict := 1
+	switch {
+	case err != nil:
+		verdict = 0
+	case isFalse(out):
+		verdict = -1
+	}
+	inv.absent.Store(path, verdict)
+	return verdict
 }
 
 func evaluateBase(inv *baseInvariant, raw []byte, opts []fhirpath.EvalOption) (fhirpath.Collection, error) {

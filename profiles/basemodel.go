@@ -31,6 +31,8 @@ type baseModel struct {
 	invariants []*baseInvariant
 	fhirpath   *baseFHIRPathModel
 	total      int // distinct invariant keys base R4 defines, ele-1 included
+	keysOnce   sync.Once
+	keys       map[string]bool // see invariantKeys
 }
 
 type baseType struct {
@@ -62,6 +64,11 @@ type baseInvariant struct {
 	skip                       string
 	usesRegex                  bool
 	usesResource               bool
+	// roots are the children the expression reads from its element (rootNames), nil
+	// when it reads it otherwise; on an element with none of them it evaluates as on
+	// an empty one: absent caches that verdict per element path.
+	roots  []string
+	absent sync.Map // path → int: the verdict on an empty element (whenAbsent)
 }
 
 // baseValueSet is the expansion of a bound ValueSet; server: it needs a terminology
@@ -182,6 +189,7 @@ func compileBaseInvariant(key, sev, human, text string) *baseInvariant {
 		return inv
 	}
 	inv.expr = expr
+	inv.roots, _ = rootNames(text)
 	return inv
 }
 

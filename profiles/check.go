@@ -55,7 +55,7 @@ func (r *run) checkElement(sd *structureDef, e *elementRule, root node, scope an
 		for _, p := range parents {
 			kids, unresolved := r.children(p, seg, scope)
 			if last {
-				r.checkCardinality(sd, e, p, seg, kids, unresolved)
+				r.checkCardinality(sd, e, p, seg, kids, unresolved, scope)
 			}
 			next = append(next, kids...)
 		}
@@ -63,6 +63,9 @@ func (r *run) checkElement(sd *structureDef, e *elementRule, root node, scope an
 	}
 	for _, k := range parents {
 		r.checkValue(sd, e, k, scope)
+	}
+	if e.slicing != nil && e.slicing.rules == "closed" {
+		r.checkClosed(sd, e, parents, scope)
 	}
 	r.checkInvariants(sd, e, parents, nil, scope)
 }
@@ -157,7 +160,8 @@ func (r *run) conforms(ref string, t target, url string, scope any) bool {
 	typ, _ := field(t.node, "resourceType").(string)
 	sd := r.v.structures[url]
 	if sd == nil {
-		return strings.TrimPrefix(url, "http://hl7.org/fhir/StructureDefinition/") == typ
+		base := strings.TrimPrefix(url, "http://hl7.org/fhir/StructureDefinition/")
+		return base == typ || base == "Resource"
 	}
 	if sd.typ != typ {
 		return false
@@ -196,14 +200,20 @@ func (r *run) conforms(ref string, t target, url string, scope any) bool {
 	return ok
 }
 
-func (r *run) checkCardinality(sd *structureDef, e *elementRule, parent node, seg pathSeg, kids []node, unresolved bool) {
+func (r *run) checkCardinality(sd *structureDef, e *elementRule, parent node, seg pathSeg, kids []node, unresolved bool, scope any) {
 	name := seg.name
 	if seg.slice != "" {
 		name += " (slice " + seg.slice + ")"
 	}
 	if e.hasMin && len(kids) < e.min {
-		is := r.ruleIssue(sd, e, fhir.SeverityError, "required", parent.expr+"."+strings.TrimSuffix(seg.name, "[x]"),
-			fmt.Sprintf("%s: minimum cardinality %d, found %d", name, e.min, len(kids)))
+		msg := fmt.Sprintf("%s: minimum cardinality %d, found %d", name, e.min, len(kids))
+		if u := sd.extensionURL(e); seg.slice != "" && u != "" {
+			msg = fmt.Sprintf("%s: the extension %s is required (minimum cardinality %d, found %d)", name, u, e.min, len(kids))
+			if other := r.unslicedExtensions(seg, parent, scope); len(other) > 0 {
+				msg += "; present instead: " + strings.Join(other, ", ") + ", which no slice defines"
+			}
+		}
+		is := r.ruleIssue(sd, e, fhir.SeverityError, "required", parent.expr+"."+strings.TrimSuffix(seg.name, "[x]"), msg)
 		if unresolved {
 			is.Severity = fhir.SeverityWarning
 			is.Diagnostics += "; some references could not be resolved, so this could not be fully checked"
@@ -221,10 +231,13 @@ func (r *run) checkCardinality(sd *structureDef, e *elementRule, parent node, se
 func (r *run) checkValue(sd *structureDef, e *elementRule, k node, scope any) {
 	last := e.segs[len(e.segs)-1]
 	if base, choice := strings.CutSuffix(last.name, "[x]"); choice && len(e.types) > 0 {
-		key := k.expr[strings.LastIndex(k.expr, "."+base)+len(base)+1:]
+		// the instance's key, "effectiveDateTime" or "_effectiveDateTime" (present by
+		// its extensions alone), less the element's name
+		key := k.expr[strings.LastIndexByte(k.expr, '.')+1:]
 		if i := strings.IndexByte(key, '['); i >= 0 {
 			key = key[:i]
 		}
+		key = strings.TrimPrefix(strings.TrimPrefix(key, "_"), base)
 		ok := false
 		for _, t := range e.types {
 			if strings.EqualFold(t.code, key) {
@@ -284,7 +297,7 @@ func (r *run) checkReference(sd *structureDef, e *elementRule, k node, targets [
 	} else if parts := strings.Split(ref, "/"); len(parts) >= 2 && !strings.HasPrefix(ref, "urn:") {
 		typ = parts[len(parts)-2]
 	}
-	if typ != "" && !allowed[typ] {
+	if typ != "" && !allowed[typ] && !allowed["Resource"] {
 		r.add(r.ruleIssue(sd, e, fhir.SeverityError, "structure", k.expr+".reference",
 			fmt.Sprintf("%s: reference to a %s, expected %s", e.path, typ, strings.Join(keys(allowed), " or "))))
 		return
@@ -321,8 +334,12 @@ func (r *run) checkInvariants(sd *structureDef, e *elementRule, at []node, body 
 			if b == nil {
 				b, _ = json.Marshal(n.val)
 			}
+			withModel := e.modelType != ""
+			if withModel && field(n.val, "resourceType") == nil {
+				b = typed(b, e.modelType)
+			}
 			res := &fhirpathResolver{r: r, scope: scope, expr: ""}
-			out, err := inv.evaluate(r.ctx, b, res)
+			out, err := inv.evaluate(r.ctx, b, res, withModel)
 			sev := fhir.SeverityError
 			if inv.severity == "warning" {
 				sev = fhir.SeverityWarning
@@ -471,10 +488,18 @@ func claims(res any, url string) bool {
 }
 
 // evaluate runs the invariant's FHIRPath on b (see invariant.usesRegex for the lock).
-func (inv *invariant) evaluate(ctx context.Context, b []byte, res *fhirpathResolver) (fhirpath.Collection, error) {
+// typed: b's "resourceType" names its base R4 type (elementRule.modelType), and the
+// engine navigates with the base model: choice elements by their R4 types instead of
+// some fifty suffixes tried on each absent one, dates and decimals by their types.
+func (inv *invariant) evaluate(ctx context.Context, b []byte, res *fhirpathResolver, typed bool) (fhirpath.Collection, error) {
 	if inv.usesRegex {
 		regexMu.Lock()
 		defer regexMu.Unlock()
+	}
+	if typed {
+		if m, err := loadBase(); err == nil {
+			return inv.expr.EvaluateWithOptions(b, fhirpath.WithResolver(res), fhirpath.WithContext(ctx), fhirpath.WithModel(m.fhirpath))
+		}
 	}
 	return inv.expr.EvaluateWithOptions(b, fhirpath.WithResolver(res), fhirpath.WithContext(ctx))
 }

@@ -86,18 +86,25 @@ func (v *Validator) WithExternal(exts ...*External) (*Validator, *Skipped, error
 		nv.structures[k] = sd
 	}
 	skipped := &Skipped{Profiles: map[string]string{}}
+	ps := newProfileSet()
+	nv.sources = make(map[string][]byte, len(v.sources))
+	for k, b := range v.sources {
+		nv.sources[k] = b
+		ps.bodies[k] = b
+	}
+	for _, e := range exts {
+		for _, url := range e.URLs() {
+			if _, dup := nv.sources[url]; dup {
+				return nil, nil, fmt.Errorf("profiles: %s is defined twice", url)
+			}
+			nv.sources[url] = e.structures[url]
+			ps.bodies[url] = e.structures[url]
+		}
+	}
 	for _, e := range exts {
 		skipped.DataTypes = append(skipped.DataTypes, e.dataTypes...)
 		for _, url := range e.URLs() {
-			if _, dup := nv.structures[url]; dup {
-				return nil, nil, fmt.Errorf("profiles: %s is defined twice", url)
-			}
-			body, err := normalizeDifferential(e.structures[url])
-			if err != nil {
-				skipped.Profiles[url] = err.Error()
-				continue
-			}
-			sd, err := compileStructure(body, "urn:external:"+e.Name)
+			sd, err := compileProfile(ps, url, "urn:external:"+e.Name)
 			if err == nil {
 				err = entrySlices(sd)
 			}

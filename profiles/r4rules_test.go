@@ -88,7 +88,13 @@ var r4RuleCases = []struct {
 	{"narrative", "external image", `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><img src=\"http://evil.example/t.gif\"/>x</div>"}}`,
 		[]want{{"error", "Patient.text.div", "<img src> must reference"}}},
 	{"narrative", "not an XHTML div", `{"resourceType":"Patient","text":{"status":"generated","div":"<p>x</p>"}}`,
-		[]want{{"fatal", "Patient.text.div", `must be a <div xmlns="http://www.w3.org/1999/xhtml">`}}},
+		[]want{{"fatal", "Patient.text.div", `must be an XHTML div (<div xmlns="http://www.w3.org/1999/xhtml">)`}}},
+	// attributes outside the list and empty content are reported by the validator, all
+	// of them; the parser refuses only the unsafe kinds (one rule set: fhir.CheckNarrative)
+	{"narrative", "attribute not allowed", `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p data-x=\"1\">x</p></div>"}}`,
+		[]want{{"error", "Patient.text.div", "base R4 narrative (txt-1): attribute data-x is not allowed on <p>"}}},
+	{"narrative", "empty narrative", `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"> </div>"}}`,
+		[]want{{"error", "Patient.text.div", "base R4 narrative (txt-2)"}}},
 
 	// invariants of the base StructureDefinitions
 	{"invariant", "Period in order", `{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"period":{"start":"2024-01-01","end":"2024-02-01"}}`, nil},
@@ -104,6 +110,12 @@ var r4RuleCases = []struct {
 		[]want{{"error", "Questionnaire.item[0]", "que-6"}}},
 	{"invariant", "RiskAssessment probability over 100 (ras-2)", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/p"},"prediction":[{"probabilityDecimal":150.5}]}`,
 		[]want{{"error", "RiskAssessment.prediction[0]", "ras-2"}}},
+	// a decimal written as a JSON integer is still a decimal (R4 JSON: the element's
+	// type decides, not how the number is written)
+	{"invariant", "RiskAssessment probability over 100 written as an integer (ras-2)", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/p"},"prediction":[{"probabilityDecimal":150}]}`,
+		[]want{{"error", "RiskAssessment.prediction[0]", "ras-2"}}},
+	{"invariant", "RiskAssessment probability of 100 written as an integer (ras-2)", `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/p"},"prediction":[{"probabilityDecimal":100}]}`,
+		nil},
 }
 
 // TestR4Rules runs the corpus: every expected issue is found with its severity,

@@ -36,7 +36,7 @@ func TestRequiredCodeMatchesFHIRPath(t *testing.T) {
 			r := &run{v: v, ctx: context.Background(), resolver: res, memo: map[string]bool{}, why: map[string]string{},
 				bytes: map[string][]byte{}, external: map[string]target{}}
 			native := inv.required.holds(r.poolOf(inv.required, node{root, "ServiceRequest"}, root))
-			out, err := inv.evaluate(context.Background(), body, &fhirpathResolver{r: r, scope: root})
+			out, err := inv.evaluate(context.Background(), body, &fhirpathResolver{r: r, scope: root}, true)
 			if err != nil || len(out) != 1 {
 				t.Fatalf("%s body %d: FHIRPath %v %v", inv.key, i, out, err)
 			}

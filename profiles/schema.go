@@ -151,14 +151,15 @@ func reachable(defs map[string]json.RawMessage, typ string) map[string]json.RawM
 
 // validate checks one resource (not its nested resources) against its type's schema
 // and returns issues whose expressions start with prefix (e.g. "Patient" or
-// "Bundle.entry[2].resource").
-func (b *baseSchemas) validate(typ string, body []byte, prefix string) []fhir.Issue {
+// "Bundle.entry[2].resource"). doc is the resource as decodeJSON decodes it (numbers
+// as json.Number, as the schema library's own decoder): it is not decoded again.
+func (b *baseSchemas) validate(typ string, doc any, prefix string) []fhir.Issue {
 	s, err := b.schemaFor(typ)
 	if err != nil {
 		return []fhir.Issue{{Severity: fhir.SeverityError, Code: "not-supported", Expression: []string{prefix},
 			Diagnostics: fmt.Sprintf("base R4: resource type %s has no schema", typ)}}
 	}
-	res, err := s.Validate(gojsonschema.NewBytesLoader(body))
+	res, err := s.Validate(gojsonschema.NewRawLoader(doc))
 	if err != nil {
 		return []fhir.Issue{{Severity: fhir.SeverityError, Code: "structure", Expression: []string{prefix},
 			Diagnostics: "base R4: the resource is not valid JSON"}}

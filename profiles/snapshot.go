@@ -151,10 +151,7 @@ func (s *snapshot) apply(de map[string]any) error {
 	el := s.elems[i]
 	for k, v := range de {
 		switch k {
-		case "id", "path", "sliceName", "extension":
-			if k == "sliceName" {
-				el[k] = v
-			}
+		case "id", "path":
 		case "constraint":
 			old, _ := el["constraint"].([]any)
 			add, _ := v.([]any)
@@ -198,6 +195,7 @@ func (s *snapshot) make(id string) (int, error) {
 			eid, _ := e["id"].(string)
 			c["id"] = id + strings.TrimPrefix(eid, src)
 			delete(c, "slicing")
+			delete(c, "extension") // what the sliced element's own extensions say (a seed section) is its own
 			copies = append(copies, c)
 		}
 		copies[0]["sliceName"] = id[colon+1:]

@@ -32,8 +32,10 @@ type elementRule struct {
 	pattern   any // decoded pattern[x], nil if none
 	valueSet  string
 	slicing   *slicing
-	disc      *discValue // for a slice of a pattern/value slicing: what its members hold
-	seed      string     // seed section of a clinical rule, e.g. "000 §IX"
+	slices    []*elementRule // of a sliced element: its slices, in order
+	disc      *discValue     // for a slice of a pattern/value slicing: what its members hold
+	seed      string         // seed section of a clinical rule, e.g. "000 §IX"
+	modelType string         // what invariants navigate from with the base model (modelTypeOf)
 	short     string
 	invariant []*invariant
 }
@@ -184,6 +186,7 @@ func compileStructure(body []byte, canonical string) (*structureDef, error) {
 				return nil, fmt.Errorf("%s: slice %s: %w", sd.Name, r.id, err)
 			}
 			r.disc = disc
+			last.slicedBy.slices = append(last.slicedBy.slices, r)
 		}
 	}
 	return d, nil
@@ -194,6 +197,8 @@ func compileStructure(body []byte, canonical string) (*structureDef, error) {
 // pattern or fixed value of the slice itself also constrains its children. Extension
 // slices by url are recognised by their profile; profile/type discriminators need no
 // value. A pattern/value slice without a value is an invalid StructureDefinition.
+//
+// An extension slice's url is its profile (extensionURL).
 func (d *structureDef) discriminator(slice *elementRule, sl *slicing) (*discValue, error) {
 	if sl.discType != "pattern" && sl.discType != "value" {
 		return nil, nil
@@ -263,7 +268,7 @@ func compileElement(re rawElement, raw json.RawMessage, exts ruleExtensions) (*e
 	}
 	r.seed = seedOf(re.Extension, exts.seed)
 	for _, t := range re.Type {
-		r.types = append(r.types, typeRef{code: t.Code, profiles: t.Profile, targetProfiles: t.TargetProfile})
+		r.types = append(r.types, typeRef{code: t.Code, profiles: unversioned(t.Profile), targetProfiles: unversioned(t.TargetProfile)})
 	}
 	if re.Binding != nil && re.Binding.Strength == "required" {
 		r.valueSet = re.Binding.ValueSet
@@ -321,4 +326,27 @@ func decodeJSON(b []byte) any {
 		return nil
 	}
 	return v
+}
+
+// extensionURL is the url of the extensions a slice of a slicing by url holds: the
+// profile of its type, or its fixed url; "" for other slices.
+func (d *structureDef) extensionURL(slice *elementRule) string {
+	if len(slice.types) > 0 && len(slice.types[0].profiles) > 0 {
+		return slice.types[0].profiles[0]
+	}
+	if slice.disc != nil && len(slice.disc.path) == 1 && slice.disc.path[0] == "url" {
+		u, _ := slice.disc.val.(string)
+		return u
+	}
+	return ""
+}
+
+// unversioned drops the "|4.0.1" of canonical URLs (published snapshots version
+// base R4's): profiles are known by URL.
+func unversioned(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i], _, _ = strings.Cut(u, "|")
+	}
+	return out
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -53,6 +52,9 @@ type Validator struct {
 	structures map[string]*structureDef // by canonical URL
 	valueSets  map[string]*valueSet
 	seedSystem string // CodeSystem of seed sections, for issue details
+	// sources are the constraining StructureDefinitions as given (the guide's and the
+	// loaded packages'), by URL: the bases of the snapshots of further packages.
+	sources map[string][]byte
 }
 
 // NewValidator compiles the package's StructureDefinitions, invariants and ValueSets.
@@ -62,12 +64,16 @@ func NewValidator(pkg *Package) (*Validator, error) {
 		return nil, fmt.Errorf("profiles: base R4 model: %w", err)
 	}
 	v := &Validator{pkg: pkg, base: &baseSchemas{}, structures: map[string]*structureDef{},
-		seedSystem: pkg.Canonical + "/CodeSystem/ait-seed-section"}
+		seedSystem: pkg.Canonical + "/CodeSystem/ait-seed-section", sources: map[string][]byte{}}
+	ps := newProfileSet()
 	for _, r := range pkg.resources {
-		if r.Type != "StructureDefinition" || r.Example {
-			continue
+		if r.Type == "StructureDefinition" && !r.Example {
+			ps.bodies[r.URL] = r.Body
+			v.sources[r.URL] = r.Body
 		}
-		sd, err := compileStructure(r.Body, pkg.Canonical)
+	}
+	for url := range ps.bodies {
+		sd, err := compileProfile(ps, url, pkg.Canonical)
 		if err != nil {
 			return nil, fmt.Errorf("profiles: %w", err)
 		}
@@ -238,10 +244,10 @@ func (r *run) indexBundle(root any) {
 // resource validates one resource at expr: base R4, nested resources, then profiles.
 // container is the resource holding it (for contained ones), nil at the top.
 func (r *run) resource(node any, body []byte, typ, expr string, explicit []string, container any) {
-	for _, is := range r.v.base.validate(typ, body, expr) {
+	for _, is := range r.v.base.validate(typ, node, expr) {
 		r.add(is)
 	}
-	r.checkBase(node, body, typ, expr, container)
+	body = r.checkBase(node, body, typ, expr, container)
 	r.nested(node, typ, expr)
 	scope := node
 	if container != nil {
@@ -413,7 +419,37 @@ func (f *fhirpathResolver) Resolve(_ context.Context, ref string) ([]byte, error
 }
 
 // jsonEqual compares two values decoded by decodeJSON (maps, slices, strings,
-// booleans, json.Number), numbers by their JSON text as the JSON would.
+// booleans, json.Number), numbers by their JSON text as the JSON would, a decimal
+// rewritten by asDecimal as the integer it was written as.
 func jsonEqual(a, b any) bool {
-	return reflect.DeepEqual(a, b)
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !jsonEqual(xv, yv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !jsonEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && strings.TrimSuffix(string(x), decimalExponent) == strings.TrimSuffix(string(y), decimalExponent)
+	default:
+		return a == b
+	}
 }
