@@ -113,6 +113,11 @@ type Request struct {
 	Op string
 	// Access confines the request to the client's grant; nil for the server itself.
 	Access Access
+	// BundleValidated says the server itself validated Body whole, as it stands, just
+	// before (the referral intake does, to withdraw the profiles it assigned that are
+	// not met): the transaction does not validate the same bytes a second time. Never
+	// set from a client's request.
+	BundleValidated bool
 }
 
 // Response is an interaction's result.

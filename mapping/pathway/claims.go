@@ -26,22 +26,24 @@ const maxWithdrawRounds = 6
 // That entry is then stored as sent, and the reasons are reported as warnings: the
 // referral goes through, and the dossier status says what is missing (000 §V).
 // Profiles the sender claimed itself are never withdrawn: its claim is checked on
-// write like any other.
-func claimOnlyWhatIsMet(v rest.Validator, original, bundle []byte) ([]byte, []fhir.Issue, error) {
+// write like any other. valid reports that the Bundle returned was validated as it
+// stands and had no error, so the transaction need not validate it again.
+func claimOnlyWhatIsMet(v rest.Validator, original, bundle []byte) (_ []byte, _ []fhir.Issue, valid bool, _ error) {
 	if v == nil {
-		return bundle, nil, nil
+		return bundle, nil, false, nil
 	}
 	var b map[string]any
 	dec := json.NewDecoder(bytes.NewReader(bundle))
 	dec.UseNumber() // numbers keep their literal text
 	if err := dec.Decode(&b); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	entries, _ := b["entry"].([]any)
 	var issues []fhir.Issue
 	for round := 0; round < maxWithdrawRounds; round++ {
 		oo := v.ValidateBundle(bundle)
 		if oo == nil || !oo.HasErrors() {
+			valid = true
 			break
 		}
 		failing := map[int][]fhir.Issue{}
@@ -73,10 +75,10 @@ func claimOnlyWhatIsMet(v rest.Validator, original, bundle []byte) ([]byte, []fh
 		}
 		var err error
 		if bundle, err = json.Marshal(b); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 	}
-	return bundle, issues, nil
+	return bundle, issues, valid, nil
 }
 
 // withdraw removes from one entry's resource the AIT profiles the intake added (those

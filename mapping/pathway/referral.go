@@ -59,7 +59,7 @@ func intake(ctx context.Context, svc *rest.Service, body []byte, access rest.Acc
 			return nil, nil, err
 		}
 	}
-	bundle, withdrawn, err := claimOnlyWhatIsMet(svc.Validate, body, res.Bundle)
+	bundle, withdrawn, valid, err := claimOnlyWhatIsMet(svc.Validate, body, res.Bundle)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -68,11 +68,12 @@ func intake(ctx context.Context, svc *rest.Service, body []byte, access rest.Acc
 		if res, err = mapping.Intake(body, mapping.IntakeOptions{Received: clock(svc), ProfileGaps: gaps}); err != nil {
 			return nil, nil, err
 		}
-		if bundle, withdrawn, err = claimOnlyWhatIsMet(svc.Validate, body, res.Bundle); err != nil {
+		if bundle, withdrawn, valid, err = claimOnlyWhatIsMet(svc.Validate, body, res.Bundle); err != nil {
 			return nil, nil, err
 		}
 	}
-	resp, err := svc.Bundle(withIntake(ctx), &rest.Request{Method: http.MethodPost, Body: bundle, Op: "transaction", Access: access}, prefer)
+	resp, err := svc.Bundle(withIntake(ctx), &rest.Request{Method: http.MethodPost, Body: bundle, Op: "transaction", Access: access,
+		BundleValidated: valid}, prefer)
 	if err != nil {
 		return nil, nil, err
 	}
