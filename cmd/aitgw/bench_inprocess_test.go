@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -89,31 +90,42 @@ func BenchmarkReadByIDInProcess(b *testing.B) {
 }
 
 // BenchmarkReferenceTransactionInProcess posts the reference write workload (Patient
-// and Observation 8480-6 linked by urn:uuid) through the whole gateway, 16 at a time
-// as 32 clients on 2 cores: validation, indexing, group commit with its fsyncs,
-// audit.
+// and Observation 8480-6 linked by urn:uuid) through the whole gateway, from 1 to 32
+// clients at a time: validation, indexing, group commit with its fsyncs, audit.
 //
 //	go test ./cmd/aitgw -run '^$' -bench ReferenceTransactionInProcess -benchmem
 func BenchmarkReferenceTransactionInProcess(b *testing.B) {
+	for _, clients := range []int{1, 4, 16, 32} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchReferenceTransactions(b, clients) })
+	}
+}
+
+func benchReferenceTransactions(b *testing.B, clients int) {
 	gw, tok := inProcessGateway(b)
 	var n atomic.Int64
 	b.ReportAllocs()
-	b.SetParallelism(8)
 	b.ResetTimer()
 	cpu := processCPU()
-	defer func() { reportCPU(b, cpu) }()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1)
-			body := fmt.Appendf(nil, `{"resourceType":"Bundle","type":"transaction","entry":[`+
-				`{"fullUrl":"urn:uuid:%08x-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","gender":"%s","birthDate":"19%02d-0%d-1%d"},"request":{"method":"POST","url":"Patient"}},`+
-				`{"resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"subject":{"reference":"urn:uuid:%08x-0000-4000-8000-000000000001"},`+
-				`"effectiveDateTime":"2026-01-01T10:00:00Z","valueQuantity":{"value":%d,"unit":"mm[Hg]","system":"http://unitsofmeasure.org","code":"mm[Hg]"}},"request":{"method":"POST","url":"Observation"}}]}`,
-				i, [...]string{"male", "female"}[i&1], 30+i%70, 1+i%9, i%10, i, 90+i%90)
-			if rec := serveInProcess(gw, tok, http.MethodPost, "http://gw.test/fhir", body); rec.Code != http.StatusOK {
-				b.Errorf("transaction: %d %.400s", rec.Code, rec.Body)
-				return
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := n.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				body := fmt.Appendf(nil, `{"resourceType":"Bundle","type":"transaction","entry":[`+
+					`{"fullUrl":"urn:uuid:%08x-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","gender":"%s","birthDate":"19%02d-0%d-1%d"},"request":{"method":"POST","url":"Patient"}},`+
+					`{"resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"subject":{"reference":"urn:uuid:%08x-0000-4000-8000-000000000001"},`+
+					`"effectiveDateTime":"2026-01-01T10:00:00Z","valueQuantity":{"value":%d,"unit":"mm[Hg]","system":"http://unitsofmeasure.org","code":"mm[Hg]"}},"request":{"method":"POST","url":"Observation"}}]}`,
+					i, [...]string{"male", "female"}[i&1], 30+i%70, 1+i%9, i%10, i, 90+i%90)
+				if rec := serveInProcess(gw, tok, http.MethodPost, "http://gw.test/fhir", body); rec.Code != http.StatusOK {
+					b.Errorf("transaction: %d %.400s", rec.Code, rec.Body)
+					return
+				}
 			}
-		}
-	})
+		})
+	}
+	wg.Wait()
+	reportCPU(b, cpu)
 }
