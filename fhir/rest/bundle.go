@@ -134,7 +134,11 @@ func (s *Service) parseEntry(op *entryOp, r *fhir.EntryRequest, resource json.Ra
 		if len(resource) == 0 {
 			return badRequest("required", "resource", "a %s entry needs a resource", req.Method)
 		}
-		op.res, op.warn, err = s.accept(req.Type, resource, req.ID, check)
+		res, perr := entryResource(resource)
+		if perr != nil {
+			return perr
+		}
+		op.res, op.warn, err = s.acceptParsed(res, req.Type, req.ID, check)
 		return err
 	case http.MethodPatch:
 		req.Body, err = patchBody(resource)

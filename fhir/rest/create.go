@@ -77,6 +77,11 @@ func (s *Service) accept(typ string, body []byte, id string, check int) (*fhir.R
 	if perr != nil {
 		return nil, nil, perr
 	}
+	return s.acceptParsed(res, typ, id, check)
+}
+
+// acceptParsed is accept for a resource already parsed.
+func (s *Service) acceptParsed(res *fhir.Resource, typ, id string, check int) (*fhir.Resource, *fhir.OperationOutcome, error) {
 	if typ != "" && res.Type != typ {
 		return nil, nil, badRequest("invalid", "resourceType", "resourceType %q does not match the URL's type %q", res.Type, typ)
 	}

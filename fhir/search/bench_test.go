@@ -34,3 +34,24 @@ func BenchmarkIndexPatient(b *testing.B) { benchIndex(b, "Patient", benchPatient
 
 // BenchmarkIndexObservation measures the index extraction of one create.
 func BenchmarkIndexObservation(b *testing.B) { benchIndex(b, "Observation", benchObservation) }
+
+// The resources of aitgw bench's reference write workload, as stored.
+var (
+	benchReferencePatient     = []byte(`{"resourceType":"Patient","id":"0193a0b0-0000-7000-8000-000000000002","meta":{"versionId":"1","lastUpdated":"2026-01-01T10:00:00.123Z"},"gender":"female","birthDate":"1950-03-12"}`)
+	benchReferenceObservation = []byte(`{"resourceType":"Observation","id":"0193a0b0-0000-7000-8000-000000000001","meta":{"versionId":"1","lastUpdated":"2026-01-01T10:00:00.123Z"},"status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"subject":{"reference":"Patient/0193a0b0-0000-7000-8000-000000000002"},"effectiveDateTime":"2026-01-01T10:00:00Z","valueQuantity":{"value":120,"unit":"mm[Hg]","system":"http://unitsofmeasure.org","code":"mm[Hg]"}}`)
+)
+
+// BenchmarkIndexReference measures the index extraction of the reference write
+// workload's transaction: its Patient and its Observation.
+func BenchmarkIndexReference(b *testing.B) {
+	r := newTestRegistry(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Index("Patient", benchReferencePatient); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Index("Observation", benchReferenceObservation); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,7 +34,7 @@ func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw boo
 	ctx := newEvalContext(body)
 	present := topLevel(body)
 	var out []fhir.IndexEntry
-	seen := map[string]bool{}
+	var memo componentMemo
 	for _, p := range r.indexed(typ) {
 		if codes != nil && !codes[p.Code] || codes == nil && r.isDerived(typ, p.Code) {
 			continue // not asked for, or stored as its sources' rows (derived.go)
@@ -51,7 +52,7 @@ func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw boo
 		}
 		var keys [][]byte
 		if p.Type == "composite" {
-			keys, err = r.compositeKeys(p, vals)
+			keys, err = r.compositeKeys(p, vals, &memo)
 			if err != nil {
 				return nil, fmt.Errorf("search parameter %s.%s: %w", typ, p.Code, err)
 			}
@@ -60,15 +61,19 @@ func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw boo
 				keys = valueKeys(p.Type, v, keys)
 			}
 		}
+		// codes are distinct (Params), so a duplicate can only be among this
+		// parameter's own keys, a handful: compared directly, with no map of strings
+		first := len(out)
+	keys:
 		for _, k := range keys {
 			if !raw {
 				k = capKey(k)
 			}
-			id := p.Code + "\x00" + string(k)
-			if seen[id] {
-				continue
+			for _, e := range out[first:] {
+				if bytes.Equal(e.Key, k) {
+					continue keys
+				}
 			}
-			seen[id] = true
 			out = append(out, fhir.IndexEntry{Param: p.Code, Key: k})
 		}
 	}
@@ -363,7 +368,7 @@ func quantityKeys(v types.Value, keys [][]byte) [][]byte {
 // code-value-concept, component-code-value-quantity…): for each value of the
 // composite expression, every exact token key of the first component joined to every
 // key of the second.
-func (r *Registry) compositeKeys(p *Param, vals types.Collection) ([][]byte, error) {
+func (r *Registry) compositeKeys(p *Param, vals types.Collection, memo *componentMemo) ([][]byte, error) {
 	if len(p.Components) != 2 {
 		return nil, nil // three-part composites are not indexed
 	}
@@ -377,13 +382,11 @@ func (r *Registry) compositeKeys(p *Param, vals types.Collection) ([][]byte, err
 		if !ok {
 			continue
 		}
-		ctx := newEvalContext(o.Data())
-		present := topLevel(o.Data())
-		c1, err := p.Components[0].evaluate(ctx, present)
+		c1, err := memo.evaluate(o.Data(), &p.Components[0])
 		if err != nil {
 			return nil, err
 		}
-		c2, err := p.Components[1].evaluate(ctx, present)
+		c2, err := memo.evaluate(o.Data(), &p.Components[1])
 		if err != nil {
 			return nil, err
 		}
@@ -406,4 +409,49 @@ func (r *Registry) compositeKeys(p *Param, vals types.Collection) ([][]byte, err
 		}
 	}
 	return keys, nil
+}
+
+// componentMemo keeps, during the indexing of one resource, the values of composite
+// components: Observation's composites (code-value-quantity, combo-code-value-quantity,
+// code-value-concept…) evaluate the same components ("code", "value.as(Quantity)")
+// on the same items, each of them otherwise once per composite.
+type componentMemo struct {
+	items []memoItem
+}
+
+type memoItem struct {
+	data    []byte // the item's JSON, as the evaluation returned it
+	ctx     *eval.Context
+	present members
+	values  map[string]types.Collection // by component expression
+}
+
+// evaluate returns the values of c on the item whose JSON is data.
+func (m *componentMemo) evaluate(data []byte, c *Component) (types.Collection, error) {
+	var it *memoItem
+	for i := range m.items {
+		if sameBytes(m.items[i].data, data) {
+			it = &m.items[i]
+			break
+		}
+	}
+	if it == nil {
+		m.items = append(m.items, memoItem{data: data, ctx: newEvalContext(data), present: topLevel(data), values: map[string]types.Collection{}})
+		it = &m.items[len(m.items)-1]
+	}
+	if v, ok := it.values[c.Expression]; ok {
+		return v, nil
+	}
+	v, err := c.evaluate(it.ctx, it.present)
+	if err != nil {
+		return nil, err
+	}
+	it.values[c.Expression] = v
+	return v, nil
+}
+
+// sameBytes reports whether a and b are the same slice of memory (the same item of
+// the resource), not merely equal bytes.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
