@@ -7,42 +7,63 @@ import (
 	"github.com/aitgw/aitgw/fhir"
 )
 
+// trialPatient is a referred patient whose pathway ran up to the implantation
+// (excluded), with the means to post trial steps, pain scores and morphine.
+type trialPatient struct {
+	w            *world
+	d            dossier
+	implantation []byte
+}
+
+func newTrialPatient(t *testing.T) *trialPatient {
+	t.Helper()
+	p := &trialPatient{w: newWorld(t)}
+	_, p.d = postReferral(t, p.w)
+	for _, s := range pathwaySteps(p.d, newCast(t, p.w)) {
+		if s.Name == "implantation" {
+			p.implantation = s.Body
+			break
+		}
+		p.w.create(t, string(s.Body))
+	}
+	return p
+}
+
+// step is a pathway step Encounter coded fact, at the instant at.
+func (p *trialPatient) step(fact, at string) []byte {
+	return []byte(`{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
+		"type":[{"coding":[{"system":"` + ait + `","code":"` + fact + `"}]}],"subject":{"reference":"` + p.d.patient + `"},
+		"basedOn":[{"reference":"` + p.d.referral + `"}],"period":{"start":"` + at + `"}}`)
+}
+
+// pain posts a pain score (LOINC 72514-3, 0-10) taken at at.
+func (p *trialPatient) pain(t *testing.T, v, at string) {
+	p.w.create(t, `{"resourceType":"Observation","status":"final","subject":{"reference":"`+p.d.patient+`"},
+		"code":{"coding":[{"system":"http://loinc.org","code":"72514-3"}]},"effectiveDateTime":"`+at+`","valueInteger":`+v+`}`)
+}
+
+// morphine posts oral morphine, mg a day, over start to end (end empty: ongoing).
+func (p *trialPatient) morphine(t *testing.T, mg, start, end string) {
+	period := `"start":"` + start + `"`
+	if end != "" {
+		period += `,"end":"` + end + `"`
+	}
+	p.w.create(t, `{"resourceType":"MedicationStatement","status":"active","subject":{"reference":"`+p.d.patient+`"},
+		"medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"N02AA01"}]},"effectivePeriod":{`+period+`},
+		"dosage":[{"route":{"coding":[{"system":"http://snomed.info/sct","code":"26643006"}]},"timing":{"repeat":{"frequency":1,"period":1,"periodUnit":"d"}},
+		"doseAndRate":[{"doseQuantity":{"value":`+mg+`,"system":"http://unitsofmeasure.org","code":"mg"}}]}]}`)
+}
+
 // TestTrialResultFromPostedScoresAndMedication (002): the trial's result is computed
 // from the pain scores and the medication before and during it. 8/10 then 5/10
 // (37.5 %) is refused as a positive trial; 8 then 4 (50 %) with the oral morphine
 // equivalent down by 400 mg/d (morphine 600 to 200) is accepted; the definitive pump then still
 // needs the insurer's approval.
 func TestTrialResultFromPostedScoresAndMedication(t *testing.T) {
-	w := newWorld(t)
-	_, d := postReferral(t, w)
-	c := newCast(t, w)
-	var implantation []byte
-	for _, s := range pathwaySteps(d, c) {
-		if s.Name == "implantation" {
-			implantation = s.Body
-			break
-		}
-		w.create(t, string(s.Body))
-	}
-	step := func(fact, at string) []byte {
-		return []byte(`{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
-			"type":[{"coding":[{"system":"` + ait + `","code":"` + fact + `"}]}],"subject":{"reference":"` + d.patient + `"},
-			"basedOn":[{"reference":"` + d.referral + `"}],"period":{"start":"` + at + `"}}`)
-	}
-	pain := func(v, at string) {
-		w.create(t, `{"resourceType":"Observation","status":"final","subject":{"reference":"`+d.patient+`"},
-			"code":{"coding":[{"system":"http://loinc.org","code":"72514-3"}]},"effectiveDateTime":"`+at+`","valueInteger":`+v+`}`)
-	}
-	morphine := func(mg, start, end string) {
-		period := `"start":"` + start + `"`
-		if end != "" {
-			period += `,"end":"` + end + `"`
-		}
-		w.create(t, `{"resourceType":"MedicationStatement","status":"active","subject":{"reference":"`+d.patient+`"},
-			"medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"N02AA01"}]},"effectivePeriod":{`+period+`},
-			"dosage":[{"route":{"coding":[{"system":"http://snomed.info/sct","code":"26643006"}]},"timing":{"repeat":{"frequency":1,"period":1,"periodUnit":"d"}},
-			"doseAndRate":[{"doseQuantity":{"value":`+mg+`,"system":"http://unitsofmeasure.org","code":"mg"}}]}]}`)
-	}
+	p := newTrialPatient(t)
+	w, implantation, step := p.w, p.implantation, p.step
+	pain := func(v, at string) { p.pain(t, v, at) }
+	morphine := func(mg, start, end string) { p.morphine(t, mg, start, end) }
 	if _, err := w.post(step("trial-positive", "2026-03-19T12:00:00Z")); err == nil {
 		t.Fatal("a trial result without a trial was accepted")
 	}
@@ -85,26 +106,9 @@ func TestTrialResultFromPostedScoresAndMedication(t *testing.T) {
 // the definitive pump is then refused. Recording a positive trial as negative is
 // refused too: the result is computed, not declared.
 func TestNegativeTrialIsRecordedAndTold(t *testing.T) {
-	w := newWorld(t)
-	_, d := postReferral(t, w)
-	c := newCast(t, w)
-	var implantation []byte
-	for _, s := range pathwaySteps(d, c) {
-		if s.Name == "implantation" {
-			implantation = s.Body
-			break
-		}
-		w.create(t, string(s.Body))
-	}
-	step := func(fact, at string) []byte {
-		return []byte(`{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
-			"type":[{"coding":[{"system":"` + ait + `","code":"` + fact + `"}]}],"subject":{"reference":"` + d.patient + `"},
-			"basedOn":[{"reference":"` + d.referral + `"}],"period":{"start":"` + at + `"}}`)
-	}
-	pain := func(v, at string) {
-		w.create(t, `{"resourceType":"Observation","status":"final","subject":{"reference":"`+d.patient+`"},
-			"code":{"coding":[{"system":"http://loinc.org","code":"72514-3"}]},"effectiveDateTime":"`+at+`","valueInteger":`+v+`}`)
-	}
+	p := newTrialPatient(t)
+	w, implantation, step := p.w, p.implantation, p.step
+	pain := func(v, at string) { p.pain(t, v, at) }
 	w.create(t, string(step("trial-start", "2026-03-10T09:00:00Z")))
 	pain("8", "2026-03-09T10:00:00Z")
 	pain("6", "2026-03-18T10:00:00Z")
@@ -136,23 +140,12 @@ func TestNegativeTrialIsRecordedAndTold(t *testing.T) {
 
 	// another patient whose trial reached 75 % relief with less morphine: declared
 	// negative, it is refused
-	w2 := newWorld(t)
-	_, d2 := postReferral(t, w2)
-	for _, s := range pathwaySteps(d2, newCast(t, w2)) {
-		if s.Name == "implantation" {
-			break
-		}
-		w2.create(t, string(s.Body))
-	}
-	d = d2
-	w = w2
+	p = newTrialPatient(t)
+	w, step = p.w, p.step
 	w.create(t, string(step("trial-start", "2026-03-10T09:00:00Z")))
 	pain("8", "2026-03-09T10:00:00Z")
 	pain("2", "2026-03-18T10:00:00Z")
-	w.create(t, `{"resourceType":"MedicationStatement","status":"active","subject":{"reference":"`+d.patient+`"},
-		"medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"N02AA01"}]},"effectivePeriod":{"start":"2026-01-01","end":"2026-03-14"},
-		"dosage":[{"route":{"coding":[{"system":"http://snomed.info/sct","code":"26643006"}]},"timing":{"repeat":{"frequency":1,"period":1,"periodUnit":"d"}},
-		"doseAndRate":[{"doseQuantity":{"value":600,"system":"http://unitsofmeasure.org","code":"mg"}}]}]}`)
+	p.morphine(t, "600", "2026-01-01", "2026-03-14")
 	_, err = w.post(step("trial-negative", "2026-03-19T12:00:00Z"))
 	want422(t, err, "002")
 	if o := string(fhir.AsError(err).Outcome.JSON()); !strings.Contains(o, "the trial is positive") || !strings.Contains(o, "record it as trial-positive") {
