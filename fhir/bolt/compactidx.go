@@ -105,8 +105,12 @@ func encodeEntryList(btx *bbolt.Tx, typ string, entries []fhir.IndexEntry) ([]by
 	return out, ords, nil
 }
 
-// decodeEntryList reads a compact entry list into fresh memory.
+// decodeEntryList reads a compact entry list, packed or not, into fresh memory.
 func decodeEntryList(v []byte) ([]ordinalEntry, error) {
+	v, err := unpackList(v)
+	if err != nil {
+		return nil, err
+	}
 	if len(v) == 0 || v[0] != 0 {
 		return nil, errCorrupt
 	}
@@ -136,7 +140,7 @@ func decodeEntryList(v []byte) ([]ordinalEntry, error) {
 	return out, nil
 }
 
-// isCompactList tells a compact entry list from a format-1 one.
+// isCompactList tells a compact entry list (packed or not) from a format-1 one.
 func isCompactList(v []byte) bool { return len(v) > 0 && v[0] == 0 }
 
 // readEntryList reads a stored entry list of either form as ordinal entries.

@@ -64,7 +64,7 @@ func (t *tx) Version(typ, id string, version int64) (*fhir.Record, error) {
 	if v == nil {
 		return nil, fhir.ErrNotFound
 	}
-	return storecodec.DecodeRecord(typ, id, version, v)
+	return decodeStored(typ, id, version, v)
 }
 
 // History walks versions newest first: by version for one resource, by time (then
@@ -119,7 +119,7 @@ func (t *tx) instanceHistory(f fhir.HistoryFilter, fn func(*fhir.Record) bool) e
 		if len(k) != len(prefix)+8 {
 			return errCorrupt
 		}
-		r, err := storecodec.DecodeRecord(f.Type, f.ID, int64(binary.BigEndian.Uint64(k[len(prefix):])), v)
+		r, err := decodeStored(f.Type, f.ID, int64(binary.BigEndian.Uint64(k[len(prefix):])), v)
 		if err != nil {
 			return err
 		}
@@ -171,7 +171,7 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 	if err := storecodec.CheckNextVersion(rec, prev.Version); err != nil {
 		return err
 	}
-	if err := t.bucket(bucketVer).Put(verKey(rec.Type, rec.ID, rec.Version), storecodec.EncodeRecord(rec)); err != nil {
+	if err := t.bucket(bucketVer).Put(verKey(rec.Type, rec.ID, rec.Version), encodeStored(rec)); err != nil {
 		return err
 	}
 	if err := cur.Put(rk, storecodec.CurrentState{Version: rec.Version, Deleted: rec.Deleted}.Encode()); err != nil {
@@ -252,7 +252,7 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 			return err
 		}
 	}
-	return ridx.Put(rk, list)
+	return ridx.Put(rk, packList(list))
 }
 
 // ScanIndex walks the index rows of param on typ with from <= key < to, in key order.
