@@ -11,7 +11,8 @@
 //	                                 compressed when that pays (pack.go)
 //	hist   time(8B) seq(8B)        → type 0 id 0 version(8B): system history
 //	thist  type 0 time(8B) seq(8B) → id 0 version(8B): type history
-//	pidx   ordinal esc(key) 0 1 idenc → nil: search index, in key byte order, and
+//	pidx   ordinal esc(key) 0 1 idenc → more ids: search index, in key byte order,
+//	                                 ids of one key in blocks (postings.go), and
 //	pname  type 0 param          → ordinal (2B): see compactidx.go
 //	ridx   type 0 id               → compact entry list (compactidx.go), compressed
 //	                                 when that pays (pack.go), to replace them on update

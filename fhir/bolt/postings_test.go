@@ -1,0 +1,75 @@
+package bolt
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/aitgw/aitgw/fhir"
+)
+
+// Ids of one key are grouped in blocks: UUIDs in time order (as the gateway assigns
+// them) fill blocks whole, so that the rows are far fewer than the entries, and ids
+// of every form (UUIDs in and out of order, upper case, text) read back exactly, text
+// ids first then UUIDs, each in byte order, as rows of format 2 did.
+func TestIndexBlocks(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var ids []string
+	for i := range 2000 { // UUIDv7-like: time-ordered prefix
+		ids = append(ids, fmt.Sprintf("0190a1b2-%04x-7e5f-8a9b-%012x", i, rng.Uint64()>>16))
+	}
+	for range 100 {
+		ids = append(ids, fmt.Sprintf("%08x-c3d4-4e5f-8a9b-0c1d2e3f4a5b", rng.Uint32()), fmt.Sprintf("id-%d", rng.IntN(1e6)))
+	}
+	ids = append(ids, "0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B")
+	for b := 0; b < len(ids); b += 100 {
+		if err := s.Update(ctx, func(tx fhir.Tx) error {
+			for _, id := range ids[b:min(b+100, len(ids))] {
+				if err := tx.Put(&fhir.Record{Type: "Observation", ID: id, Version: 1, LastUpdated: time.Now(), Body: []byte(`{}`)},
+					[]fhir.IndexEntry{{Param: "status", Key: []byte("final")}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := slices.Compact(slices.SortedFunc(slices.Values(ids), func(a, b string) int {
+		_, ua := uuidBytes(a)
+		_, ub := uuidBytes(b)
+		if ua != ub {
+			if ua {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a, b)
+	}))
+	var got []string
+	_ = s.View(ctx, func(tx fhir.Tx) error {
+		return tx.ScanIndex("Observation", "status", nil, nil, func(k []byte, id string) bool {
+			if string(k) != "final" {
+				t.Errorf("key %q", k)
+			}
+			got = append(got, id)
+			return true
+		})
+	})
+	if !slices.Equal(got, want) {
+		t.Fatalf("ids read back (%d) differ from those written (%d)", len(got), len(want))
+	}
+	var rows int
+	_ = s.db.View(func(btx *bbolt.Tx) error { rows = btx.Bucket(bucketPIdx).Stats().KeyN; return nil })
+	if rows*15 > len(ids) {
+		t.Errorf("%d rows for %d entries under one key: blocks are not filled", rows, len(ids))
+	}
+}
