@@ -124,8 +124,8 @@ func indexAdd(idx *bbolt.Bucket, ord, key []byte, id string) error {
 		return nil
 	}
 	ids = slices.Insert(ids, i, enc)
-	if size := len(encodeBlock(ids[1:])); size <= maxBlock {
-		return idx.Put(bk, encodeBlock(ids[1:]))
+	if v := encodeBlock(ids[1:]); len(v) <= maxBlock {
+		return idx.Put(bk, v)
 	}
 	if i == len(ids)-1 { // after all of the block's ids: a new block starts at it
 		return idx.Put(append(kp, enc...), nil)

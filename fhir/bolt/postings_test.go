@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -71,5 +72,81 @@ func TestIndexBlocks(t *testing.T) {
 	_ = s.db.View(func(btx *bbolt.Tx) error { rows = btx.Bucket(bucketPIdx).Stats().KeyN; return nil })
 	if rows*15 > len(ids) {
 		t.Errorf("%d rows for %d entries under one key: blocks are not filled", rows, len(ids))
+	}
+}
+
+// Random adds and removes of ids of every form under a few keys leave exactly the
+// entries a set would hold, in order, whatever blocks they split into or move to.
+func TestIndexBlocksAgainstModel(t *testing.T) {
+	s := openTemp(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	var pool []string
+	for i := range 150 {
+		pool = append(pool, fmt.Sprintf("0190a1b2-%04x-7e5f-8a9b-0c1d2e3f4a5b", i), fmt.Sprintf("t%d", rng.IntN(1e4)))
+	}
+	pool = append(pool, "x"+strings.Repeat("y", 300)) // a text id longer than a block
+	keys := []string{"a", "a\x00", "b"}
+	model := map[string]map[string]bool{}
+	for _, k := range keys {
+		model[k] = map[string]bool{}
+	}
+	ord := []byte{0, 1}
+	for round := range 40 {
+		if err := s.db.Update(func(btx *bbolt.Tx) error {
+			idx := btx.Bucket(bucketPIdx)
+			for range 60 {
+				k, id := keys[rng.IntN(len(keys))], pool[rng.IntN(len(pool))]
+				if round < 10 || rng.IntN(3) > 0 {
+					model[k][id] = true
+					if err := indexAdd(idx, ord, []byte(k), id); err != nil {
+						return err
+					}
+				} else {
+					delete(model[k], id)
+					if err := indexRemove(idx, ord, []byte(k), id); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var want, got []string
+		for _, k := range keys { // keys in byte order, then ids as idenc orders them
+			ids := slices.Collect(func(yield func(string) bool) {
+				for id := range model[k] {
+					if !yield(id) {
+						return
+					}
+				}
+			})
+			slices.SortFunc(ids, func(a, b string) int { return bytes.Compare(appendID(nil, a), appendID(nil, b)) })
+			for _, id := range ids {
+				want = append(want, fmt.Sprintf("%q|%s", k, id))
+			}
+		}
+		_ = s.db.View(func(btx *bbolt.Tx) error {
+			c := btx.Bucket(bucketPIdx).Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				key, id, err := parsePidxMember(k[2:])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, fmt.Sprintf("%q|%s", key, id))
+				rest, err := blockIDs(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range rest {
+					id, _ := decodeID(e)
+					got = append(got, fmt.Sprintf("%q|%s", key, id))
+				}
+			}
+			return nil
+		})
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: %d entries read, want %d\ngot  %q\nwant %q", round, len(got), len(want), got, want)
+		}
 	}
 }
