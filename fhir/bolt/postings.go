@@ -112,29 +112,85 @@ func putBlock(idx *bbolt.Bucket, kp []byte, ids [][]byte) error {
 func indexAdd(idx *bbolt.Bucket, ord, key []byte, id string) error {
 	kp := pidxKeyPrefix(ord, key)
 	enc := appendID(nil, id)
-	bk, ids, err := blockOf(idx, kp, enc)
+	c := idx.Cursor()
+	target := append(bytes.Clone(kp), enc...)
+	k, v := c.Seek(target)
+	switch {
+	case k != nil && bytes.Equal(k, target):
+		return nil // the first id of a block
+	case k == nil:
+		k, v = c.Last()
+	default:
+		k, v = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, kp) || len(k) == len(kp) { // below every block of the key
+		return addFirst(idx, kp, enc)
+	}
+	// The usual case without decoding the block: find where enc goes in the value.
+	at, found, err := blockPosition(v, enc)
+	if err != nil || found {
+		return err
+	}
+	grown := make([]byte, 0, len(v)+len(enc)+binary.MaxVarintLen64)
+	grown = appendBlockID(append(grown, v[:at]...), enc)
+	grown = append(grown, v[at:]...)
+	if len(grown) <= maxBlock {
+		return idx.Put(bytes.Clone(k), grown)
+	}
+	if at == len(v) { // after all of the block's ids: a new block starts at it
+		return idx.Put(target, nil)
+	}
+	bk := bytes.Clone(k)
+	ids, err := blockIDs(grown)
 	if err != nil {
 		return err
 	}
-	if bk == nil { // below every block of the key: joins the next one if it can
-		return addFirst(idx, kp, enc)
-	}
-	i, found := slices.BinarySearchFunc(ids, enc, bytes.Compare)
-	if found {
-		return nil
-	}
-	ids = slices.Insert(ids, i, enc)
-	if v := encodeBlock(ids[1:]); len(v) <= maxBlock {
-		return idx.Put(bk, v)
-	}
-	if i == len(ids)-1 { // after all of the block's ids: a new block starts at it
-		return idx.Put(append(kp, enc...), nil)
-	}
+	ids = append([][]byte{bk[len(kp):]}, ids...)
 	half := len(ids) / 2
 	if err := putBlock(idx, kp, ids[:half]); err != nil {
 		return err
 	}
 	return putBlock(idx, kp, ids[half:])
+}
+
+// blockPosition returns the offset in a block's value where enc (greater than the
+// block's first id) belongs, and whether it is there already.
+func blockPosition(v, enc []byte) (at int, found bool, err error) {
+	for at < len(v) {
+		var id []byte
+		next := at
+		switch v[at] {
+		case 1:
+			if len(v)-at < 17 {
+				return 0, false, errCorrupt
+			}
+			id, next = v[at:at+17], at+17
+		case 0:
+			n, k := binary.Uvarint(v[at+1:])
+			if k <= 0 || n == 0 || uint64(len(v)-at-1-k) < n {
+				return 0, false, errCorrupt
+			}
+			next = at + 1 + k + int(n)
+			if c := bytes.Compare(enc[:1], v[at:at+1]); c != 0 {
+				if c < 0 {
+					return at, false, nil
+				}
+				at = next
+				continue
+			}
+			id = append([]byte{0}, v[at+1+k:next]...)
+		default:
+			return 0, false, errCorrupt
+		}
+		switch c := bytes.Compare(enc, id); {
+		case c == 0:
+			return at, true, nil
+		case c < 0:
+			return at, false, nil
+		}
+		at = next
+	}
+	return at, false, nil
 }
 
 // addFirst adds enc, below every id of kp, as the first id of kp's first block, or
