@@ -108,10 +108,24 @@ func putBlock(idx *bbolt.Bucket, kp []byte, ids [][]byte) error {
 	return idx.Put(append(bytes.Clone(kp), ids[0]...), encodeBlock(ids[1:]))
 }
 
+// lastBlocks remembers, for one transaction, the last block of the keys it added to
+// (by key prefix, pidxKeyPrefix): the next id of such a key, usually after all of
+// them (UUIDv7), is appended without searching the tree again. Every other change to
+// a key's blocks forgets it. Nil remembers nothing.
+type lastBlocks map[string]*lastBlock
+
+// lastBlock is the last block of a key: its row key and value (both owned here, never
+// handed to bbolt again) and its greatest id.
+type lastBlock struct{ key, value, lastID []byte }
+
 // indexAdd adds the entry (key, id) of the parameter ord.
-func indexAdd(idx *bbolt.Bucket, ord, key []byte, id string) error {
+func indexAdd(idx *bbolt.Bucket, last lastBlocks, ord, key []byte, id string) error {
 	kp := pidxKeyPrefix(ord, key)
 	enc := appendID(nil, id)
+	if lb := last[string(kp)]; lb != nil && bytes.Compare(enc, lb.lastID) > 0 {
+		return appendLast(idx, last, kp, lb.key, lb.value, enc)
+	}
+	delete(last, string(kp)) // changed below otherwise
 	c := idx.Cursor()
 	target := append(bytes.Clone(kp), enc...)
 	k, v := c.Seek(target)
@@ -130,6 +144,11 @@ func indexAdd(idx *bbolt.Bucket, ord, key []byte, id string) error {
 	at, found, err := blockPosition(v, enc)
 	if err != nil || found {
 		return err
+	}
+	if at == len(v) {
+		if n, _ := c.Next(); n == nil || !bytes.HasPrefix(n, kp) { // k is the key's last block
+			return appendLast(idx, last, kp, bytes.Clone(k), bytes.Clone(v), enc)
+		}
 	}
 	grown := make([]byte, 0, len(v)+len(enc)+binary.MaxVarintLen64)
 	grown = appendBlockID(append(grown, v[:at]...), enc)
@@ -193,6 +212,22 @@ func blockPosition(v, enc []byte) (at int, found bool, err error) {
 	return at, false, nil
 }
 
+// appendLast adds enc after every id of the key's last block (row key bk, value v):
+// to it while it has room, else as a new last block, and remembers the result.
+func appendLast(idx *bbolt.Bucket, last lastBlocks, kp, bk, v, enc []byte) error {
+	grown := appendBlockID(append(make([]byte, 0, len(v)+len(enc)+binary.MaxVarintLen64), v...), enc)
+	if len(grown) > maxBlock {
+		bk, grown = append(bytes.Clone(kp), enc...), nil
+	}
+	if err := idx.Put(bytes.Clone(bk), bytes.Clone(grown)); err != nil { // bbolt keeps what it is given
+		return err
+	}
+	if last != nil {
+		last[string(kp)] = &lastBlock{key: bk, value: grown, lastID: enc}
+	}
+	return nil
+}
+
 // addFirst adds enc, below every id of kp, as the first id of kp's first block, or
 // of a block of its own when that one is full.
 func addFirst(idx *bbolt.Bucket, kp, enc []byte) error {
@@ -209,8 +244,9 @@ func addFirst(idx *bbolt.Bucket, kp, enc []byte) error {
 }
 
 // indexRemove removes the entry (key, id) of the parameter ord, if present.
-func indexRemove(idx *bbolt.Bucket, ord, key []byte, id string) error {
+func indexRemove(idx *bbolt.Bucket, last lastBlocks, ord, key []byte, id string) error {
 	kp := pidxKeyPrefix(ord, key)
+	delete(last, string(kp))
 	enc := appendID(nil, id)
 	bk, ids, err := blockOf(idx, kp, enc)
 	if err != nil || bk == nil {

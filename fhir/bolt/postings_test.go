@@ -94,16 +94,20 @@ func TestIndexBlocksAgainstModel(t *testing.T) {
 	for round := range 40 {
 		if err := s.db.Update(func(btx *bbolt.Tx) error {
 			idx := btx.Bucket(bucketPIdx)
+			last := lastBlocks{} // as one transaction remembers them
+			if round%2 == 0 {
+				last = nil // and without
+			}
 			for range 60 {
 				k, id := keys[rng.IntN(len(keys))], pool[rng.IntN(len(pool))]
 				if round < 10 || rng.IntN(3) > 0 {
 					model[k][id] = true
-					if err := indexAdd(idx, ord, []byte(k), id); err != nil {
+					if err := indexAdd(idx, last, ord, []byte(k), id); err != nil {
 						return err
 					}
 				} else {
 					delete(model[k], id)
-					if err := indexRemove(idx, ord, []byte(k), id); err != nil {
+					if err := indexRemove(idx, last, ord, []byte(k), id); err != nil {
 						return err
 					}
 				}
@@ -148,5 +152,50 @@ func TestIndexBlocksAgainstModel(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: %d entries read, want %d\ngot  %q\nwant %q", round, len(got), len(want), got, want)
 		}
+	}
+}
+
+// Within one transaction, a removal or an insertion below the last id makes the
+// remembered last block stale: the appends after it must not bring back what was
+// removed nor lose what was inserted.
+func TestLastBlockForgottenOnChange(t *testing.T) {
+	s := openTemp(t)
+	ord := []byte{0, 1}
+	uuid := func(i int) string { return fmt.Sprintf("0190a1b2-%04x-7e5f-8a9b-0c1d2e3f4a5b", i) }
+	var got []string
+	err := s.db.Update(func(btx *bbolt.Tx) error {
+		idx, last := btx.Bucket(bucketPIdx), lastBlocks{}
+		steps := []struct {
+			add bool
+			i   int
+		}{{true, 1}, {true, 3}, {true, 5}, {false, 5}, {true, 7}, {true, 4}, {true, 9}, {false, 1}, {true, 11}}
+		for _, st := range steps {
+			var err error
+			if st.add {
+				err = indexAdd(idx, last, ord, []byte("k"), uuid(st.i))
+			} else {
+				err = indexRemove(idx, last, ord, []byte("k"), uuid(st.i))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		c := idx.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			_, id, _ := parsePidxMember(k[2:])
+			got = append(got, id)
+			rest, _ := blockIDs(v)
+			for _, e := range rest {
+				id, _ := decodeID(e)
+				got = append(got, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{uuid(3), uuid(4), uuid(7), uuid(9), uuid(11)}; !slices.Equal(got, want) {
+		t.Fatalf("ids %q, want %q", got, want)
 	}
 }

@@ -17,7 +17,16 @@ var errReadOnly = errors.New("bolt: write in a read-only transaction")
 
 // tx is a fhir.Tx over one bbolt transaction.
 type tx struct {
-	btx *bbolt.Tx
+	btx  *bbolt.Tx
+	last lastBlocks // of this fn's writes only (postings.go)
+}
+
+// lastBlocks returns the transaction's memory of last blocks, made on first use.
+func (t *tx) lastBlocks() lastBlocks {
+	if t.last == nil {
+		t.last = lastBlocks{}
+	}
+	return t.last
 }
 
 func (t *tx) bucket(name []byte) *bbolt.Bucket {
@@ -253,7 +262,7 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 				kept[entryID(e)] = true
 				continue
 			}
-			if err := indexRemove(idx, e.ord, e.key, id); err != nil {
+			if err := indexRemove(idx, t.last, e.ord, e.key, id); err != nil {
 				return err
 			}
 		}
@@ -265,7 +274,7 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 		if kept[entryID(e)] {
 			continue
 		}
-		if err := indexAdd(idx, e.ord, e.key, id); err != nil {
+		if err := indexAdd(idx, t.lastBlocks(), e.ord, e.key, id); err != nil {
 			return err
 		}
 	}
