@@ -128,17 +128,18 @@ func indexAdd(idx *bbolt.Bucket, last lastBlocks, ord, key []byte, id string) er
 	delete(last, string(kp)) // changed below otherwise
 	c := idx.Cursor()
 	target := append(bytes.Clone(kp), enc...)
-	k, v := c.Seek(target)
+	nk, nv := c.Seek(target) // the key's next block, if it has one
+	var k, v []byte
 	switch {
-	case k != nil && bytes.Equal(k, target):
+	case nk != nil && bytes.Equal(nk, target):
 		return nil // the first id of a block
-	case k == nil:
+	case nk == nil:
 		k, v = c.Last()
 	default:
 		k, v = c.Prev()
 	}
 	if k == nil || !bytes.HasPrefix(k, kp) || len(k) == len(kp) { // below every block of the key
-		return addFirst(idx, kp, enc)
+		return addFirst(idx, kp, enc, nk, nv)
 	}
 	// The usual case without decoding the block: find where enc goes in the value.
 	at, found, err := blockPosition(v, enc)
@@ -228,10 +229,10 @@ func appendLast(idx *bbolt.Bucket, last lastBlocks, kp, bk, v, enc []byte) error
 	return nil
 }
 
-// addFirst adds enc, below every id of kp, as the first id of kp's first block, or
-// of a block of its own when that one is full.
-func addFirst(idx *bbolt.Bucket, kp, enc []byte) error {
-	k, v := idx.Cursor().Seek(kp)
+// addFirst adds enc, below every id of kp, as the first id of kp's first block (row
+// k, value v, found by the caller: any row after enc), or of a block of its own when
+// there is none or it is full.
+func addFirst(idx *bbolt.Bucket, kp, enc, k, v []byte) error {
 	if k == nil || !bytes.HasPrefix(k, kp) || len(v)+len(k)-len(kp)+1 > maxBlock {
 		return idx.Put(append(kp, enc...), nil)
 	}
