@@ -15,7 +15,7 @@ import (
 // The search index of format 2 (bucket pidx) keeps its rows short, because they are
 // most of the file (26 rows per resource of the scale mode):
 //
-//	pidx   ordinal(2B) esc(key) 0 1 idenc → nil
+//	pidx   ordinal(2B) esc(key) 0 1 idenc → nil (format 3: more ids, postings.go)
 //	pname  type 0 param                   → ordinal(2B)
 //	pname  0 ordinal(2B)                  → type 0 param (the reverse)
 //	ridx   type 0 id                      → 0, then per entry: ordinal(2B),
@@ -105,8 +105,12 @@ func encodeEntryList(btx *bbolt.Tx, typ string, entries []fhir.IndexEntry) ([]by
 	return out, ords, nil
 }
 
-// decodeEntryList reads a compact entry list into fresh memory.
+// decodeEntryList reads a compact entry list, packed or not, into fresh memory.
 func decodeEntryList(v []byte) ([]ordinalEntry, error) {
+	v, err := unpackList(v)
+	if err != nil {
+		return nil, err
+	}
 	if len(v) == 0 || v[0] != 0 {
 		return nil, errCorrupt
 	}
@@ -136,7 +140,7 @@ func decodeEntryList(v []byte) ([]ordinalEntry, error) {
 	return out, nil
 }
 
-// isCompactList tells a compact entry list from a format-1 one.
+// isCompactList tells a compact entry list (packed or not) from a format-1 one.
 func isCompactList(v []byte) bool { return len(v) > 0 && v[0] == 0 }
 
 // readEntryList reads a stored entry list of either form as ordinal entries.
@@ -187,13 +191,19 @@ func parsePidxMember(m []byte) (key []byte, id string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
+	id, err = decodeID([]byte(enc))
+	return key, id, err
+}
+
+// decodeID reads idenc.
+func decodeID(enc []byte) (string, error) {
 	switch {
 	case len(enc) == 17 && enc[0] == 1:
-		return key, formatUUID([]byte(enc[1:])), nil
+		return formatUUID(enc[1:]), nil
 	case len(enc) > 1 && enc[0] == 0:
-		return key, enc[1:], nil
+		return string(enc[1:]), nil
 	}
-	return nil, "", errCorrupt
+	return "", errCorrupt
 }
 
 // uuidBytes decodes a lowercase canonical UUID (8-4-4-4-12 hex digits).

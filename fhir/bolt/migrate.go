@@ -25,7 +25,8 @@ var migrateChunk = 5000
 // migrateV1 rewrites the index of a format-1 file in the compact layout (compactidx.go)
 // from each resource's stored entry list (ridx), which it rewrites in the compact
 // form too, in commits of migrateChunk resources,
-// then drops the old index and records format 2 in one last commit. It runs at Open,
+// then drops the old index and records format 2 in one last commit (migrateV2 then
+// takes the file to format 3). It runs at Open,
 // before the store serves. A crash part way leaves the file in format 1 with a partial
 // new index, which the next Open discards and rebuilds (entry lists already rewritten
 // are read as such): the migration is all or nothing as the rest of the gateway sees
@@ -101,7 +102,7 @@ func migrateV1(db *bbolt.DB) (resources int, err error) {
 			return nil
 		})
 		if err != nil {
-			return resources, fmt.Errorf("migrate the index to %s: %w", format, err)
+			return resources, fmt.Errorf("migrate the index to %s: %w", formatV2, err)
 		}
 		if done {
 			break
@@ -113,7 +114,7 @@ func migrateV1(db *bbolt.DB) (resources int, err error) {
 				return err
 			}
 		}
-		return btx.Bucket(bucketMeta).Put([]byte("format"), []byte(format))
+		return btx.Bucket(bucketMeta).Put([]byte("format"), []byte(formatV2))
 	})
 }
 

@@ -17,9 +17,12 @@ import (
 )
 
 // fixtureFile writes testdata/format1.db.gz (see openFixture) to a fresh path.
-func fixtureFile(t *testing.T) string {
+func fixtureFile(t *testing.T) string { return fixtureNamed(t, "format1.db.gz") }
+
+// fixtureNamed writes the gzipped file testdata/name to a fresh path.
+func fixtureNamed(t *testing.T, name string) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "format1.db.gz"))
+	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,8 +30,8 @@ type Space struct {
 	// Other: format, counts and auxiliary rows (subscriptions state, leases…).
 	Other int64
 	// Versions and Current count the rows of the versions bucket and the live and
-	// deleted resources; IndexRowN the search index rows and IndexKeyBytes the
-	// bytes of their keys (without page overhead).
+	// deleted resources; IndexRowN the search index rows (blocks of ids of one key,
+	// postings.go) and IndexKeyBytes the bytes of their keys (without page overhead).
 	Versions, Current, IndexRowN, IndexKeyBytes int64
 }
 

@@ -5,14 +5,17 @@
 //
 // Layout (all buckets at the root of the file):
 //
-//	meta   "format" → "aitgw-bolt/2"
+//	meta   "format" → "aitgw-bolt/3"
 //	cur    type 0 id               → storecodec.CurrentState: the current version
-//	ver    type 0 id 0 version(8B) → encoded record (fhir/storecodec)
+//	ver    type 0 id 0 version(8B) → encoded record (fhir/storecodec), its body
+//	                                 compressed when that pays (pack.go)
 //	hist   time(8B) seq(8B)        → type 0 id 0 version(8B): system history
 //	thist  type 0 time(8B) seq(8B) → id 0 version(8B): type history
-//	pidx   ordinal esc(key) 0 1 idenc → nil: search index, in key byte order, and
+//	pidx   ordinal esc(key) 0 1 idenc → more ids: search index, in key byte order,
+//	                                 ids of one key in blocks (postings.go), and
 //	pname  type 0 param          → ordinal (2B): see compactidx.go
-//	ridx   type 0 id               → storecodec.EncodeEntries, to replace them on update
+//	ridx   type 0 id               → compact entry list (compactidx.go), compressed
+//	                                 when that pays (pack.go), to replace them on update
 //	count  type                    → live resources (8B BE)
 //	aux    ns 0 key                → value
 //
@@ -35,9 +38,9 @@ import (
 	"github.com/aitgw/aitgw/fhir"
 )
 
-// format names the on-disk layout; Open migrates a file of format 1 (migrate.go) and
-// refuses any other.
-const format = "aitgw-bolt/2"
+// format names the on-disk layout; Open migrates a file of format 1 (migrate.go) or 2
+// (migrate3.go) and refuses any other.
+const format = "aitgw-bolt/3"
 
 var (
 	bucketMeta  = []byte("meta")
@@ -103,16 +106,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: %w", err)
 	}
-	var migrate bool
-	if err := db.Update(func(btx *bbolt.Tx) (err error) { migrate, err = initLayout(btx); return err }); err != nil {
+	var from string
+	if err := db.Update(func(btx *bbolt.Tx) (err error) { from, err = initLayout(btx); return err }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bolt: %s: %w", path, err)
 	}
-	if migrate {
-		if _, err := migrateV1(db); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("bolt: %s: %w", path, err)
-		}
+	if err := migrate(db, from); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("bolt: %s: %w", path, err)
 	}
 	s := &Store{db: db, fixedBatch: cfg.batched && cfg.fixedDelay > 0}
 	db.MaxBatchDelay, db.MaxBatchSize = cfg.fixedDelay, cfg.maxBatchSize
@@ -150,27 +151,44 @@ func OpenFile(path string, lockTimeout time.Duration) (*bbolt.DB, error) {
 }
 
 // initLayout creates the buckets of a new file and checks the format of an old one;
-// migrate reports a file of format 1, whose index must be rewritten (migrateV1).
-func initLayout(tx *bbolt.Tx) (migrate bool, err error) {
+// from is the format of a file to migrate, empty when there is none.
+func initLayout(tx *bbolt.Tx) (from string, err error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta != nil {
-		switch got := meta.Get([]byte("format")); {
-		case string(got) == formatV1:
-			migrate = true
-		case got != nil && string(got) != format:
-			return false, fmt.Errorf("file format %q, this gateway reads %q (and migrates %q)", got, format, formatV1)
+		switch got := string(meta.Get([]byte("format"))); got {
+		case formatV1, formatV2, formatV3Migrating:
+			from = got
+		case "", format:
+		default:
+			return "", fmt.Errorf("file format %q, this gateway reads %q (and migrates %q and %q)", got, format, formatV1, formatV2)
 		}
 	}
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return false, err
+			return "", err
 		}
 	}
 	meta = tx.Bucket(bucketMeta)
 	if meta.Get([]byte("format")) == nil {
-		return false, meta.Put([]byte("format"), []byte(format))
+		return "", meta.Put([]byte("format"), []byte(format))
 	}
-	return migrate, nil
+	return from, nil
+}
+
+// migrate takes a file of format from (see initLayout) to the current format, one
+// format at a time; each step is redone if interrupted.
+func migrate(db *bbolt.DB, from string) error {
+	if from == formatV1 {
+		if _, err := migrateV1(db); err != nil {
+			return err
+		}
+		from = formatV2
+	}
+	if from == formatV2 || from == formatV3Migrating {
+		_, err := migrateV2(db)
+		return err
+	}
+	return nil
 }
 
 // View runs fn on a read-only snapshot.

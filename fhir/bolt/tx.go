@@ -17,7 +17,16 @@ var errReadOnly = errors.New("bolt: write in a read-only transaction")
 
 // tx is a fhir.Tx over one bbolt transaction.
 type tx struct {
-	btx *bbolt.Tx
+	btx  *bbolt.Tx
+	last lastBlocks // of this fn's writes only (postings.go)
+}
+
+// lastBlocks returns the transaction's memory of last blocks, made on first use.
+func (t *tx) lastBlocks() lastBlocks {
+	if t.last == nil {
+		t.last = lastBlocks{}
+	}
+	return t.last
 }
 
 func (t *tx) bucket(name []byte) *bbolt.Bucket {
@@ -64,7 +73,7 @@ func (t *tx) Version(typ, id string, version int64) (*fhir.Record, error) {
 	if v == nil {
 		return nil, fhir.ErrNotFound
 	}
-	return storecodec.DecodeRecord(typ, id, version, v)
+	return decodeStored(typ, id, version, v)
 }
 
 // History walks versions newest first: by version for one resource, by time (then
@@ -119,7 +128,7 @@ func (t *tx) instanceHistory(f fhir.HistoryFilter, fn func(*fhir.Record) bool) e
 		if len(k) != len(prefix)+8 {
 			return errCorrupt
 		}
-		r, err := storecodec.DecodeRecord(f.Type, f.ID, int64(binary.BigEndian.Uint64(k[len(prefix):])), v)
+		r, err := decodeStored(f.Type, f.ID, int64(binary.BigEndian.Uint64(k[len(prefix):])), v)
 		if err != nil {
 			return err
 		}
@@ -171,7 +180,7 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 	if err := storecodec.CheckNextVersion(rec, prev.Version); err != nil {
 		return err
 	}
-	if err := t.bucket(bucketVer).Put(verKey(rec.Type, rec.ID, rec.Version), storecodec.EncodeRecord(rec)); err != nil {
+	if err := t.bucket(bucketVer).Put(verKey(rec.Type, rec.ID, rec.Version), encodeStored(rec)); err != nil {
 		return err
 	}
 	if err := cur.Put(rk, storecodec.CurrentState{Version: rec.Version, Deleted: rec.Deleted}.Encode()); err != nil {
@@ -225,17 +234,35 @@ func (t *tx) count(typ string) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
-// replaceIndex removes the resource's previous index rows and writes entries.
+// replaceIndex replaces the resource's previous index entries by entries: only those
+// that changed are removed or added (an update usually keeps most of its entries).
 func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 	idx, ridx := t.bucket(bucketPIdx), t.bucket(bucketRIdx)
 	rk := resKey(typ, id)
+	var list []byte
+	var ords []ordinalEntry
+	if len(entries) > 0 {
+		var err error
+		if list, ords, err = encodeEntryList(t.btx, typ, entries); err != nil {
+			return err
+		}
+	}
+	kept := map[string]bool{}
 	if old := ridx.Get(rk); old != nil {
-		prev, err := readEntryList(t.btx, typ, old) // copies: the rows are deleted below
+		prev, err := readEntryList(t.btx, typ, old) // copies: the rows change below
 		if err != nil {
 			return err
 		}
+		next := make(map[string]bool, len(ords))
+		for _, e := range ords {
+			next[entryID(e)] = true
+		}
 		for _, e := range prev {
-			if err := idx.Delete(pidxKey(e.ord, e.key, id)); err != nil {
+			if next[entryID(e)] {
+				kept[entryID(e)] = true
+				continue
+			}
+			if err := indexRemove(idx, t.last, e.ord, e.key, id); err != nil {
 				return err
 			}
 		}
@@ -243,19 +270,22 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 	if len(entries) == 0 {
 		return ridx.Delete(rk)
 	}
-	list, ords, err := encodeEntryList(t.btx, typ, entries)
-	if err != nil {
-		return err
-	}
 	for _, e := range ords {
-		if err := idx.Put(pidxKey(e.ord, e.key, id), nil); err != nil {
+		if kept[entryID(e)] {
+			continue
+		}
+		if err := indexAdd(idx, t.lastBlocks(), e.ord, e.key, id); err != nil {
 			return err
 		}
 	}
-	return ridx.Put(rk, list)
+	return ridx.Put(rk, packList(list))
 }
 
-// ScanIndex walks the index rows of param on typ with from <= key < to, in key order.
+// entryID identifies an entry (ordinal and key) in a map.
+func entryID(e ordinalEntry) string { return string(e.ord) + string(e.key) }
+
+// ScanIndex walks the index rows of param on typ with from <= key < to, in key order
+// (then id order): each block (postings.go) gives its ids in turn.
 func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, id string) bool) error {
 	prefix, ok := paramOrdinal(t.btx, typ, param)
 	if !ok {
@@ -263,7 +293,7 @@ func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, i
 	}
 	prefix = bytes.Clone(prefix)
 	c := t.bucket(bucketPIdx).Cursor()
-	for k, _ := c.Seek(storecodec.AppendIndexKey(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+	for k, v := c.Seek(storecodec.AppendIndexKey(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		key, id, err := parsePidxMember(k[len(prefix):])
 		if err != nil {
 			return err
@@ -273,6 +303,22 @@ func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, i
 		}
 		if !fn(key, id) {
 			return nil
+		}
+		if len(v) == 0 {
+			continue
+		}
+		rest, err := blockIDs(v)
+		if err != nil {
+			return err
+		}
+		for _, enc := range rest {
+			id, err := decodeID(enc)
+			if err != nil {
+				return err
+			}
+			if !fn(bytes.Clone(key), id) {
+				return nil
+			}
 		}
 	}
 	return nil

@@ -5,7 +5,7 @@
 //
 // The encodings are a storage format: data written by an earlier gateway must still
 // read, and a migration tool may copy values between backends byte for byte. Change
-// none of them without a format version (fhir/bolt records "aitgw-bolt/2"); the
+// none of them without a format version (fhir/bolt records "aitgw-bolt/3", and marks records whose body it compresses with FlagBackend); the
 // golden tests of this package pin every byte.
 //
 // Types, ids, search-parameter names and aux namespaces never contain NUL (CheckPut
@@ -31,6 +31,10 @@ var ErrCorrupt = errors.New("corrupt stored value")
 const (
 	flagDeleted     = 1 << 0
 	flagNoTimestamp = 1 << 1
+	// FlagBackend is left to a backend: one that transforms the body (fhir/bolt
+	// compresses it) marks the record with it and reads it back with DecodeRecordBody;
+	// EncodeRecord never sets it.
+	FlagBackend = 1 << 2
 )
 
 // EncodeRecord returns the stored form of r, in a fresh buffer: a flags byte, the
@@ -65,6 +69,13 @@ func AppendRecord(dst []byte, r *fhir.Record) []byte {
 // result aliases v (bbolt's memory is only valid during its transaction). A live
 // record always has a non-nil Body, a tombstone a nil one.
 func DecodeRecord(typ, id string, version int64, v []byte) (*fhir.Record, error) {
+	return DecodeRecordBody(typ, id, version, v, func(b []byte) ([]byte, error) { return append([]byte{}, b...), nil })
+}
+
+// DecodeRecordBody is DecodeRecord with the stored body turned into the record's by
+// body, which must return fresh memory (not aliasing its argument); it is not called
+// for a tombstone.
+func DecodeRecordBody(typ, id string, version int64, v []byte, body func([]byte) ([]byte, error)) (*fhir.Record, error) {
 	if len(v) < 1 {
 		return nil, corrupt("empty record")
 	}
@@ -84,7 +95,14 @@ func DecodeRecord(typ, id string, version int64, v []byte) (*fhir.Record, error)
 	}
 	r.Method = string(rest[n : n+int(ml)])
 	if !r.Deleted {
-		r.Body = append([]byte{}, rest[n+int(ml):]...)
+		b, err := body(rest[n+int(ml):])
+		if err != nil {
+			return nil, err
+		}
+		if b == nil {
+			b = []byte{}
+		}
+		r.Body = b
 	}
 	return r, nil
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"ScanIndexOrderAndBounds", testScanIndexOrderAndBounds},
 		{"ScanIndexIsolation", testScanIndexIsolation},
 		{"IndexReplacedOnUpdate", testIndexReplacedOnUpdate},
+		{"ManyIDsUnderOneKey", testManyIDsUnderOneKey},
 		{"ScanTypeAndCount", testScanTypeAndCount},
 		{"Aux", testAux},
 		{"UpdateErrorRollsBack", testUpdateErrorRollsBack},
