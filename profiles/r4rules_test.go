@@ -38,6 +38,15 @@ var r4RuleCases = []struct {
 		[]want{{"error", "Binary.data", "not valid base64Binary"}}},
 
 	// JSON shape
+	// the official schema defines complex types without "type": "object"
+	{"shape", "a string for a complex element", `{"resourceType":"Patient","meta":"not an object"}`,
+		[]want{{"error", "Patient.meta", "Expected: object"}}},
+	{"shape", "a number for the narrative", `{"resourceType":"Patient","text":5}`,
+		[]want{{"error", "Patient.text", "Expected: object"}}},
+	{"shape", "a string as a repeated complex element", `{"resourceType":"Patient","name":["bob"]}`,
+		[]want{{"error", "Patient.name[0]", "Expected: object"}}},
+	{"shape", "a string for a nested backbone element", `{"resourceType":"Patient","contact":["x"]}`,
+		[]want{{"error", "Patient.contact[0]", "Expected: object"}}},
 	{"shape", "null value", `{"resourceType":"Patient","gender":null}`,
 		[]want{{"fatal", "Patient.gender", "null is not a FHIR value"}}},
 	{"shape", "empty array", `{"resourceType":"Patient","name":[]}`,

@@ -5,9 +5,13 @@ import (
 	"strings"
 )
 
-// patchDefinitions corrects two gaps of the official fhir.schema.json before it is
+// patchDefinitions corrects three gaps of the official fhir.schema.json before it is
 // compiled:
 //
+//   - complex types and resources are defined by their properties without
+//     "type": "object", so a string or a number stood for any of them ("meta": "x",
+//     "text": 5, "name": ["bob"] passed); each definition with properties now requires
+//     an object;
 //   - canonical-typed properties lack their "_name" sibling (the primitive's id and
 //     extensions), so "_baseDefinition" or "_profile" was refused as an additional
 //     property although R4 JSON allows it on every primitive;
@@ -34,6 +38,10 @@ func patchDefinitions(defs map[string]json.RawMessage) error {
 		}
 		props, _ := def["properties"].(map[string]any)
 		changed := false
+		if _, typed := def["type"]; props != nil && !typed {
+			def["type"] = "object"
+			changed = true
+		}
 		for p, s := range props {
 			sm, _ := s.(map[string]any)
 			if extensible[name+"."+p] {
