@@ -126,7 +126,7 @@ func (v *Validator) ValidateWith(ctx context.Context, resolver Resolver, body []
 		return fhir.NewOutcome(issues...)
 	}
 	root := decodeJSON(res.Body)
-	r := &run{v: v, ctx: ctx, resolver: resolver, memo: map[string]bool{}, why: map[string]string{}, bytes: map[string][]byte{}, external: map[string]target{}}
+	r := newRun(ctx, v, resolver)
 	if res.Type == "Bundle" {
 		r.indexBundle(root)
 	}
@@ -185,6 +185,12 @@ type run struct {
 	// verdict: only whether the instance conforms matters (a reference target's
 	// check), so the run stops at its first error.
 	verdict bool
+}
+
+// newRun starts a validation with empty caches of reference-target verdicts.
+func newRun(ctx context.Context, v *Validator, resolver Resolver) *run {
+	return &run{v: v, ctx: ctx, resolver: resolver, memo: map[string]bool{}, why: map[string]string{},
+		bytes: map[string][]byte{}, external: map[string]target{}}
 }
 
 // decided reports that a verdict run has found an error: the rest is not needed.
@@ -388,8 +394,8 @@ func (r *run) entriesInParallel(entries []any) bool {
 				if i >= len(entries) {
 					return
 				}
-				c := &run{v: r.v, ctx: r.ctx, resolver: r.resolver, bundle: r.bundle, memo: map[string]bool{},
-					why: map[string]string{}, bytes: map[string][]byte{}, external: map[string]target{}}
+				c := newRun(r.ctx, r.v, r.resolver)
+				c.bundle = r.bundle
 				c.entry(entries[i], fmt.Sprintf("Bundle.entry[%d]", i))
 				results[i] = result{c.issues, c.dropped, c.droppedError}
 			}

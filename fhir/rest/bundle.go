@@ -70,11 +70,12 @@ func (s *Service) Bundle(ctx context.Context, req *Request, prefer string) (*Res
 	check := checkClaims
 	if in.Type == "transaction" && s.Validate != nil {
 		// validated whole, so that references between entries resolve; each entry's
-		// issues already name it (Bundle.entry[i]…)
-		if req.BundleValidated {
-			// the server's own intake validated these bytes without error
-		} else if oo := s.Validate.ValidateBundle(body); oo != nil && oo.HasErrors() {
-			return nil, &fhir.Error{Status: http.StatusUnprocessableEntity, Outcome: oo}
+		// issues already name it (Bundle.entry[i]…). The server's own intake may have
+		// validated these very bytes without error just before.
+		if !req.BundleValidated {
+			if oo := s.Validate.ValidateBundle(body); oo != nil && oo.HasErrors() {
+				return nil, &fhir.Error{Status: http.StatusUnprocessableEntity, Outcome: oo}
+			}
 		}
 		check = checkNone
 	}
