@@ -160,11 +160,13 @@ func (s *Server) recoverer(c *gin.Context) {
 }
 
 func (s *Server) logRequests(c *gin.Context) {
-	start := time.Now()
+	start, ctx := time.Now(), c.Request.Context() // the context before bound's deadline, cancelled once answered
 	c.Next()
 	d := time.Since(start)
-	s.cfg.Logger.Info("request", "request_id", RequestID(c), "method", c.Request.Method, "op", c.GetString(ctxOp),
-		"type", c.GetString(ctxType), "status", c.Writer.Status(), "ms", d.Milliseconds())
+	// typed attributes: no value boxed per request (LogAttrs rather than key-value pairs)
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", RequestID(c)),
+		slog.String("method", c.Request.Method), slog.String("op", c.GetString(ctxOp)), slog.String("type", c.GetString(ctxType)),
+		slog.Int("status", c.Writer.Status()), slog.Int64("ms", d.Milliseconds()))
 	for _, o := range s.cfg.Observers {
 		o.ObserveRequest(c.Request.Method, c.GetString(ctxOp), c.GetString(ctxType), c.Writer.Status(), d)
 	}

@@ -55,6 +55,14 @@ var (
 	keyCount   = []byte("count")
 )
 
+// pageSize is the page size of a new store file. bbolt writes a commit's dirty pages
+// one write call each, and an event (about 1.5 KB with its row) fills a third of a
+// 4 KiB page: with 16 KiB pages a commit of a thousand events makes a quarter of the
+// calls (BenchmarkAuditWrite in server/smart: 22 → 19.5 CPU µs per event). Events are
+// appended, never updated in place, so the larger leaves cost no rewrites; a file made
+// with another page size keeps it.
+const pageSize = 16 << 10
+
 // Store is a fhir.Store of one append-only resource type kept in one bbolt file.
 type Store struct {
 	db  *bbolt.DB
@@ -86,7 +94,7 @@ func Open(path, typ string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	db, err := bolt.OpenFile(path, cfg.lockTimeout)
+	db, err := bolt.OpenFile(path, cfg.lockTimeout, pageSize)
 	if err != nil {
 		return nil, fmt.Errorf("appendonly: %w", err)
 	}

@@ -102,7 +102,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	db, err := OpenFile(path, cfg.lockTimeout)
+	db, err := OpenFile(path, cfg.lockTimeout, 0)
 	if err != nil {
 		return nil, fmt.Errorf("bolt: %w", err)
 	}
@@ -125,8 +125,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 
 // OpenFile opens or creates the bbolt file at path, creating its directory, with the
 // options every store of the gateway uses (fhir/appendonly too); a file locked by
-// another process is an error naming the lock after lockTimeout.
-func OpenFile(path string, lockTimeout time.Duration) (*bbolt.DB, error) {
+// another process is an error naming the lock after lockTimeout. pageSize sets the
+// page size of a file it creates (0: the operating system's); a file that exists
+// keeps the page size it was created with.
+func OpenFile(path string, lockTimeout time.Duration, pageSize int) (*bbolt.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -140,6 +142,7 @@ func OpenFile(path string, lockTimeout time.Duration) (*bbolt.DB, error) {
 		// address space reserved up front: a growing file is not remapped (a remap
 		// waits for every reader) until it passes 1 GiB
 		InitialMmapSize: 1 << 30,
+		PageSize:        pageSize,
 	})
 	if errors.Is(err, bberrors.ErrTimeout) {
 		return nil, fmt.Errorf("%s is locked by another process (waited %s): %w", path, lockTimeout, err)

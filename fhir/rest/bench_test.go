@@ -1,6 +1,8 @@
 package rest_test
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -33,5 +35,30 @@ func BenchmarkIndexObservation(b *testing.B) {
 		if _, err := s.Engine.Index("Observation", body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkTransactionSize posts transactions of one Patient and n-1 Observations
+// linking to it by urn:uuid, as a bulk load does: the cost per entry must not grow
+// with n (each entry once checked the whole transaction's fullUrl map, which made a
+// 500-entry transaction quadratic).
+func BenchmarkTransactionSize(b *testing.B) {
+	for _, n := range []int{50, 500} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			s := newService(b)
+			var sb strings.Builder
+			sb.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:00000000-0000-4000-8000-000000000000","resource":{"resourceType":"Patient","gender":"female"},"request":{"method":"POST","url":"Patient"}}`)
+			for i := 1; i < n; i++ {
+				fmt.Fprintf(&sb, `,{"fullUrl":"urn:uuid:00000000-0000-4000-8000-%012d","resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000000"},"valueQuantity":{"value":%d,"unit":"mm[Hg]","system":"http://unitsofmeasure.org","code":"mm[Hg]"}},"request":{"method":"POST","url":"Observation"}}`, i, 100+i%60)
+			}
+			sb.WriteString(`]}`)
+			body := []byte(sb.String())
+			for b.Loop() {
+				if _, err := s.Bundle(ctx, &rest.Request{Body: body}, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/entry")
+		})
 	}
 }

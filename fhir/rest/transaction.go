@@ -46,6 +46,7 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 		if err != nil {
 			return nil, err
 		}
+		key := refsKey(refs) // once per run: per entry, it made a transaction quadratic
 		for _, method := range transactionOrder {
 			for _, op := range ops {
 				if op.req.Method != method {
@@ -55,7 +56,7 @@ func (s *Service) transaction(ctx context.Context, ops []*entryOp, prefer string
 					return nil, err // past the deadline: roll back, write nothing
 				}
 				n := len(w.warnings)
-				if op.resp, err = w.runEntry(op, refs, patches[op.index]); err != nil {
+				if op.resp, err = w.runEntry(op, refs, key, patches[op.index]); err != nil {
 					return nil, entryError(op.index, err)
 				}
 				entryWarnings(op.resp, w.warnings[n:])
@@ -183,8 +184,9 @@ func (w *Writer) assignTargets(ops []*entryOp) (map[string]string, error) {
 	return refs, nil
 }
 
-// runEntry carries out one write entry inside the transaction.
-func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.Patch) (*Response, error) {
+// runEntry carries out one write entry inside the transaction; refsKey is
+// refsKey(refs).
+func (w *Writer) runEntry(op *entryOp, refs map[string]string, refsKey string, patch jsonpatch.Patch) (*Response, error) {
 	r := op.req
 	typ, id, _ := strings.Cut(op.target, "/")
 	switch r.Method {
@@ -206,7 +208,7 @@ func (w *Writer) runEntry(op *entryOp, refs map[string]string, patch jsonpatch.P
 		return op.resp, nil
 	}
 	body := op.resolved
-	if body == nil || op.resolvedWith != refsKey(refs) {
+	if body == nil || op.resolvedWith != refsKey {
 		var err error
 		if body, _, err = w.resolveReferences(r.Access, op.res.Body, refs); err != nil {
 			return nil, err
@@ -281,6 +283,7 @@ func (s *Service) preIndexTransaction(ctx context.Context, ops []*entryOp) map[s
 		if err != nil {
 			return err
 		}
+		key := refsKey(refs)
 		for _, op := range ops {
 			if op.res == nil || op.resp != nil {
 				continue
@@ -288,7 +291,7 @@ func (s *Service) preIndexTransaction(ctx context.Context, ops []*entryOp) map[s
 			if body, conditional, err := w.resolveReferences(op.req.Access, op.res.Body, refs); err == nil {
 				items = append(items, preItem{op.res.Type, body})
 				if !conditional { // resolved by refs alone: reused under the lock if refs are the same
-					op.resolved, op.resolvedWith = body, refsKey(refs)
+					op.resolved, op.resolvedWith = body, key
 				}
 			}
 		}
