@@ -262,3 +262,26 @@ func TestIntakeKeepsMalformedElementsAndNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+// A referral is recognised however its JSON spells "ServiceRequest" (the byte search
+// that spares plain transactions a decode must never miss one), and a transaction
+// without one is not a referral.
+func TestIsReferralBundleSpellings(t *testing.T) {
+	for _, name := range []string{"referral-frcore.json", "referral-plain-r4.json"} {
+		body := fixture(t, name)
+		if !IsReferralBundle(body) {
+			t.Fatalf("%s: not recognised as a referral", name)
+		}
+		escaped := bytes.ReplaceAll(body, []byte(`"ServiceRequest"`), []byte(`"\u0053erviceRequest"`))
+		if bytes.Equal(escaped, body) {
+			t.Fatalf("%s: no ServiceRequest to escape", name)
+		}
+		if !IsReferralBundle(escaped) {
+			t.Errorf("%s: a referral whose resourceType is written \\u0053erviceRequest is not recognised", name)
+		}
+	}
+	plain := []byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`)
+	if IsReferralBundle(plain) {
+		t.Error("a transaction without a ServiceRequest is taken for a referral")
+	}
+}

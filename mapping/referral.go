@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -34,6 +35,12 @@ func referralKind(m object) (rules.ReferralCode, bool) {
 // ServiceRequest (rules.ReferralCodes): posted to the base, it then gets the intake
 // of $ait-referral.
 func IsReferralBundle(body []byte) bool {
+	// Every transaction passes here, bulk loads of hundreds of entries too: one
+	// without a ServiceRequest is told by a byte search rather than by decoding it
+	// whole. Without a \u escape, a ServiceRequest's resourceType is spelled out.
+	if !bytes.Contains(body, []byte(`"ServiceRequest"`)) && !bytes.Contains(body, []byte(`\u`)) {
+		return false
+	}
 	b, err := decodeObject(body)
 	if err != nil || str(b, "resourceType") != "Bundle" || str(b, "type") != "transaction" {
 		return false
