@@ -59,7 +59,7 @@ func (a *grantAccess) Patients(tx fhir.Tx, interaction, typ string) ([]string, b
 		return []string{ctx}, true, nil
 	}
 	user, patient := false, false
-	for _, s := range a.g.allowing(in, typ) {
+	for s := range a.g.allowing(in, typ) {
 		switch s.Context {
 		case ContextSystem:
 			return nil, false, nil
@@ -105,7 +105,7 @@ func (a *grantAccess) Confined(interaction, typ string) bool {
 		return a.g.PatientContext() != ""
 	}
 	user := false
-	for _, s := range a.g.allowing(in, typ) {
+	for s := range a.g.allowing(in, typ) {
 		switch s.Context {
 		case ContextSystem:
 			return false
@@ -127,7 +127,7 @@ func (a *grantAccess) SystemLevel(interaction, typ string) bool {
 	if !ok {
 		return false
 	}
-	for _, s := range a.g.allowing(in, typ) {
+	for s := range a.g.allowing(in, typ) {
 		if s.Context == ContextSystem {
 			return true
 		}
@@ -150,7 +150,7 @@ func (a *grantAccess) Patient(interaction, typ string) string {
 		return a.g.PatientContext()
 	}
 	if p, isPatient := strings.CutPrefix(a.g.FHIRUser, "Patient/"); isPatient && p != "" && !a.SystemLevel(interaction, typ) {
-		for _, s := range a.g.allowing(in, typ) {
+		for s := range a.g.allowing(in, typ) {
 			if s.Context == ContextUser {
 				return p
 			}

@@ -1,6 +1,7 @@
 package smart
 
 import (
+	"iter"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,26 +33,36 @@ type Grant struct {
 // resourceType. AuditEvent is reachable only by an explicit AuditEvent scope and never
 // writable (see AuditScope). Patient scopes count only when a patient is in context.
 func (g *Grant) Allows(in Interaction, resourceType string) bool {
-	return g != nil && len(g.allowing(in, resourceType)) > 0
+	if g == nil {
+		return false
+	}
+	for range g.allowing(in, resourceType) {
+		return true
+	}
+	return false
 }
 
-// allowing returns the scopes that permit the interaction.
-func (g *Grant) allowing(in Interaction, resourceType string) []Scope {
-	need := in.Perm()
-	if need == 0 || (resourceType == auditType && in.writes()) {
-		return nil
-	}
-	var out []Scope
-	for _, s := range g.Scopes {
-		if s.Perms&need == 0 || !s.matchesType(resourceType) {
-			continue
+// allowing yields the scopes that permit the interaction, in grant order. It is an
+// iterator rather than a slice: every request asks it several times, and a slice was
+// an allocation each.
+func (g *Grant) allowing(in Interaction, resourceType string) iter.Seq[Scope] {
+	return func(yield func(Scope) bool) {
+		need := in.Perm()
+		if need == 0 || (resourceType == auditType && in.writes()) {
+			return
 		}
-		if s.Context == ContextPatient && g.Patient == "" {
-			continue
+		for _, s := range g.Scopes {
+			if s.Perms&need == 0 || !s.matchesType(resourceType) {
+				continue
+			}
+			if s.Context == ContextPatient && g.Patient == "" {
+				continue
+			}
+			if !yield(s) {
+				return
+			}
 		}
-		out = append(out, s)
 	}
-	return out
 }
 
 // PatientScoped reports whether the interaction is allowed only through patient/
@@ -59,14 +70,15 @@ func (g *Grant) allowing(in Interaction, resourceType string) []Scope {
 // (read, search, _include/_revinclude targets, chains, history, operations, transaction
 // entries). A user/ or system/ scope for the same access lifts the confinement.
 func (g *Grant) PatientScoped(in Interaction, resourceType string) bool {
-	al := g.allowing(in, resourceType)
-	if len(al) == 0 {
-		return g.PatientContext() != "" // nothing allows it: deny-side stays confined
-	}
-	for _, s := range al {
+	allowed := false
+	for s := range g.allowing(in, resourceType) {
 		if s.Context != ContextPatient {
 			return false
 		}
+		allowed = true
+	}
+	if !allowed {
+		return g.PatientContext() != "" // nothing allows it: deny-side stays confined
 	}
 	return true
 }
@@ -89,7 +101,7 @@ func (g *Grant) Constraints(resourceType string) []url.Values {
 // ConstraintsFor is Constraints for any interaction.
 func (g *Grant) ConstraintsFor(in Interaction, resourceType string) []url.Values {
 	var out []url.Values
-	for _, s := range g.allowing(in, resourceType) {
+	for s := range g.allowing(in, resourceType) {
 		if s.Constraint == nil {
 			return nil // one unconstrained scope lifts them all
 		}
