@@ -16,7 +16,12 @@ var benchObservation = []byte(`{"resourceType":"Observation","id":"o1","meta":{"
  "performer":[{"reference":"Practitioner/dr1"}],"valueQuantity":{"value":7,"system":"http://unitsofmeasure.org","code":"{score}"}}`)
 
 func benchIndex(b *testing.B, typ string, body []byte) {
-	r := newTestRegistry(b)
+	b.Run("native", func(b *testing.B) { benchIndexWith(b, newTestRegistry(b), typ, body) })
+	b.Run("fhirpath", func(b *testing.B) { benchIndexWith(b, fhirpathRegistry(b), typ, body) })
+}
+
+// benchIndexWith measures r.Index on one resource.
+func benchIndexWith(b *testing.B, r *Registry, typ string, body []byte) {
 	if _, err := r.Index(typ, body); err != nil { // compile outside the timing
 		b.Fatal(err)
 	}
@@ -44,7 +49,12 @@ var (
 // BenchmarkIndexReference measures the index extraction of the reference write
 // workload's transaction: its Patient and its Observation.
 func BenchmarkIndexReference(b *testing.B) {
-	r := newTestRegistry(b)
+	b.Run("native", func(b *testing.B) { benchIndexReference(b, newTestRegistry(b)) })
+	b.Run("fhirpath", func(b *testing.B) { benchIndexReference(b, fhirpathRegistry(b)) })
+}
+
+// benchIndexReference measures r.Index on the reference transaction's resources.
+func benchIndexReference(b *testing.B, r *Registry) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.Index("Patient", benchReferencePatient); err != nil {

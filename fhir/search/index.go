@@ -31,10 +31,11 @@ func (r *Registry) IndexOnly(typ string, body []byte, codes map[string]bool) ([]
 // index computes the entries; raw keeps keys whole (capKey not applied), to check a
 // candidate found by a capped key against its full values.
 func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw bool) ([]fhir.IndexEntry, error) {
-	ctx := newEvalContext(body)
+	lc := &lazyContext{body: body}
 	present := topLevel(body)
+	native := !r.fhirpathOnly
 	var out []fhir.IndexEntry
-	var memo componentMemo
+	memo := componentMemo{native: native}
 	for _, p := range r.indexed(typ) {
 		if codes != nil && !codes[p.Code] || codes == nil && r.isDerived(typ, p.Code) {
 			continue // not asked for, or stored as its sources' rows (derived.go)
@@ -43,7 +44,7 @@ func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw boo
 		if err != nil {
 			return nil, err
 		}
-		vals, err := p.evaluate(ctx, expr, present)
+		vals, err := p.evaluate(lc, expr, present, native)
 		if err != nil {
 			return nil, fmt.Errorf("search parameter %s.%s: %w", typ, p.Code, err)
 		}
@@ -416,12 +417,13 @@ func (r *Registry) compositeKeys(p *Param, vals types.Collection, memo *componen
 // code-value-concept…) evaluate the same components ("code", "value.as(Quantity)")
 // on the same items, each of them otherwise once per composite.
 type componentMemo struct {
-	items []memoItem
+	items  []memoItem
+	native bool // plain-path components are walked on the JSON (native.go)
 }
 
 type memoItem struct {
 	data    []byte // the item's JSON, as the evaluation returned it
-	ctx     *eval.Context
+	ctx     *lazyContext
 	present members
 	values  map[string]types.Collection // by component expression
 }
@@ -436,13 +438,13 @@ func (m *componentMemo) evaluate(data []byte, c *Component) (types.Collection, e
 		}
 	}
 	if it == nil {
-		m.items = append(m.items, memoItem{data: data, ctx: newEvalContext(data), present: topLevel(data), values: map[string]types.Collection{}})
+		m.items = append(m.items, memoItem{data: data, ctx: &lazyContext{body: data}, present: topLevel(data), values: map[string]types.Collection{}})
 		it = &m.items[len(m.items)-1]
 	}
 	if v, ok := it.values[c.Expression]; ok {
 		return v, nil
 	}
-	v, err := c.evaluate(it.ctx, it.present)
+	v, err := c.evaluate(it.ctx, it.present, m.native)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,9 @@ type Component struct {
 	// and its compiled path, used when the item has that member.
 	member string
 	direct *fhirpath.Expression
+	// steps are the element names of a plain-path component ("code"), walked on
+	// the JSON without FHIRPath (native.go); nil otherwise.
+	steps []string
 }
 
 // Param is one search parameter as it applies to one resource type: Expression is
@@ -82,6 +85,9 @@ func (p *Param) compiled() (*fhirpath.Expression, error) {
 				return
 			}
 			c.member, c.direct = componentChoice(c.Expression)
+			if steps, ok := relativeSteps(c.Expression); ok {
+				c.steps = steps
+			}
 		}
 		p.branches = analyse(p.Expression)
 	})
@@ -100,6 +106,10 @@ type Registry struct {
 	indexCache map[string][]*Param
 	// only restricts a type to some parameters (Restrict).
 	only map[string]map[string]bool
+	// fhirpathOnly evaluates every expression with FHIRPath, without the native
+	// walk of plain paths (native.go): the reference the native walk is tested
+	// against.
+	fhirpathOnly bool
 }
 
 // Restrict limits typ to the parameters named: only those are indexed, searchable
