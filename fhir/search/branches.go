@@ -208,42 +208,28 @@ func pathExists(data []byte, path []string) bool {
 	return len(path) == 1
 }
 
-// members is the set of top-level members of a JSON object (the first of each
-// name, as jsonparser.Get finds it), with the object and its resourceType.
+// members is the set of top-level members of a JSON object, with the object and
+// its resourceType. A resource has a few dozen members at most: a list scanned in
+// order costs less than a map of fresh strings.
 type members struct {
-	names map[string]member
-	// choices maps each prefix of a member name that ends before an upper-case
-	// letter to that member ("value" → "valueQuantity"); nil when no name has one.
-	choices map[string]string
-	body    []byte
-	typ     string // resourceType when it is a string, as the engine reads it
+	list []member
+	body []byte
+	typ  string // resourceType when it is a string, as the engine reads it
 }
 
-// member is one top-level member's raw value, as jsonparser returns it.
+// member is one top-level member's name and raw value, as jsonparser returns them.
 type member struct {
-	raw []byte
-	t   jsonparser.ValueType
+	name []byte
+	raw  []byte
+	t    jsonparser.ValueType
 }
 
 // topLevel lists the members of body in one pass.
 func topLevel(body []byte) members {
-	m := members{names: map[string]member{}, body: body}
+	m := members{list: make([]member, 0, 16), body: body}
 	jsonparser.ObjectEach(body, func(k, v []byte, t jsonparser.ValueType, _ int) error {
-		if _, dup := m.names[string(k)]; dup {
-			return nil
-		}
-		m.names[string(k)] = member{raw: v, t: t}
-		for i := 1; i < len(k); i++ {
-			if k[i] >= 'A' && k[i] <= 'Z' {
-				if m.choices == nil {
-					m.choices = map[string]string{}
-				}
-				if _, seen := m.choices[string(k[:i])]; !seen {
-					m.choices[string(k[:i])] = string(k)
-				}
-			}
-		}
-		if string(k) == "resourceType" && t == jsonparser.String {
+		m.list = append(m.list, member{name: k, raw: v, t: t})
+		if m.typ == "" && string(k) == "resourceType" && t == jsonparser.String {
 			m.typ, _ = jsonparser.ParseString(v)
 		}
 		return nil
@@ -251,19 +237,35 @@ func topLevel(body []byte) members {
 	return m
 }
 
-// has reports whether element e or its primitive extension _e is present.
-func (m members) has(e string) bool {
-	if _, ok := m.names[e]; ok {
-		return true
+// get returns the first member named e, as jsonparser.Get finds it.
+func (m members) get(e string) (member, bool) {
+	for _, x := range m.list {
+		if string(x.name) == e {
+			return x, true
+		}
 	}
-	_, ok := m.names["_"+e]
-	return ok
+	return member{}, false
 }
 
-// choice returns the member that carries choice element e (valueQuantity for value),
-// or "".
+// has reports whether element e or its primitive extension _e is present.
+func (m members) has(e string) bool {
+	for _, x := range m.list {
+		if n := x.name; string(n) == e || len(n) == len(e)+1 && n[0] == '_' && string(n[1:]) == e {
+			return true
+		}
+	}
+	return false
+}
+
+// choice returns the first member that carries choice element e (valueQuantity
+// for value), or "".
 func (m members) choice(e string) string {
-	return m.choices[e]
+	for _, x := range m.list {
+		if k := x.name; len(k) > len(e) && string(k[:len(e)]) == e && k[len(e)] >= 'A' && k[len(e)] <= 'Z' {
+			return string(k)
+		}
+	}
+	return ""
 }
 
 // lazyContext is the FHIRPath context of a document, made on first use: with the

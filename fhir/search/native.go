@@ -54,9 +54,7 @@ func relativeSteps(expr string) ([]string, bool) {
 type node struct {
 	data []byte
 	typ  string
-	top  map[string]member // the members of a document's root, already listed
-	// choices are the root's members by choice prefix (members.choices)
-	choices map[string]string
+	top  *members // the members of a document's root, already listed
 }
 
 // nodeType is the type the engine gives an object (ObjectValue.Type), computed only
@@ -84,13 +82,13 @@ func walkRoot(lc *lazyContext, present members, typ string, steps []string) (typ
 		}
 		return types.Collection{types.NewObjectValue(data)}, true
 	}
-	return walk(node{data: present.body, typ: present.typ, top: present.names, choices: present.choices}, steps, nil)
+	return walk(node{data: present.body, typ: present.typ, top: &present}, steps, nil)
 }
 
 // walkItem navigates steps from a composite's item as the engine does for a
 // relative path evaluated on that item alone (its own context, type inferred).
 func walkItem(present members, steps []string) (types.Collection, bool) {
-	return walk(node{data: present.body, top: present.names, choices: present.choices}, steps, nil)
+	return walk(node{data: present.body, top: &present}, steps, nil)
 }
 
 // walk appends to out the values found at steps below n, in the engine's order:
@@ -102,7 +100,7 @@ func walk(n node, steps []string, out types.Collection) (types.Collection, bool)
 	var dt jsonparser.ValueType
 	exists := false
 	if n.top != nil {
-		m, ok := n.top[name]
+		m, ok := n.top.get(name)
 		raw, dt, exists = m.raw, m.t, ok
 	} else {
 		var err error
@@ -207,7 +205,7 @@ func choiceWalk(n node, steps []string, out types.Collection) (types.Collection,
 // after name), which the engine's brute-force choice lookup could match.
 func hasChoiceMember(n node, name string) bool {
 	if n.top != nil {
-		return n.choices[name] != ""
+		return n.top.choice(name) != ""
 	}
 	found := false
 	jsonparser.ObjectEach(n.data, func(k, _ []byte, _ jsonparser.ValueType, _ int) error {
