@@ -257,9 +257,16 @@ func jsonValue(data []byte, t jsonparser.ValueType) types.Value {
 }
 
 // temporal is gofhir's date heuristic for untyped strings (tryParseTemporalString).
+// Both of its patterns start with four ASCII digits: other strings (codes, names)
+// are told apart without a regular expression and its error.
 func temporal(s string) types.Value {
 	if len(s) < 4 {
 		return nil
+	}
+	for i := range 4 {
+		if s[i] < '0' || s[i] > '9' {
+			return nil
+		}
 	}
 	if len(s) <= 10 {
 		if d, err := types.NewDate(s); err == nil {
