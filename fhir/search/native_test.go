@@ -98,7 +98,7 @@ func walkedBranches(p *Param, body []byte) (walked, deferred int) {
 // TestNativeWalkEdgeCases checks the engine's corner cases the examples may not
 // hold: primitive extensions only, nulls, nested arrays, a choice element reached by
 // its plain name, dates in text, escaped strings, and the brute-force choice lookup
-// left to FHIRPath.
+// left to FHIRPath; and the resources of the scale benchmark.
 func TestNativeWalkEdgeCases(t *testing.T) {
 	fast, slow := newTestRegistry(t), fhirpathRegistry(t)
 	docs := []string{
@@ -112,6 +112,9 @@ func TestNativeWalkEdgeCases(t *testing.T) {
 		`{"resourceType":"Encounter","id":"g","period":{"start":"2020-01-01"},"participant":[{"individual":{"reference":"Practitioner/1"}},{"type":[{"text":"x"}]}],"length":{"value":3,"unit":"d"}}`,
 		`{"resourceType":"Condition","id":"h","onsetAge":{"value":3,"unit":"a"},"abatementString":"gone","recordedDate":"2021"}`,
 		`{"resourceType":"MedicationRequest","id":"i","medicationCodeableConcept":{"coding":[{"code":"m"}]},"authoredOn":"2020-02-02T02:02:02Z","dosageInstruction":[{"timing":{"event":["2020-01-01"]}}]}`,
+	}
+	for _, x := range benchGroup {
+		docs = append(docs, string(x.body))
 	}
 	for _, d := range docs {
 		var head struct{ ResourceType, ID string }
