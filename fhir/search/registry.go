@@ -4,7 +4,8 @@
 //
 // The parameters are the 1,375 official R4 SearchParameters (embedded, compact) plus
 // any added with Registry.Add. Their FHIRPath expressions are evaluated with
-// github.com/gofhir/fhirpath on the JSON exactly as stored.
+// github.com/gofhir/fhirpath on the JSON exactly as stored, except the plain element
+// paths, walked on the JSON directly with the same results (native.go).
 package search
 
 //go:generate go run gen_data.go -npm /tmp/npm/package
