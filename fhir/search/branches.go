@@ -38,6 +38,9 @@ type branch struct {
 	// x): the branch is a plain path, walked on the JSON without FHIRPath (native.go).
 	steps  []string
 	native bool
+	// typed is set for "(T.a.b as X)": root and path only prune it, it is always
+	// evaluated as written.
+	typed bool
 
 	variants sync.Map // concrete member → *fhirpath.Expression (plain branch on a choice)
 }
@@ -91,7 +94,7 @@ func analyse(expr string) []*branch {
 				b.path = elementPath(strings.TrimLeft(text, "(")[len(m[1]):])
 			}
 			if m := typedPath.FindStringSubmatch(text); m != nil {
-				b.typ, b.path = m[1], elementPath(m[2])
+				b.typ, b.path, b.typed = m[1], elementPath(m[2]), true
 				b.root = b.path[0]
 			}
 			if typ, steps, ok := plainSteps(text); ok && (b.typ == "" || b.typ == typ) {
@@ -316,6 +319,9 @@ func (p *Param) evaluate(lc *lazyContext, whole *fhirpath.Expression, present me
 			c := present.choice(b.root)
 			if c == "" {
 				continue
+			}
+			if b.typed {
+				break // the engine looks the choice up itself
 			}
 			if expr = b.variant(c); expr == nil {
 				expr, walkable = b.expr, false
