@@ -19,7 +19,9 @@ import (
 // types.Value kinds, same order), so that valueKeys gives byte-identical keys
 // (checked on every official example by TestNativeIndexEqualsFHIRPath). Anything
 // else (where(), resolve(), functions, operators) stays with FHIRPath, and so does a
-// plain path wherever the engine would guess a choice element by brute force.
+// plain path wherever the engine would guess a choice element by brute force. The
+// walk follows the engine as it runs with elementModel (model.go): direct members
+// read without a type (TypeOf is ""), choice members under the model's suffixes.
 
 // elementsOnly is a whole branch made of element names only: "T.a.b", optionally in
 // parentheses.
@@ -226,8 +228,12 @@ func jsonValue(data []byte, t jsonparser.ValueType) types.Value {
 		var s string
 		if bytes.IndexByte(data, '\\') < 0 && utf8.Valid(data) {
 			s = string(data)
-		} else if err := json.Unmarshal(append([]byte{'"'}, append(data, '"')...), &s); err != nil {
-			s = string(data)
+		} else {
+			// quoted afresh: appending to data would write into the body
+			q := append(append(append(make([]byte, 0, len(data)+2), '"'), data...), '"')
+			if err := json.Unmarshal(q, &s); err != nil {
+				s = string(data)
+			}
 		}
 		if v := temporal(s); v != nil {
 			return v
