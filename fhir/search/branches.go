@@ -33,6 +33,14 @@ type branch struct {
 	typ    string // the resource type prefix
 	text   string // the branch source, for the choice rewrites of plain branches
 	expr   *fhirpath.Expression
+	// steps, when native, are the element names expr navigates after the type
+	// ("Patient.name.family" → name, family; "(T.value as Quantity).x" → valueQuantity,
+	// x): the branch is a plain path, walked on the JSON without FHIRPath (native.go).
+	steps  []string
+	native bool
+	// typed is set for "(T.a.b as X)": root and path only prune it, it is always
+	// evaluated as written.
+	typed bool
 
 	variants sync.Map // concrete member → *fhirpath.Expression (plain branch on a choice)
 }
@@ -46,6 +54,9 @@ var (
 		regexp.MustCompile(`^([A-Z][A-Za-z]*)\.([a-z][A-Za-z0-9]*)\.as\(([A-Za-z]+)\)((?:\.[^|]*)?)$`),
 		regexp.MustCompile(`^([A-Z][A-Za-z]*)\.([a-z][A-Za-z0-9]*) as ([A-Za-z]+)()$`),
 	}
+	// typedPath: "(T.a.b as X)", a typed choice below the top level: it yields
+	// nothing when its path is absent, and is pruned as such.
+	typedPath = regexp.MustCompile(`^\(([A-Z][A-Za-z]*)((?:\.[a-z][A-Za-z0-9]*){2,}) as [A-Za-z]+\)$`)
 	// componentAs: a composite component "value.as(Quantity)".
 	componentAs = regexp.MustCompile(`^([a-z][A-Za-z0-9]*)\.as\(([A-Za-z]+)\)$`)
 )
@@ -70,6 +81,9 @@ func analyse(expr string) []*branch {
 			if m := re.FindStringSubmatch(text); m != nil {
 				b.typ, b.member = m[1], m[2]+upperFirst(m[3])
 				b.expr, err = fhirpath.Compile(m[1] + "." + b.member + m[4])
+				if _, rest, ok := plainSteps(m[1] + m[4]); ok {
+					b.steps, b.native = append([]string{b.member}, rest...), true
+				}
 				matched = true
 				break
 			}
@@ -78,6 +92,13 @@ func analyse(expr string) []*branch {
 			if m := plainBranch.FindStringSubmatch(text); m != nil && isPath(text) {
 				b.typ, b.root = m[1], m[2]
 				b.path = elementPath(strings.TrimLeft(text, "(")[len(m[1]):])
+			}
+			if m := typedPath.FindStringSubmatch(text); m != nil {
+				b.typ, b.path, b.typed = m[1], elementPath(m[2]), true
+				b.root = b.path[0]
+			}
+			if typ, steps, ok := plainSteps(text); ok && (b.typ == "" || b.typ == typ) {
+				b.typ, b.steps, b.native = typ, steps, true
 			}
 			b.expr, err = fhirpath.Compile(text)
 		}
@@ -190,65 +211,136 @@ func pathExists(data []byte, path []string) bool {
 	return len(path) == 1
 }
 
-// members is the set of top-level member names of a JSON object, with the object.
+// members is the set of top-level members of a JSON object, with the object and
+// its resourceType. A resource has a few dozen members at most: a list scanned in
+// order costs less than a map of fresh strings.
 type members struct {
-	names map[string]bool
-	body  []byte
+	list []member
+	body []byte
+	typ  string // resourceType when it is a string, as the engine reads it
+}
+
+// member is one top-level member's name and raw value, as jsonparser returns them.
+type member struct {
+	name []byte
+	raw  []byte
+	t    jsonparser.ValueType
 }
 
 // topLevel lists the members of body in one pass.
 func topLevel(body []byte) members {
-	m := members{names: map[string]bool{}, body: body}
-	jsonparser.ObjectEach(body, func(k, _ []byte, _ jsonparser.ValueType, _ int) error {
-		m.names[string(k)] = true
+	m := members{list: make([]member, 0, 16), body: body}
+	jsonparser.ObjectEach(body, func(k, v []byte, t jsonparser.ValueType, _ int) error {
+		m.list = append(m.list, member{name: k, raw: v, t: t})
+		if m.typ == "" && string(k) == "resourceType" && t == jsonparser.String {
+			m.typ, _ = jsonparser.ParseString(v)
+		}
 		return nil
 	})
 	return m
 }
 
-// has reports whether element e or its primitive extension _e is present.
-func (m members) has(e string) bool { return m.names[e] || m.names["_"+e] }
+// get returns the first member named e, as jsonparser.Get finds it.
+func (m members) get(e string) (member, bool) {
+	for _, x := range m.list {
+		if string(x.name) == e {
+			return x, true
+		}
+	}
+	return member{}, false
+}
 
-// choice returns the member that carries choice element e (valueQuantity for value),
-// or "".
+// has reports whether element e or its primitive extension _e is present.
+func (m members) has(e string) bool {
+	for _, x := range m.list {
+		if n := x.name; string(n) == e || len(n) == len(e)+1 && n[0] == '_' && string(n[1:]) == e {
+			return true
+		}
+	}
+	return false
+}
+
+// choice returns the first member that carries choice element e (valueQuantity
+// for value), or "".
 func (m members) choice(e string) string {
-	for k := range m.names {
-		if len(k) > len(e) && strings.HasPrefix(k, e) && k[len(e)] >= 'A' && k[len(e)] <= 'Z' {
-			return k
+	for _, x := range m.list {
+		if k := x.name; len(k) > len(e) && string(k[:len(e)]) == e && k[len(e)] >= 'A' && k[len(e)] <= 'Z' {
+			return string(k)
 		}
 	}
 	return ""
 }
 
+// lazyContext is the FHIRPath context of a document, made on first use: with the
+// native walk, most documents need none.
+type lazyContext struct {
+	body []byte
+	ctx  *eval.Context
+	root []byte // the document as the engine's root value holds it (rootData)
+}
+
+// rootData returns the document's JSON object as the engine's root value holds it
+// (jsonparser.Get of the body), ok false when the body is not an object.
+func (l *lazyContext) rootData() ([]byte, bool) {
+	if l.root == nil {
+		data, dt, _, err := jsonparser.Get(l.body)
+		if err != nil || dt != jsonparser.Object {
+			return nil, false
+		}
+		l.root = data
+	}
+	return l.root, true
+}
+
+// get returns the context, making it once.
+func (l *lazyContext) get() *eval.Context {
+	if l.ctx == nil {
+		l.ctx = newEvalContext(l.body)
+	}
+	return l.ctx
+}
+
 // evaluate runs the parameter's expression on the resource, branch by branch when
-// the branches could be analysed.
-func (p *Param) evaluate(ctx *eval.Context, whole *fhirpath.Expression, present members) (types.Collection, error) {
+// the branches could be analysed; with native, plain-path branches are walked on
+// the JSON (native.go) instead of evaluated with FHIRPath.
+func (p *Param) evaluate(lc *lazyContext, whole *fhirpath.Expression, present members, native bool) (types.Collection, error) {
 	if p.branches == nil {
-		return whole.EvaluateWithContext(ctx)
+		return whole.EvaluateWithContext(lc.get())
 	}
 	var out types.Collection
 	for _, b := range p.branches {
-		expr := b.expr
+		expr, steps, walkable := b.expr, b.steps, native && b.native
 		switch {
 		case b.member != "":
 			if !present.has(b.member) {
 				continue
 			}
-		case b.root != "":
-			if present.has(b.root) && len(b.path) > 1 && !pathExists(present.body, b.path) {
+		case b.root != "" && !present.has(b.root):
+			c := present.choice(b.root)
+			if c == "" {
 				continue
 			}
-			if !present.has(b.root) {
-				c := present.choice(b.root)
-				if c == "" {
-					continue
-				}
-				if expr = b.variant(c); expr == nil {
-					expr = b.expr
-				}
+			if b.typed {
+				break // the engine looks the choice up itself
+			}
+			if expr = b.variant(c); expr == nil {
+				expr, walkable = b.expr, false
+			} else if walkable {
+				steps = append([]string{c}, b.steps[1:]...)
 			}
 		}
-		vals, err := expr.EvaluateWithContext(ctx)
+		if walkable {
+			// A walk that answers finds values only where pathExists does: the
+			// pruning below need not be paid first.
+			if vals, ok := walkRoot(lc, present, b.typ, steps); ok {
+				out = append(out, vals...)
+				continue
+			}
+		}
+		if b.root != "" && present.has(b.root) && len(b.path) > 1 && !pathExists(present.body, b.path) {
+			continue
+		}
+		vals, err := expr.EvaluateWithContext(lc.get())
 		if err != nil {
 			return nil, err
 		}
@@ -276,13 +368,20 @@ func (b *branch) variant(member string) *fhirpath.Expression {
 	return e
 }
 
-// evaluate runs a composite component on one item.
-func (c *Component) evaluate(ctx *eval.Context, present members) (types.Collection, error) {
+// evaluate runs a composite component on one item; with native, a plain-path
+// component is walked on the item's JSON.
+func (c *Component) evaluate(lc *lazyContext, present members, native bool) (types.Collection, error) {
+	expr, steps := c.expr, c.steps
 	if c.direct != nil {
 		if !present.has(c.member) {
 			return nil, nil
 		}
-		return c.direct.EvaluateWithContext(ctx)
+		expr, steps = c.direct, []string{c.member}
 	}
-	return c.expr.EvaluateWithContext(ctx)
+	if native && steps != nil {
+		if vals, ok := walkItem(present, steps); ok {
+			return vals, nil
+		}
+	}
+	return expr.EvaluateWithContext(lc.get())
 }

@@ -31,10 +31,11 @@ func (r *Registry) IndexOnly(typ string, body []byte, codes map[string]bool) ([]
 // index computes the entries; raw keeps keys whole (capKey not applied), to check a
 // candidate found by a capped key against its full values.
 func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw bool) ([]fhir.IndexEntry, error) {
-	ctx := newEvalContext(body)
+	lc := &lazyContext{body: body}
 	present := topLevel(body)
+	native := !r.fhirpathOnly
 	var out []fhir.IndexEntry
-	var memo componentMemo
+	memo := componentMemo{native: native}
 	for _, p := range r.indexed(typ) {
 		if codes != nil && !codes[p.Code] || codes == nil && r.isDerived(typ, p.Code) {
 			continue // not asked for, or stored as its sources' rows (derived.go)
@@ -43,7 +44,7 @@ func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw boo
 		if err != nil {
 			return nil, err
 		}
-		vals, err := p.evaluate(ctx, expr, present)
+		vals, err := p.evaluate(lc, expr, present, native)
 		if err != nil {
 			return nil, fmt.Errorf("search parameter %s.%s: %w", typ, p.Code, err)
 		}
@@ -382,24 +383,13 @@ func (r *Registry) compositeKeys(p *Param, vals types.Collection, memo *componen
 		if !ok {
 			continue
 		}
-		c1, err := memo.evaluate(o.Data(), &p.Components[0])
+		k1, err := memo.keys(o.Data(), &p.Components[0], exactTokens)
 		if err != nil {
 			return nil, err
 		}
-		c2, err := memo.evaluate(o.Data(), &p.Components[1])
+		k2, err := memo.keys(o.Data(), &p.Components[1], second.Type)
 		if err != nil {
 			return nil, err
-		}
-		var k1, k2 [][]byte
-		for _, v := range c1 {
-			for _, k := range tokenKeys(v, nil) {
-				if k[0] == tagCode || k[0] == tagSysCode {
-					k1 = append(k1, k)
-				}
-			}
-		}
-		for _, v := range c2 {
-			k2 = valueKeys(second.Type, v, k2)
 		}
 		for _, a := range k1 {
 			for _, b := range k2 {
@@ -416,33 +406,71 @@ func (r *Registry) compositeKeys(p *Param, vals types.Collection, memo *componen
 // code-value-concept…) evaluate the same components ("code", "value.as(Quantity)")
 // on the same items, each of them otherwise once per composite.
 type componentMemo struct {
-	items []memoItem
+	items  []memoItem
+	native bool // plain-path components are walked on the JSON (native.go)
 }
 
 type memoItem struct {
 	data    []byte // the item's JSON, as the evaluation returned it
-	ctx     *eval.Context
+	ctx     *lazyContext
 	present members
 	values  map[string]types.Collection // by component expression
+	keys    map[string][][]byte         // by key kind and component expression
+}
+
+// exactTokens is the key kind of a composite's first component: its token keys
+// that name a code exactly (code, system|code).
+const exactTokens = "token-exact"
+
+// keys returns the keys of c on the item whose JSON is data, of kind ptype (a
+// parameter type, or exactTokens): each composite sharing the component reads the
+// same keys, made once. Callers must not modify them.
+func (m *componentMemo) keys(data []byte, c *Component, ptype string) ([][]byte, error) {
+	vals, err := m.evaluate(data, c)
+	if err != nil {
+		return nil, err
+	}
+	it := m.item(data)
+	id := ptype + "\x00" + c.Expression
+	if k, ok := it.keys[id]; ok {
+		return k, nil
+	}
+	var out [][]byte
+	for _, v := range vals {
+		if ptype != exactTokens {
+			out = valueKeys(ptype, v, out)
+			continue
+		}
+		for _, k := range tokenKeys(v, nil) {
+			if k[0] == tagCode || k[0] == tagSysCode {
+				out = append(out, k)
+			}
+		}
+	}
+	it.keys[id] = out
+	return out, nil
+}
+
+// item returns the memo of the item whose JSON is data, adding it on first use.
+// The pointer is valid until the next item is added.
+func (m *componentMemo) item(data []byte) *memoItem {
+	for i := range m.items {
+		if sameBytes(m.items[i].data, data) {
+			return &m.items[i]
+		}
+	}
+	m.items = append(m.items, memoItem{data: data, ctx: &lazyContext{body: data}, present: topLevel(data),
+		values: map[string]types.Collection{}, keys: map[string][][]byte{}})
+	return &m.items[len(m.items)-1]
 }
 
 // evaluate returns the values of c on the item whose JSON is data.
 func (m *componentMemo) evaluate(data []byte, c *Component) (types.Collection, error) {
-	var it *memoItem
-	for i := range m.items {
-		if sameBytes(m.items[i].data, data) {
-			it = &m.items[i]
-			break
-		}
-	}
-	if it == nil {
-		m.items = append(m.items, memoItem{data: data, ctx: newEvalContext(data), present: topLevel(data), values: map[string]types.Collection{}})
-		it = &m.items[len(m.items)-1]
-	}
+	it := m.item(data)
 	if v, ok := it.values[c.Expression]; ok {
 		return v, nil
 	}
-	v, err := c.evaluate(it.ctx, it.present)
+	v, err := c.evaluate(it.ctx, it.present, m.native)
 	if err != nil {
 		return nil, err
 	}

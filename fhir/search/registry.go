@@ -4,7 +4,8 @@
 //
 // The parameters are the 1,375 official R4 SearchParameters (embedded, compact) plus
 // any added with Registry.Add. Their FHIRPath expressions are evaluated with
-// github.com/gofhir/fhirpath on the JSON exactly as stored.
+// github.com/gofhir/fhirpath on the JSON exactly as stored, except the plain element
+// paths, walked on the JSON directly with the same results (native.go).
 package search
 
 //go:generate go run gen_data.go -npm /tmp/npm/package
@@ -39,6 +40,9 @@ type Component struct {
 	// and its compiled path, used when the item has that member.
 	member string
 	direct *fhirpath.Expression
+	// steps are the element names of a plain-path component ("code"), walked on
+	// the JSON without FHIRPath (native.go); nil otherwise.
+	steps []string
 }
 
 // Param is one search parameter as it applies to one resource type: Expression is
@@ -82,6 +86,9 @@ func (p *Param) compiled() (*fhirpath.Expression, error) {
 				return
 			}
 			c.member, c.direct = componentChoice(c.Expression)
+			if steps, ok := relativeSteps(c.Expression); ok {
+				c.steps = steps
+			}
 		}
 		p.branches = analyse(p.Expression)
 	})
@@ -100,6 +107,10 @@ type Registry struct {
 	indexCache map[string][]*Param
 	// only restricts a type to some parameters (Restrict).
 	only map[string]map[string]bool
+	// fhirpathOnly evaluates every expression with FHIRPath, without the native
+	// walk of plain paths (native.go): the reference the native walk is tested
+	// against.
+	fhirpathOnly bool
 }
 
 // Restrict limits typ to the parameters named: only those are indexed, searchable

@@ -131,7 +131,7 @@ func TestBranchPruningIsExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fast, err1 := p.evaluate(newEvalContext(ex), expr, present)
+			fast, err1 := p.evaluate(&lazyContext{body: ex}, expr, present, false)
 			plain := eval.NewContext(ex) // no model, no shortcut: the engine as shipped
 			plain.SetResolver(typeResolver{})
 			slow, err2 := expr.EvaluateWithContext(plain)
