@@ -21,8 +21,8 @@
 //	      distinct entries of one commit, each as its posting row's prefix
 //	      p = param 0 esc(key) 0 1, then its ids, by ordinal. Events share most of
 //	      their entries (type, action, agent…), so an event row holds a few bytes of
-//	      ordinals instead of ~600 bytes of entries (rows of ~1.5 KB fit two to a
-//	      page), and a posting row two bytes per event instead of its 37-byte id.
+//	      ordinals instead of ~600 bytes of entries (rows of ~1.5 KB, ten to a
+//	      16 KiB page), and a posting row two bytes per event instead of its 37-byte id.
 //
 // Parameter names never contain NUL and keys are escaped as in fhir/bolt
 // (storecodec.AppendIndexKey), so rows sort by (param, key, commit).
@@ -58,7 +58,8 @@ var (
 // pageSize is the page size of a new store file. bbolt writes a commit's dirty pages
 // one write call each, and an event (about 1.5 KB with its row) fills a third of a
 // 4 KiB page: with 16 KiB pages a commit of a thousand events makes a quarter of the
-// calls (BenchmarkAuditWrite in server/smart: 22 → 19.5 CPU µs per event). Events are
+// calls (BenchmarkAuditWrite in server/smart, 100,000 events: 22 → 19.5 CPU µs per
+// event on the machine where it was measured). Events are
 // appended, never updated in place, so the larger leaves cost no rewrites; a file made
 // with another page size keeps it.
 const pageSize = 16 << 10
