@@ -240,7 +240,7 @@ func jsonValue(data []byte, t jsonparser.ValueType) types.Value {
 		}
 		return types.NewString(s)
 	case jsonparser.Number:
-		if bytes.IndexAny(data, ".eE") < 0 {
+		if !bytes.ContainsAny(data, ".eE") {
 			if i, err := jsonparser.ParseInt(data); err == nil {
 				return types.NewInteger(i)
 			}
