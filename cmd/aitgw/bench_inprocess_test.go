@@ -10,10 +10,10 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aitgw/aitgw/conformance/benchcpu"
 	"github.com/aitgw/aitgw/server/smart"
 )
 
@@ -35,19 +35,6 @@ func inProcessGateway(b *testing.B) (*gateway, string) {
 		b.Fatal(err)
 	}
 	return gw, tok
-}
-
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the process's CPU time per operation since start: on a shared
-// machine, wall time per operation follows the neighbours' load, CPU time much less.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
 }
 
 func serveInProcess(gw *gateway, tok, method, url string, body []byte) *httptest.ResponseRecorder {
@@ -77,7 +64,7 @@ func BenchmarkReadByIDInProcess(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(8)
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := benchcpu.Process()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if rec := serveInProcess(gw, tok, http.MethodGet, url, nil); rec.Code != http.StatusOK {
@@ -86,7 +73,7 @@ func BenchmarkReadByIDInProcess(b *testing.B) {
 			}
 		}
 	})
-	reportCPU(b, cpu)
+	benchcpu.Report(b, cpu)
 }
 
 // BenchmarkReferenceTransactionInProcess posts the reference write workload (Patient
@@ -105,7 +92,7 @@ func benchReferenceTransactions(b *testing.B, clients int) {
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := benchcpu.Process()
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Go(func() {
@@ -127,5 +114,5 @@ func benchReferenceTransactions(b *testing.B, clients int) {
 		})
 	}
 	wg.Wait()
-	reportCPU(b, cpu)
+	benchcpu.Report(b, cpu)
 }

@@ -1,23 +1,10 @@
 package search
 
 import (
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/aitgw/aitgw/conformance/benchcpu"
 )
-
-// processCPU is the process's user and system CPU time so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the process's CPU time per operation since start: on a shared
-// machine, wall time per operation follows the neighbours' load, CPU time much less.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
-}
 
 var benchPatient = []byte(`{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","lastUpdated":"2024-05-01T08:00:00Z"},
  "active":true,"gender":"female","birthDate":"1950-03-12",
@@ -46,13 +33,13 @@ func benchIndexWith(b *testing.B, r *Registry, typ string, body []byte) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := benchcpu.Process()
 	for i := 0; i < b.N; i++ {
 		if _, err := r.Index(typ, body); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
+	benchcpu.Report(b, cpu)
 }
 
 // BenchmarkIndexPatient measures the index extraction of one create.
@@ -77,7 +64,7 @@ func BenchmarkIndexReference(b *testing.B) {
 // benchIndexReference measures r.Index on the reference transaction's resources.
 func benchIndexReference(b *testing.B, r *Registry) {
 	b.ReportAllocs()
-	cpu := processCPU()
+	cpu := benchcpu.Process()
 	for b.Loop() {
 		if _, err := r.Index("Patient", benchReferencePatient); err != nil {
 			b.Fatal(err)
@@ -86,7 +73,7 @@ func benchIndexReference(b *testing.B, r *Registry) {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
+	benchcpu.Report(b, cpu)
 }
 
 // benchGroup is one patient's group of resources in aitgw bench's scale mode
@@ -139,7 +126,7 @@ func BenchmarkIndexScaleGroup(b *testing.B) {
 		b.Run(mode.name, func(b *testing.B) {
 			r := mode.reg(b)
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := benchcpu.Process()
 			for b.Loop() {
 				for _, x := range benchGroup {
 					if _, err := r.Index(x.typ, x.body); err != nil {
@@ -147,7 +134,7 @@ func BenchmarkIndexScaleGroup(b *testing.B) {
 					}
 				}
 			}
-			reportCPU(b, cpu)
+			benchcpu.Report(b, cpu)
 		})
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aitgw/aitgw/conformance/benchcpu"
 	"github.com/aitgw/aitgw/fhir"
 	"github.com/aitgw/aitgw/fhir/appendonly"
 	"github.com/aitgw/aitgw/fhir/bolt"
@@ -33,7 +33,7 @@ func BenchmarkAuditWrite(b *testing.B) {
 		Outcome: 200, Observer: "aitgw 127.0.0.1:8080", SourceAddress: "127.0.0.1"}
 	batches := func(b *testing.B, write func([]pendingAudit)) {
 		batch := make([]pendingAudit, 0, auditBatch)
-		cpu0 := cpuTime()
+		cpu0 := benchcpu.Process()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			req.Recorded = time.Now()
@@ -44,7 +44,7 @@ func BenchmarkAuditWrite(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+		b.ReportMetric(float64((benchcpu.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 	}
 	b.Run("append-only", func(b *testing.B) {
 		store, err := appendonly.Open(filepath.Join(b.TempDir(), "audit.db"), "AuditEvent")
@@ -95,13 +95,6 @@ func BenchmarkAuditWrite(b *testing.B) {
 			}
 		})
 	})
-}
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func mustScopes(tb testing.TB, s string) []Scope {
