@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -39,7 +40,10 @@ func TestShortcutsAgreeWithEngine(t *testing.T) {
 	v := testValidator(t)
 	held := map[string]int{}
 	var absentFails, absentHolds int
+	var mu sync.Mutex // a Bundle's entries are validated in parallel (entriesInParallel)
 	verifyShortcut = func(key, expr string, holds, failed bool) {
+		mu.Lock()
+		defer mu.Unlock()
 		if holds == failed {
 			t.Errorf("%s at %s: the shortcut says holds=%v, the engine failed=%v", key, expr, holds, failed)
 		}
