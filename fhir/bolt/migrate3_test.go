@@ -148,17 +148,7 @@ func TestMigratesFormat2(t *testing.T) {
 			if records, _ := packedCount(t, s); records != 3 {
 				t.Errorf("%d packed versions after migration, want 3", records)
 			}
-			_ = s.db.View(func(btx *bbolt.Tx) error {
-				if f := btx.Bucket(bucketMeta).Get([]byte("format")); string(f) != format {
-					t.Errorf("format %q after migration, want %q", f, format)
-				}
-				return nil
-			})
-			s.Close()
-			s, err = Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s = reopenMigrated(t, s, path)
 			defer s.Close()
 			checkContents(t, s, want)
 		})

@@ -90,16 +90,9 @@ func testMigratesFormat1(t *testing.T) {
 		if btx.Bucket(bucketIdxV1) != nil {
 			t.Errorf("format-1 index bucket kept after migration")
 		}
-		if f := btx.Bucket(bucketMeta).Get([]byte("format")); string(f) != format {
-			t.Errorf("format %q after migration, want %q", f, format)
-		}
 		return nil
 	})
-	s.Close()
-	s, err = Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = reopenMigrated(t, s, path)
 	defer s.Close()
 	if got := indexRows(t, s); !slices.Equal(got, want) {
 		t.Errorf("rows after reopening = %q, want %q", got, want)
@@ -199,4 +192,22 @@ func TestCompactIndexIDs(t *testing.T) {
 	if k := pidxKey([]byte{0, 1}, []byte("k"), ids[0]); len(k) != 2+1+2+17 {
 		t.Errorf("a UUID row is %d bytes, want %d", len(k), 2+1+2+17)
 	}
+}
+
+// reopenMigrated checks that migrated store s records the current format, then
+// closes it and opens path again, as the next start of the gateway would.
+func reopenMigrated(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
+	_ = s.db.View(func(btx *bbolt.Tx) error {
+		if f := btx.Bucket(bucketMeta).Get([]byte("format")); string(f) != format {
+			t.Errorf("format %q after migration, want %q", f, format)
+		}
+		return nil
+	})
+	s.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -138,21 +138,28 @@ func xdsCode(table []XDSCode, code string) (XDSCode, bool) {
 
 // HealthcareFacilityType is the site's facility type (SA01 by default).
 func (s *Site) HealthcareFacilityType() XDSCode {
-	code := defaultFacilityType
-	if s != nil && s.facilityType != "" {
-		code = s.facilityType
+	var set string
+	if s != nil {
+		set = s.facilityType
 	}
-	c, _ := xdsCode(HealthcareFacilityTypes, code)
-	return c
+	return siteXDSCode(HealthcareFacilityTypes, set, defaultFacilityType)
 }
 
 // PracticeSetting is the site's practice setting (ETABLISSEMENT by default).
 func (s *Site) PracticeSetting() XDSCode {
-	code := defaultPracticeSetting
-	if s != nil && s.practiceSetting != "" {
-		code = s.practiceSetting
+	var set string
+	if s != nil {
+		set = s.practiceSetting
 	}
-	c, _ := xdsCode(PracticeSettings, code)
+	return siteXDSCode(PracticeSettings, set, defaultPracticeSetting)
+}
+
+// siteXDSCode is the code of table that a site set, or def when it set none.
+func siteXDSCode(table []XDSCode, set, def string) XDSCode {
+	if set == "" {
+		set = def
+	}
+	c, _ := xdsCode(table, set)
 	return c
 }
 
