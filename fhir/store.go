@@ -1,7 +1,10 @@
 package fhir
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"strings"
 	"time"
 )
 
@@ -25,6 +28,12 @@ type Record struct {
 type IndexEntry struct {
 	Param string
 	Key   []byte
+}
+
+// CompareIndexEntries orders entries by (param, key): the order a store keeps a
+// resource's entries in (Tx.Index).
+func CompareIndexEntries(a, b IndexEntry) int {
+	return cmp.Or(strings.Compare(a.Param, b.Param), bytes.Compare(a.Key, b.Key))
 }
 
 // HistoryFilter selects versions for the history interactions. An empty Type means the

@@ -86,10 +86,13 @@ func encodeEntryList(btx *bbolt.Tx, typ string, entries []fhir.IndexEntry) ([]by
 	out := []byte{0}
 	ords := make([]ordinalEntry, len(entries))
 	var prev []byte
+	var ord []byte
 	for i, e := range entries {
-		ord, err := assignOrdinal(btx, typ, e.Param)
-		if err != nil {
-			return nil, nil, err
+		if i == 0 || e.Param != entries[i-1].Param { // sorted: a parameter's entries are together
+			var err error
+			if ord, err = assignOrdinal(btx, typ, e.Param); err != nil {
+				return nil, nil, err
+			}
 		}
 		shared := 0
 		for shared < len(prev) && shared < len(e.Key) && prev[shared] == e.Key[shared] {

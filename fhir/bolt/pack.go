@@ -56,12 +56,20 @@ var fhirDict = sync.OnceValue(func() *s2.Dict {
 })
 
 // pack appends the S2 block of src to dst, or returns ok=false when the block is no
-// shorter than src.
-func pack(dst, src []byte) (out []byte, ok bool) {
+// shorter than src. better chooses S2's better mode: about a third smaller than its
+// fast mode on a resource body, but each call clears 576 KiB of hash tables, about
+// 7 µs, which the fast mode (64 KiB) does not. Bodies are kept forever and read
+// often, so they take it; entry lists, read only when their resource changes, do not.
+func pack(dst, src []byte, better bool) (out []byte, ok bool) {
 	if len(src) < minPack {
 		return dst, false
 	}
-	block := fhirDict().EncodeBetter(nil, src)
+	var block []byte
+	if better {
+		block = fhirDict().EncodeBetter(nil, src)
+	} else {
+		block = fhirDict().Encode(nil, src)
+	}
 	if len(block) >= len(src) {
 		return dst, false
 	}
@@ -89,7 +97,7 @@ func encodeStored(rec *fhir.Record) []byte {
 		return plain
 	}
 	head := plain[:len(plain)-len(rec.Body)]
-	packed, ok := pack(bytes.Clone(head), rec.Body)
+	packed, ok := pack(bytes.Clone(head), rec.Body, true)
 	if !ok {
 		return plain
 	}
@@ -110,7 +118,7 @@ func packList(list []byte) []byte {
 	if len(list) < minPack {
 		return list
 	}
-	if packed, ok := pack(bytes.Clone(packedListPrefix), list[1:]); ok {
+	if packed, ok := pack(bytes.Clone(packedListPrefix), list[1:], false); ok {
 		return packed
 	}
 	return list

@@ -118,10 +118,65 @@ type lastBlocks map[string]*lastBlock
 // handed to bbolt again) and its greatest id.
 type lastBlock struct{ key, value, lastID []byte }
 
-// indexAdd adds the entry (key, id) of the parameter ord.
-func indexAdd(idx *bbolt.Bucket, last lastBlocks, ord, key []byte, id string) error {
-	kp := pidxKeyPrefix(ord, key)
-	enc := appendID(nil, id)
+// pendingAdd is an index entry waiting to be added: its key prefix (pidxKeyPrefix)
+// and its id (key form, appendID).
+type pendingAdd struct{ kp, enc []byte }
+
+// newPendingAdd is the entry (key, id) of the parameter ord, to add.
+func newPendingAdd(ord, key []byte, id string) pendingAdd {
+	return pendingAdd{kp: pidxKeyPrefix(ord, key), enc: appendID(nil, id)}
+}
+
+// flushIndex adds the pending entries whose key prefix starts with prefix (all of
+// them for nil), in key order. A read of one parameter (a conditional match inside a
+// transaction) flushes that parameter only, so the rest stays in one sorted run.
+func (t *tx) flushIndex(prefix []byte) error {
+	if len(t.pending) == 0 {
+		return nil
+	}
+	due := t.pending
+	if prefix != nil {
+		due, t.pending = splitPending(t.pending, prefix)
+		if len(due) == 0 {
+			return nil
+		}
+	} else {
+		t.pending = nil
+	}
+	slices.SortFunc(due, func(a, b pendingAdd) int {
+		if c := bytes.Compare(a.kp, b.kp); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.enc, b.enc)
+	})
+	idx, last := t.bucket(bucketPIdx), t.lastBlocks()
+	for i, p := range due {
+		if i > 0 && bytes.Equal(p.kp, due[i-1].kp) && bytes.Equal(p.enc, due[i-1].enc) {
+			continue // added twice in this transaction
+		}
+		if err := indexAdd(idx, last, p.kp, p.enc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitPending separates the entries whose key prefix starts with prefix (due) from
+// the others (kept, in their order, in pending's memory).
+func splitPending(pending []pendingAdd, prefix []byte) (due, kept []pendingAdd) {
+	kept = pending[:0]
+	for _, p := range pending {
+		if bytes.HasPrefix(p.kp, prefix) {
+			due = append(due, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	return due, kept
+}
+
+// indexAdd adds the entry enc (an id in key form) under the key prefix kp.
+func indexAdd(idx *bbolt.Bucket, last lastBlocks, kp, enc []byte) error {
 	if lb := last[string(kp)]; lb != nil && bytes.Compare(enc, lb.lastID) > 0 {
 		return appendLast(idx, last, kp, lb.key, lb.value, enc)
 	}

@@ -102,7 +102,7 @@ func TestIndexBlocksAgainstModel(t *testing.T) {
 				k, id := keys[rng.IntN(len(keys))], pool[rng.IntN(len(pool))]
 				if round < 10 || rng.IntN(3) > 0 {
 					model[k][id] = true
-					if err := indexAdd(idx, last, ord, []byte(k), id); err != nil {
+					if err := indexAdd(idx, last, pidxKeyPrefix(ord, []byte(k)), appendID(nil, id)); err != nil {
 						return err
 					}
 				} else {
@@ -172,7 +172,7 @@ func TestLastBlockForgottenOnChange(t *testing.T) {
 		for _, st := range steps {
 			var err error
 			if st.add {
-				err = indexAdd(idx, last, ord, []byte("k"), uuid(st.i))
+				err = indexAdd(idx, last, pidxKeyPrefix(ord, []byte("k")), appendID(nil, uuid(st.i)))
 			} else {
 				err = indexRemove(idx, last, ord, []byte("k"), uuid(st.i))
 			}

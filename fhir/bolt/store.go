@@ -239,7 +239,11 @@ func run(fn func(fhir.Tx) error, btx *bbolt.Tx) (err error) {
 			err = fmt.Errorf("bolt: transaction function panicked: %v", p)
 		}
 	}()
-	return fn(&tx{btx: btx})
+	t := &tx{btx: btx}
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.flushIndex(nil)
 }
 
 // Close finishes the commit in progress, fails the writes still queued, and releases

@@ -19,6 +19,13 @@ var errReadOnly = errors.New("bolt: write in a read-only transaction")
 type tx struct {
 	btx  *bbolt.Tx
 	last lastBlocks // of this fn's writes only (postings.go)
+	// pending are the index entries added by this fn's Puts and not yet in pidx:
+	// they are written in key order (flushIndex) before anything reads pidx and at
+	// the end of fn. A transaction of a few hundred resources adds thousands of
+	// entries to keys all over the tree; in key order, each insertion walks the
+	// pages the previous one just walked, instead of a cold path through a tree
+	// of millions of rows.
+	pending []pendingAdd
 }
 
 // lastBlocks returns the transaction's memory of last blocks, made on first use.
@@ -262,6 +269,9 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 				kept[entryID(e)] = true
 				continue
 			}
+			if err := t.flushIndex(pidxKeyPrefix(e.ord, e.key)); err != nil { // the removal reads the key's blocks
+				return err
+			}
 			if err := indexRemove(idx, t.last, e.ord, e.key, id); err != nil {
 				return err
 			}
@@ -271,11 +281,8 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 		return ridx.Delete(rk)
 	}
 	for _, e := range ords {
-		if kept[entryID(e)] {
-			continue
-		}
-		if err := indexAdd(idx, t.lastBlocks(), e.ord, e.key, id); err != nil {
-			return err
+		if !kept[entryID(e)] {
+			t.pending = append(t.pending, newPendingAdd(e.ord, e.key, id))
 		}
 	}
 	return ridx.Put(rk, packList(list))
@@ -292,6 +299,9 @@ func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, i
 		return nil // no row of param was ever written
 	}
 	prefix = bytes.Clone(prefix)
+	if err := t.flushIndex(prefix); err != nil {
+		return err
+	}
 	c := t.bucket(bucketPIdx).Cursor()
 	for k, v := c.Seek(storecodec.AppendIndexKey(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		key, id, err := parsePidxMember(k[len(prefix):])

@@ -71,13 +71,17 @@ func (w *Writer) index(typ, id string, body []byte) ([]fhir.IndexEntry, error) {
 			return nil, err
 		}
 	}
-	out := make([]fhir.IndexEntry, 0, len(content)+4)
+	// the stamp's entries first: "_id" and "_lastUpdated" sort before the content's
+	// parameters, so the store receives them in its order (and need not sort them)
+	stamp := w.s.Engine.StampEntries(id, fhir.FormatInstant(w.now))
+	out := make([]fhir.IndexEntry, 0, len(content)+len(stamp))
+	out = append(out, stamp...)
 	for _, e := range content {
 		if !stampParams[e.Param] {
 			out = append(out, e)
 		}
 	}
-	return append(out, w.s.Engine.StampEntries(id, fhir.FormatInstant(w.now))...), nil
+	return out, nil
 }
 
 // Tx is the transaction the writer writes in.

@@ -3,6 +3,7 @@ package search
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -78,6 +79,9 @@ func (r *Registry) index(typ string, body []byte, codes map[string]bool, raw boo
 			out = append(out, fhir.IndexEntry{Param: p.Code, Key: k})
 		}
 	}
+	// in the store's order: sorted here, before the store's write transaction, the
+	// store need not sort them while it holds the write lock
+	slices.SortFunc(out, fhir.CompareIndexEntries)
 	return out, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/aitgw/aitgw/fhir"
@@ -93,6 +94,10 @@ func TestNativeIndexEqualsFHIRPath(t *testing.T) {
 		}
 		if d := entriesDiff(got, want); d != "" {
 			t.Errorf("%s: %s", name, d)
+		}
+		// in the store's order, so that the store does not sort under its write lock
+		if !slices.IsSortedFunc(got, fhir.CompareIndexEntries) {
+			t.Errorf("%s: entries not in (param, key) order", name)
 		}
 		for _, p := range fast.indexed(head.ResourceType) {
 			params++

@@ -1,6 +1,8 @@
 package search
 
 import (
+	"slices"
+
 	"github.com/aitgw/aitgw/fhir"
 )
 
@@ -16,5 +18,6 @@ func (r *Registry) StampEntries(id, lastUpdated string) []fhir.IndexEntry {
 			out = append(out, fhir.IndexEntry{Param: "_lastUpdated", Key: k})
 		}
 	}
+	slices.SortFunc(out, fhir.CompareIndexEntries)
 	return out
 }

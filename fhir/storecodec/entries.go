@@ -2,7 +2,6 @@ package storecodec
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"slices"
 
@@ -61,9 +60,7 @@ func CloneEntries(entries []fhir.IndexEntry) []fhir.IndexEntry {
 }
 
 // compareEntries orders entries by (param, key): the order Tx.Index returns.
-func compareEntries(a, b fhir.IndexEntry) int {
-	return cmp.Or(cmp.Compare(a.Param, b.Param), bytes.Compare(a.Key, b.Key))
-}
+var compareEntries = fhir.CompareIndexEntries
 
 // normalizeEntries checks index entries and returns them sorted by (param, key),
 // without duplicates, in fresh memory.
@@ -74,6 +71,8 @@ func normalizeEntries(index []fhir.IndexEntry) ([]fhir.IndexEntry, error) {
 		}
 	}
 	out := CloneEntries(index)
-	slices.SortFunc(out, compareEntries)
+	if !slices.IsSortedFunc(out, compareEntries) { // the gateway's writer sends them sorted
+		slices.SortFunc(out, compareEntries)
+	}
 	return slices.CompactFunc(out, func(a, b fhir.IndexEntry) bool { return compareEntries(a, b) == 0 }), nil
 }

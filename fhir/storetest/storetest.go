@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateErrorRollsBack", testUpdateErrorRollsBack},
 		{"UpdatePanicRecovered", testUpdatePanicRecovered},
 		{"UpdateSeesOwnWrites", testUpdateSeesOwnWrites},
+		{"IndexRewrittenInOneUpdate", testIndexRewrittenInOneUpdate},
 		{"ViewIsReadOnly", testViewIsReadOnly},
 		{"ViewSnapshot", testViewSnapshot},
 		{"ConcurrentCreates", testConcurrentCreates},

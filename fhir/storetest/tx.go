@@ -381,3 +381,27 @@ func testCancelledContext(t *testing.T, s fhir.Store) {
 	}
 	_ = ran.Load() // whether fn ran is the store's business; that nothing landed is not
 }
+
+// testIndexRewrittenInOneUpdate: a resource written twice in one Update (a
+// transaction that creates then updates it, or a hook rewriting it) keeps only the
+// entries of its last version, with nothing read in between to force the first
+// version's entries out.
+func testIndexRewrittenInOneUpdate(t *testing.T, s fhir.Store) {
+	err := s.Update(context.Background(), func(tx fhir.Tx) error {
+		for v, name := range []string{"first", "second", "third"} {
+			entries := []fhir.IndexEntry{entry("name", name), entry("name", "kept")}
+			if err := tx.Put(rec("Patient", "p1", int64(v+1), at(v+1)), entries); err != nil {
+				return err
+			}
+			if err := tx.Put(rec("Patient", fmt.Sprintf("q%d", v), 1, at(v+1)), entries); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	equalLists(t, "name after three versions in one Update", scan(t, s, "Patient", "name", nil, nil),
+		[]string{`"first"|q0`, `"kept"|p1`, `"kept"|q0`, `"kept"|q1`, `"kept"|q2`, `"second"|q1`, `"third"|p1`, `"third"|q2`})
+}
