@@ -155,6 +155,8 @@ func startSuiteGateway(dir string, withoutAudit bool, opts ...bolt.Option) (benc
 					return m, err
 				}
 				m.File, m.Versions, m.Current, m.IndexRows, m.IndexKeyBytes = sp.File, sp.Versions, sp.Current, sp.IndexRowN, sp.IndexKeyBytes
+				wc := st.WriteCost()
+				m.Commits, m.PageWrites = wc.Commits, wc.PageWrites
 				m.ByKind = []bench.Kind{{Name: "resources (current versions)", Bytes: sp.Resources}, {Name: "history (older versions, history rows)", Bytes: sp.History},
 					{Name: "index rows", Bytes: sp.IndexRows}, {Name: "index entry lists (per resource)", Bytes: sp.IndexEntryLists}, {Name: "other (counts, aux)", Bytes: sp.Other}, {Name: "free pages", Bytes: sp.Free}}
 			} else if fi, err := os.Stat(dir + "/" + f.Name); err == nil {

@@ -180,3 +180,13 @@ func BenchmarkGateway(b *testing.B) {
 		b.Logf("\n%s", r.Markdown())
 	}
 }
+
+// The write cost between checkpoints is per resource loaded and per commit.
+func TestWriteCostBetweenCheckpoints(t *testing.T) {
+	prev := Checkpoint{Resources: 1000, Store: StoreMeasure{Commits: 10, PageWrites: 5000}}
+	c := Checkpoint{Resources: 3000, Store: StoreMeasure{Commits: 20, PageWrites: 29000}}
+	want := "main store writes since the previous checkpoint: 12.0 pages per resource loaded, 2400 pages and 200 resources per commit (10 commits)"
+	if got := writeCost(prev, c); got != want {
+		t.Errorf("writeCost = %q, want %q", got, want)
+	}
+}

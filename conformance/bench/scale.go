@@ -23,6 +23,9 @@ type StoreMeasure struct {
 	ByKind []Kind
 	// RSS is the resident memory of the gateway's process.
 	RSS int64
+	// Commits and PageWrites count the main store's commits and page writes since it
+	// was opened (what the load cost the disk).
+	Commits, PageWrites int64
 }
 
 // Kind is the bytes of one kind of row.
@@ -225,10 +228,15 @@ func (r *ScaleReport) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Scale mode: transactions of %d entries, %d loading clients; each query 1 client, runs of sequential requests, median (min–max) of the runs' p50 in ms; bare handler p50 in the same runs: %s ms.\n\n",
 		r.Bundle, r.Loaders, r.Bare.format("%.2f"))
+	var prev Checkpoint
 	for _, c := range r.Checkpoints {
 		s := c.Store
 		fmt.Fprintf(&b, "### %d resources\n\n", c.Resources)
 		fmt.Fprintf(&b, "- load rate since the previous checkpoint: %.0f resources/s\n", c.LoadRate)
+		if s.PageWrites > 0 {
+			fmt.Fprintf(&b, "- %s\n", writeCost(prev, c))
+		}
+		prev = c
 		if s.File > 0 && c.Resources > 0 {
 			fmt.Fprintf(&b, "- main store file: %.1f MB, %.0f bytes per resource (%d versions of %d resources); audit trail file: %.1f MB\n",
 				mb(s.File), float64(s.File)/float64(c.Resources), s.Versions, s.Current, mb(s.AuditFile))
@@ -335,6 +343,18 @@ func patientsOf(resp []byte, run string, first int) []loadedPatient {
 			out = append(out, loadedPatient{id: idFromLocation(loc), mrn: mrn(run, n)})
 			n++
 		}
+	}
+	return out
+}
+
+// writeCost describes the main store's writes between two checkpoints: page writes
+// per resource loaded and per commit, and resources per commit.
+func writeCost(prev, c Checkpoint) string {
+	loaded := float64(c.Resources - prev.Resources)
+	pages := float64(c.Store.PageWrites - prev.Store.PageWrites)
+	out := fmt.Sprintf("main store writes since the previous checkpoint: %.1f pages per resource loaded", pages/max(loaded, 1))
+	if commits := float64(c.Store.Commits - prev.Store.Commits); commits > 0 {
+		out += fmt.Sprintf(", %.0f pages and %.0f resources per commit (%.0f commits)", pages/commits, loaded/commits, commits)
 	}
 	return out
 }

@@ -142,3 +142,26 @@ func TestSpaceByKind(t *testing.T) {
 		t.Fatalf("space %+v: every kind should hold bytes", sp)
 	}
 }
+
+// The write cost counts the group commit's commits and the pages they wrote: each
+// commit writes at least the pages it changed and a meta page.
+func TestWriteCostCounts(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	before := s.WriteCost()
+	for i := range 3 {
+		rec := &fhir.Record{Type: "Patient", ID: fmt.Sprintf("p%d", i), Version: 1, LastUpdated: time.Now(), Body: []byte(`{"resourceType":"Patient"}`)}
+		if err := s.Update(ctx, func(tx fhir.Tx) error {
+			return tx.Put(rec, []fhir.IndexEntry{{Param: "name", Key: []byte("smith")}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := s.WriteCost()
+	if commits := after.Commits - before.Commits; commits != 3 {
+		t.Errorf("3 sequential writes made %d commits, want 3", commits)
+	}
+	if pages := after.PageWrites - before.PageWrites; pages < 3*2 {
+		t.Errorf("3 commits wrote %d pages, want at least a data and a meta page each", pages)
+	}
+}

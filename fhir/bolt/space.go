@@ -95,3 +95,23 @@ func isCurrentVersion(cur *bbolt.Bucket, k []byte) bool {
 	st, err := storecodec.ParseCurrentState(cur.Get(k[:len(k)-9]))
 	return err == nil && uint64(st.Version) == binary.BigEndian.Uint64(k[len(k)-8:])
 }
+
+// WriteCost is what this store's commits have written since it was opened: the
+// commits of its group commit (0 when it commits otherwise) and the page writes of
+// every write transaction (one system call each, data and meta pages). Pages per
+// resource loaded is what a write costs the disk; it grows as the index outgrows
+// what one commit's writes share.
+type WriteCost struct {
+	Commits, PageWrites int64
+}
+
+// WriteCost returns the write cost so far.
+func (s *Store) WriteCost() WriteCost {
+	var w WriteCost
+	if s.commit != nil {
+		w.Commits = int64(s.commit.commits.Load())
+	}
+	st := s.db.Stats()
+	w.PageWrites = st.TxStats.GetWrite()
+	return w
+}
