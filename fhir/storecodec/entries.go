@@ -59,9 +59,6 @@ func CloneEntries(entries []fhir.IndexEntry) []fhir.IndexEntry {
 	return out
 }
 
-// compareEntries orders entries by (param, key): the order Tx.Index returns.
-var compareEntries = fhir.CompareIndexEntries
-
 // normalizeEntries checks index entries and returns them sorted by (param, key),
 // without duplicates, in fresh memory.
 func normalizeEntries(index []fhir.IndexEntry) ([]fhir.IndexEntry, error) {
@@ -71,8 +68,8 @@ func normalizeEntries(index []fhir.IndexEntry) ([]fhir.IndexEntry, error) {
 		}
 	}
 	out := CloneEntries(index)
-	if !slices.IsSortedFunc(out, compareEntries) { // the gateway's writer sends them sorted
-		slices.SortFunc(out, compareEntries)
+	if !slices.IsSortedFunc(out, fhir.CompareIndexEntries) { // the gateway's writer sends them sorted
+		slices.SortFunc(out, fhir.CompareIndexEntries)
 	}
-	return slices.CompactFunc(out, func(a, b fhir.IndexEntry) bool { return compareEntries(a, b) == 0 }), nil
+	return slices.CompactFunc(out, func(a, b fhir.IndexEntry) bool { return fhir.CompareIndexEntries(a, b) == 0 }), nil
 }
