@@ -68,6 +68,8 @@ const pageSize = 16 << 10
 type Store struct {
 	db  *bbolt.DB
 	typ string
+	// wbuf is lent to each write transaction in turn.
+	wbuf writeBuffers
 }
 
 var _ fhir.Store = (*Store)(nil)
@@ -152,6 +154,8 @@ func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 	}
 	return s.db.Update(func(btx *bbolt.Tx) error {
 		t := s.newTx(btx)
+		s.wbuf.take(t)
+		defer s.wbuf.give(t)
 		if err := run(fn, t); err != nil {
 			return err
 		}

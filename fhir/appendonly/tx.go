@@ -43,6 +43,8 @@ type tx struct {
 	ords []int
 	// dicts caches the dictionaries read, by commit.
 	dicts map[uint64]*dictionary
+	// buf is the store's working memory for write transactions (nil in a read one).
+	buf *writeBuffers
 }
 
 // dictionary is what a commit's entries and ids are numbered by: its distinct entries
@@ -100,14 +102,17 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 	if !above && ev.Get(id) != nil {
 		return fmt.Errorf("appendonly: %s/%s already exists and is never changed", rec.Type, rec.ID)
 	}
+	if t.buf == nil { // a write transaction not opened by Update
+		t.buf = &writeBuffers{}
+	}
 	if t.post == nil {
 		seq, err := t.btx.Bucket(bucketPost).NextSequence()
 		if err != nil {
 			return err
 		}
-		t.seq, t.post = seq, make(map[string]int)
+		t.seq, t.post = seq, t.buf.postMap()
 	}
-	v := encodeEvent(rec, t.seq, len(entries))
+	v := encodeEvent(t.buf.values.alloc(eventSize(rec, len(entries))), rec, t.seq)
 	t.ords = t.ords[:0] // the rows of this resource's entries, once each
 	for _, e := range entries {
 		t.scratch = append(storecodec.AppendIndexKey(append(append(t.scratch[:0], e.Param...), 0), e.Key), storecodec.IndexKeyEnd...)
@@ -115,9 +120,7 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 		if !ok {
 			i = len(t.rows)
 			t.post[string(t.scratch)] = i
-			key := make([]byte, len(t.scratch), len(t.scratch)+8) // room for the sequence
-			copy(key, t.scratch)
-			t.rows = append(t.rows, posting{key: key})
+			t.rows = t.buf.appendRow(t.rows, t.scratch)
 		}
 		if !slices.Contains(t.ords, i) { // the same entry twice in one resource
 			t.ords = append(t.ords, i)
@@ -150,7 +153,14 @@ func (t *tx) flush() error {
 		post := t.btx.Bucket(bucketPost)
 		seq := t.seq
 		// the dictionary first: it lists the rows by ordinal, before they are sorted
-		dict := binary.AppendUvarint(nil, uint64(len(t.rows)))
+		size := binary.MaxVarintLen64
+		for _, p := range t.rows {
+			size += binary.MaxVarintLen64 + len(p.key)
+		}
+		for _, id := range t.ids {
+			size += binary.MaxVarintLen64 + len(id)
+		}
+		dict := binary.AppendUvarint(t.buf.values.alloc(size), uint64(len(t.rows)))
 		for _, p := range t.rows {
 			dict = append(binary.AppendUvarint(dict, uint64(len(p.key))), p.key...)
 		}
@@ -172,11 +182,11 @@ func (t *tx) flush() error {
 	return t.btx.Bucket(bucketMeta).Put(keyCount, binary.BigEndian.AppendUint64(nil, n))
 }
 
-// encodeEvent frames the start of one ev row: the LastUpdated sort key, the
-// length-prefixed record, then the commit's sequence; the caller appends the ordinals
-// of the record's n entries.
-func encodeEvent(rec *fhir.Record, seq uint64, n int) []byte {
-	v := storecodec.AppendTimeKey(make([]byte, 0, 8+3*binary.MaxVarintLen64+16+len(rec.Method)+len(rec.Body)+2*n), rec.LastUpdated)
+// encodeEvent frames the start of one ev row, appended to dst: the LastUpdated sort
+// key, the length-prefixed record, then the commit's sequence; the caller appends the
+// ordinals of the record's entries.
+func encodeEvent(dst []byte, rec *fhir.Record, seq uint64) []byte {
+	v := storecodec.AppendTimeKey(dst, rec.LastUpdated)
 	// the record's length is only known once encoded: reserve a full varint, then
 	// write the length padded to it (a uvarint may carry continuation bytes of 0x80)
 	at := len(v)
@@ -184,6 +194,12 @@ func encodeEvent(rec *fhir.Record, seq uint64, n int) []byte {
 	v = storecodec.AppendRecord(v, rec)
 	putPaddedUvarint(v[at:at+binary.MaxVarintLen64], uint64(len(v)-at-binary.MaxVarintLen64))
 	return binary.AppendUvarint(v, seq)
+}
+
+// eventSize is about the size of the ev row of rec with n entries (encodeEvent and the
+// ordinals), for its buffer.
+func eventSize(rec *fhir.Record, n int) int {
+	return 8 + 3*binary.MaxVarintLen64 + 16 + len(rec.ID) + len(rec.Method) + len(rec.Body) + 2*n
 }
 
 // putPaddedUvarint writes x as a uvarint of exactly len(b) bytes (continuation bytes
