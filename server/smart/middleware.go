@@ -26,7 +26,7 @@ func GrantFrom(c *gin.Context) *Grant {
 // open reports the paths served without a token: the capability statement, the
 // discovery documents and the authorization server's own endpoints.
 func (v *Verifier) open(method, path string) bool {
-	base := v.cfg.basePath()
+	base := v.base
 	switch path {
 	case base + "/metadata":
 		return method == http.MethodGet || method == http.MethodHead
@@ -64,7 +64,7 @@ func (v *Verifier) Middleware() gin.HandlerFunc {
 			return
 		}
 		c.Set(grantKey, g)
-		base := v.cfg.basePath()
+		base := v.base
 		if path == base || strings.HasPrefix(path, base+"/") {
 			if ferr := CheckAccess(g, Classify(c.Request.Method, strings.TrimPrefix(path, base))); ferr != nil {
 				v.deny(c, ferr, "insufficient_scope")

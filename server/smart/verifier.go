@@ -52,6 +52,8 @@ type Verifier struct {
 	// Revocations, when set, refuses the tokens revoked (RFC 7009, refresh-token
 	// reuse) until they expire.
 	Revocations *Revocations
+	// base is cfg's FHIR base path, parsed once rather than on every request.
+	base string
 }
 
 // NewVerifier returns a Verifier for cfg. keys may be nil: the built-in keys are then
@@ -61,7 +63,7 @@ func NewVerifier(cfg Config, keys *Keyset) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{cfg: cfg, now: time.Now, reloadEvery: 30 * time.Second}
+	v := &Verifier{cfg: cfg, now: time.Now, reloadEvery: 30 * time.Second, base: cfg.basePath()}
 	if cfg.BuiltIn {
 		if keys == nil {
 			if keys, err = OpenKeyset(cfg.DataDir); err != nil {
