@@ -23,11 +23,27 @@ func (b *writeBuffers) take(t *tx) {
 	b.values.reset()
 }
 
-// give takes the buffers back from t, grown as it grew them.
+// keptRows and keptChunks bound what the store keeps after an unusually large
+// commit (the audit trail's are at most 1,024 events, some 10,000 rows and a few
+// chunks): past them, the memory goes back to the garbage collector.
+const (
+	keptRows   = 1 << 16
+	keptChunks = 16
+)
+
+// give takes the buffers back from t, grown as it grew them, up to keptRows and
+// keptChunks.
 func (b *writeBuffers) give(t *tx) {
 	b.rows, b.ids, b.ords, b.scratch = t.rows, t.ids, t.ords, t.scratch
-	if len(b.post) > 1<<16 { // an unusually large commit: let its map go
+	if len(b.post) > keptRows {
 		b.post = nil
+	}
+	if cap(b.rows) > keptRows {
+		b.rows, b.ids = nil, nil
+	}
+	if len(b.values.chunks) > keptChunks {
+		clear(b.values.chunks[keptChunks:])
+		b.values.chunks = b.values.chunks[:keptChunks]
 	}
 }
 

@@ -87,3 +87,27 @@ func TestWriteBuffersReusedAcrossCommits(t *testing.T) {
 		}
 	}
 }
+
+// An unusually large commit leaves the store holding no more than keptRows rows and
+// keptChunks chunks of its memory.
+func TestWriteBuffersBoundedAfterLargeCommit(t *testing.T) {
+	s := openTemp(t)
+	body := `{"resourceType":"AuditEvent","text":"` + strings.Repeat("x", 30000) + `"}`
+	n := keptChunks*slabChunk/len(body) + 50 // more chunks than are kept
+	mustUpdate(t, s, func(tx fhir.Tx) error {
+		for i := range n {
+			rec := event(fmt.Sprintf("big-%05d", i), i)
+			rec.Body = []byte(body)
+			if err := tx.Put(rec, []fhir.IndexEntry{ix("_id", rec.ID)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got := len(s.wbuf.values.chunks); got > keptChunks {
+		t.Fatalf("the store keeps %d chunks after the commit, want at most %d", got, keptChunks)
+	}
+	if got := scanAll(t, s, "_id", nil, nil); len(got) != n {
+		t.Fatalf("%d events indexed, want %d", len(got), n)
+	}
+}
