@@ -39,7 +39,10 @@ func (b *writeBuffers) give(t *tx) {
 		b.post = nil
 	}
 	if cap(b.rows) > keptRows {
-		b.rows, b.ids = nil, nil
+		b.rows = nil
+	}
+	if cap(b.ids) > keptRows {
+		b.ids = nil
 	}
 	if len(b.values.chunks) > keptChunks {
 		clear(b.values.chunks[keptChunks:])

@@ -43,7 +43,8 @@ type tx struct {
 	ords []int
 	// dicts caches the dictionaries read, by commit.
 	dicts map[uint64]*dictionary
-	// buf is the store's working memory for write transactions (nil in a read one).
+	// buf is the store's working memory, lent by Update (the only way to a write
+	// transaction); nil in a read one.
 	buf *writeBuffers
 }
 
@@ -101,9 +102,6 @@ func (t *tx) Put(rec *fhir.Record, index []fhir.IndexEntry) error {
 	above := bytes.Compare(id, t.maxID) > 0
 	if !above && ev.Get(id) != nil {
 		return fmt.Errorf("appendonly: %s/%s already exists and is never changed", rec.Type, rec.ID)
-	}
-	if t.buf == nil { // a write transaction not opened by Update
-		t.buf = &writeBuffers{}
 	}
 	if t.post == nil {
 		seq, err := t.btx.Bucket(bucketPost).NextSequence()
