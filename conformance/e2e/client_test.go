@@ -7,40 +7,22 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/aitgw/aitgw/conformance/npmcache"
 )
 
 // fhirKitVersion is the real client the walk-through runs with (issue #2).
 const fhirKitVersion = "2.0.3"
 
-// installFhirKit installs fhir-kit-client into the test cache ($AITGW_CACHE or the
-// user cache directory, outside the clone) with npm, unless already there, and returns the path of its ESM
-// entry point.
+// installFhirKit installs fhir-kit-client into the test cache (outside the clone)
+// unless already there, and returns the path of its ESM entry point.
 func installFhirKit(t *testing.T) string {
 	t.Helper()
-	cache := os.Getenv("AITGW_CACHE")
-	if cache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(dir, "aitgw")
+	mods, err := npmcache.Modules("fhir-kit-client", fhirKitVersion)
+	if err != nil {
+		t.Fatal(err)
 	}
-	prefix := filepath.Join(cache, "fhir-kit-client-"+fhirKitVersion)
-	entry := filepath.Join(prefix, "node_modules", "fhir-kit-client", "dist", "index.js")
-	if _, err := os.Stat(entry); err == nil {
-		return entry
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "install", "--prefix", prefix, "--no-audit", "--no-fund",
-		"--no-save", "fhir-kit-client@"+fhirKitVersion)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm install fhir-kit-client@%s: %v\n%s", fhirKitVersion, err, out)
-	}
-	if _, err := os.Stat(entry); err != nil {
-		t.Fatalf("npm install did not produce %s", entry)
-	}
-	return entry
+	return filepath.Join(mods, "fhir-kit-client", "dist", "index.js")
 }
 
 // TestFhirKitClientWalkthrough runs testdata/clients/fhirkit-walkthrough.mjs, which

@@ -14,26 +14,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aitgw/aitgw/conformance/npmcache"
 )
 
 // npmModule installs an npm package at a pinned version into the user cache (once)
 // and returns its node_modules directory.
 func npmModule(t *testing.T, pkg, version string) string {
 	t.Helper()
-	cache, err := os.UserCacheDir()
+	mods, err := npmcache.Modules(pkg, version)
 	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "aitgw-test", pkg+"-"+version)
-	mods := filepath.Join(dir, "node_modules")
-	if _, err := os.Stat(filepath.Join(mods, pkg, "package.json")); err == nil {
-		return mods
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
-	}
-	if out, err := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", dir, pkg+"@"+version).CombinedOutput(); err != nil {
-		t.Fatalf("npm install %s@%s: %v\n%s", pkg, version, err, out)
 	}
 	return mods
 }

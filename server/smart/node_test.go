@@ -4,16 +4,17 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aitgw/aitgw/conformance/npmcache"
 )
 
 // fhirclientVersion is the SMART JS client the proof of the issue names.
 const fhirclientVersion = "2.6.3"
 
-// installFhirclient installs fhirclient into a per-user cache (once) and returns the
-// node_modules directory for NODE_PATH.
+// installFhirclient installs fhirclient into the per-user test cache (once) and
+// returns the node_modules directory for NODE_PATH.
 func installFhirclient(t *testing.T) string {
 	t.Helper()
 	for _, tool := range []string{"node", "npm"} {
@@ -21,21 +22,9 @@ func installFhirclient(t *testing.T) string {
 			t.Fatalf("%s not installed: the fhirclient interoperability test cannot run (apt-get install nodejs npm)", tool)
 		}
 	}
-	cache, err := os.UserCacheDir()
+	mods, err := npmcache.Modules("fhirclient", fhirclientVersion)
 	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "aitgw-test", "fhirclient-"+fhirclientVersion)
-	mods := filepath.Join(dir, "node_modules")
-	if _, err := os.Stat(filepath.Join(mods, "fhirclient", "package.json")); err == nil {
-		return mods
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
-	}
-	cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", dir, "fhirclient@"+fhirclientVersion)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm install fhirclient@%s: %v\n%s", fhirclientVersion, err, out)
 	}
 	return mods
 }
