@@ -24,7 +24,7 @@ func (s *Store) Backup(w io.Writer) (size int64, err error) {
 // its size (an archive header needs it) and the snapshot as a read transaction, so
 // that what the copy holds can be counted from the very state it copies.
 func (s *Store) BackupTo(start func(size int64, snap fhir.Tx) (io.Writer, error)) error {
-	return CopyTo(s.db, func(btx *bbolt.Tx, fn func(fhir.Tx) error) error { return run(fn, btx) }, start)
+	return CopyTo(s.db, func(btx *bbolt.Tx, fn func(fhir.Tx) error) error { return run(fn, btx, 0) }, start)
 }
 
 // CopyTo streams a copy of db from one read snapshot, giving start the snapshot's

@@ -19,7 +19,7 @@ const formatV3Migrating = "aitgw-bolt/3-migrating"
 
 // migrateV2 packs the values of a format-2 file (every stored version's body and
 // every entry list) where that pays, in commits of migrateChunk values, then records
-// format 3. Its first commit records formatV3Migrating; a crash part way leaves some
+// format 3 (migrated on to format 4 by migrateV3). Its first commit records formatV3Migrating; a crash part way leaves some
 // values packed, which the next Open reads as such and skips: the migration resumes,
 // and the gateway serves only once it is done.
 func migrateV2(db *bbolt.DB) (values int, err error) {
@@ -39,11 +39,11 @@ func migrateV2(db *bbolt.DB) (values int, err error) {
 		n, err := repackBucket(db, b.name, b.repack)
 		values += n
 		if err != nil {
-			return values, fmt.Errorf("migrate the %s to %s: %w", b.context, format, err)
+			return values, fmt.Errorf("migrate the %s to %s: %w", b.context, formatV3, err)
 		}
 	}
 	return values, db.Update(func(btx *bbolt.Tx) error {
-		return btx.Bucket(bucketMeta).Put([]byte("format"), []byte(format))
+		return btx.Bucket(bucketMeta).Put([]byte("format"), []byte(formatV3))
 	})
 }
 

@@ -34,25 +34,33 @@ const maxBlock = 512
 func blockIDs(v []byte) ([][]byte, error) {
 	var out [][]byte
 	for len(v) > 0 {
-		switch v[0] {
-		case 1:
-			if len(v) < 17 {
-				return nil, errCorrupt
-			}
-			out = append(out, v[:17:17])
-			v = v[17:]
-		case 0:
-			n, k := binary.Uvarint(v[1:])
-			if k <= 0 || n == 0 || uint64(len(v)-1-k) < n {
-				return nil, errCorrupt
-			}
-			out = append(out, append([]byte{0}, v[1+k:1+k+int(n)]...))
-			v = v[1+k+int(n):]
-		default:
-			return nil, errCorrupt
+		enc, rest, err := nextBlockID(v)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, enc)
+		v = rest
 	}
 	return out, nil
+}
+
+// nextBlockID splits the first id (key form, fresh memory for a text id, else a
+// capped slice of v) off a block's value.
+func nextBlockID(v []byte) (enc, rest []byte, err error) {
+	switch v[0] {
+	case 1:
+		if len(v) < 17 {
+			return nil, nil, errCorrupt
+		}
+		return v[:17:17], v[17:], nil
+	case 0:
+		n, k := binary.Uvarint(v[1:])
+		if k <= 0 || n == 0 || uint64(len(v)-1-k) < n {
+			return nil, nil, errCorrupt
+		}
+		return append([]byte{0}, v[1+k:1+k+int(n)]...), v[1+k+int(n):], nil
+	}
+	return nil, nil, errCorrupt
 }
 
 // appendBlockID appends one id (key form) to a block's value.
@@ -149,7 +157,15 @@ func (t *tx) flushIndex(prefix []byte) error {
 		}
 		return bytes.Compare(a.enc, b.enc)
 	})
-	idx, last := t.bucket(bucketPIdx), t.lastBlocks()
+	newest, err := t.writeGeneration()
+	if err != nil {
+		return err
+	}
+	idx, err := t.indexBucket(newest)
+	if err != nil {
+		return err
+	}
+	last := t.lastBlocks()
 	for i, p := range due {
 		if i > 0 && bytes.Equal(p.kp, due[i-1].kp) && bytes.Equal(p.enc, due[i-1].enc) {
 			continue // added twice in this transaction

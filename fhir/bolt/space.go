@@ -33,6 +33,8 @@ type Space struct {
 	// deleted resources; IndexRowN the search index rows (blocks of ids of one key,
 	// postings.go) and IndexKeyBytes the bytes of their keys (without page overhead).
 	Versions, Current, IndexRowN, IndexKeyBytes int64
+	// IndexGenerations counts the generations of the search index (generations.go).
+	IndexGenerations int
 }
 
 // Space measures the store on one snapshot. It walks the versions bucket, so it
@@ -71,11 +73,22 @@ func (s *Store) Space(ctx context.Context) (Space, error) {
 		sp.Current = int64(cur.Stats().KeyN)
 		sp.Resources += used(bucketCur)
 		sp.History += used(bucketHist) + used(bucketTHist)
-		sp.IndexRows, sp.IndexEntryLists = used(bucketPIdx)+used(bucketPName), used(bucketRIdx)
-		ic := btx.Bucket(bucketPIdx).Cursor()
-		for k, _ := ic.First(); k != nil; k, _ = ic.Next() {
-			sp.IndexRowN++
-			sp.IndexKeyBytes += int64(len(k))
+		sp.IndexRows, sp.IndexEntryLists = used(bucketPName), used(bucketRIdx)
+		gens, err := (&tx{btx: btx}).generation()
+		if err != nil {
+			return err
+		}
+		for gen := uint64(0); gen <= gens.newest; gen++ {
+			if btx.Bucket(generationBucket(gen)) == nil {
+				continue
+			}
+			sp.IndexGenerations++
+			sp.IndexRows += used(generationBucket(gen))
+			ic := btx.Bucket(generationBucket(gen)).Cursor()
+			for k, _ := ic.First(); k != nil; k, _ = ic.Next() {
+				sp.IndexRowN++
+				sp.IndexKeyBytes += int64(len(k))
+			}
 		}
 		sp.Index = sp.IndexRows + sp.IndexEntryLists
 		sp.Other = used(bucketMeta) + used(bucketCount) + used(bucketAux)

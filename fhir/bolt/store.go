@@ -5,7 +5,7 @@
 //
 // Layout (all buckets at the root of the file):
 //
-//	meta   "format" → "aitgw-bolt/3"
+//	meta   "format" → "aitgw-bolt/4", "pidx-generation" → generations.go
 //	cur    type 0 id               → storecodec.CurrentState: the current version
 //	ver    type 0 id 0 version(8B) → encoded record (fhir/storecodec), its body
 //	                                 compressed when that pays (pack.go)
@@ -13,9 +13,12 @@
 //	thist  type 0 time(8B) seq(8B) → id 0 version(8B): type history
 //	pidx   ordinal esc(key) 0 1 idenc → more ids: search index, in key byte order,
 //	                                 ids of one key in blocks (postings.go), and
+//	pidx.N                         the same, for generation N = 1, 2, … of the
+//	                                 index (generations.go)
 //	pname  type 0 param          → ordinal (2B): see compactidx.go
 //	ridx   type 0 id               → compact entry list (compactidx.go), compressed
-//	                                 when that pays (pack.go), to replace them on update
+//	                                 when that pays (pack.go), to replace them on
+//	                                 update, with the generation of its entries
 //	count  type                    → live resources (8B BE)
 //	aux    ns 0 key                → value
 //
@@ -38,9 +41,9 @@ import (
 	"github.com/aitgw/aitgw/fhir"
 )
 
-// format names the on-disk layout; Open migrates a file of format 1 (migrate.go) or 2
-// (migrate3.go) and refuses any other.
-const format = "aitgw-bolt/3"
+// format names the on-disk layout; Open migrates a file of format 1 (migrate.go), 2
+// (migrate3.go) or 3 (generations.go) and refuses any other.
+const format = "aitgw-bolt/4"
 
 var (
 	bucketMeta  = []byte("meta")
@@ -60,6 +63,7 @@ type Store struct {
 	commit *committer // nil: every Update commits alone (WithoutBatching), or
 	// fixedBatch: bbolt's Batch (WithFixedBatchDelay)
 	fixedBatch bool
+	genSize    int // resources per index generation (generations.go)
 }
 
 var _ fhir.Store = (*Store)(nil)
@@ -70,6 +74,7 @@ type config struct {
 	maxBatchSize int
 	batched      bool
 	fixedDelay   time.Duration
+	genSize      int
 }
 
 // Option tunes Open.
@@ -90,6 +95,12 @@ func WithFixedBatchDelay(d time.Duration) Option {
 	return func(c *config) { c.fixedDelay = d }
 }
 
+// WithGenerationSize sets how many resources' entries a generation of the search
+// index takes before the next one starts (default DefaultGenerationSize; see
+// generations.go). Fewer make a bulk load's commits cheaper and lookups seek more
+// generations; tests use a handful to exercise the merge of generations.
+func WithGenerationSize(n int) Option { return func(c *config) { c.genSize = n } }
+
 // WithoutBatching gives every Update its own commit and fsync; for comparison in
 // benchmarks, and for callers whose fn must run exactly once.
 func WithoutBatching() Option { return func(c *config) { c.batched = false } }
@@ -98,7 +109,7 @@ func WithoutBatching() Option { return func(c *config) { c.batched = false } }
 // directory. The file is locked for the lifetime of the Store: a second process gets
 // an error naming the lock after the lock timeout.
 func Open(path string, opts ...Option) (*Store, error) {
-	cfg := config{lockTimeout: 2 * time.Second, maxBatchSize: 256, batched: true}
+	cfg := config{lockTimeout: 2 * time.Second, maxBatchSize: 256, batched: true, genSize: DefaultGenerationSize}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -115,7 +126,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("bolt: %s: %w", path, err)
 	}
-	s := &Store{db: db, fixedBatch: cfg.batched && cfg.fixedDelay > 0}
+	s := &Store{db: db, fixedBatch: cfg.batched && cfg.fixedDelay > 0, genSize: cfg.genSize}
 	db.MaxBatchDelay, db.MaxBatchSize = cfg.fixedDelay, cfg.maxBatchSize
 	if cfg.batched && !s.fixedBatch {
 		s.commit = newCommitter(db, cfg.maxBatchSize)
@@ -159,11 +170,11 @@ func initLayout(tx *bbolt.Tx) (from string, err error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta != nil {
 		switch got := string(meta.Get([]byte("format"))); got {
-		case formatV1, formatV2, formatV3Migrating:
+		case formatV1, formatV2, formatV3Migrating, formatV3:
 			from = got
 		case "", format:
 		default:
-			return "", fmt.Errorf("file format %q, this gateway reads %q (and migrates %q and %q)", got, format, formatV1, formatV2)
+			return "", fmt.Errorf("file format %q, this gateway reads %q (and migrates %q, %q and %q)", got, format, formatV1, formatV2, formatV3)
 		}
 	}
 	for _, name := range allBuckets {
@@ -188,8 +199,13 @@ func migrate(db *bbolt.DB, from string) error {
 		from = formatV2
 	}
 	if from == formatV2 || from == formatV3Migrating {
-		_, err := migrateV2(db)
-		return err
+		if _, err := migrateV2(db); err != nil {
+			return err
+		}
+		from = formatV3
+	}
+	if from == formatV3 {
+		return migrateV3(db)
 	}
 	return nil
 }
@@ -199,7 +215,7 @@ func (s *Store) View(ctx context.Context, fn func(fhir.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(btx *bbolt.Tx) error { return run(fn, btx) })
+	return s.db.View(func(btx *bbolt.Tx) error { return run(fn, btx, 0) })
 }
 
 // Update runs fn in a read-write transaction and returns once it is committed and
@@ -215,7 +231,7 @@ func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := run(fn, btx); err != nil {
+		if err := run(fn, btx, s.genSize); err != nil {
 			return err
 		}
 		// and after: a request cancelled (past its deadline) while fn ran leaves no
@@ -233,17 +249,20 @@ func (s *Store) Update(ctx context.Context, fn func(fhir.Tx) error) error {
 
 // run calls fn on btx, turning a panic into an error so that bbolt rolls back and the
 // gateway keeps serving.
-func run(fn func(fhir.Tx) error, btx *bbolt.Tx) (err error) {
+func run(fn func(fhir.Tx) error, btx *bbolt.Tx, genSize int) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("bolt: transaction function panicked: %v", p)
 		}
 	}()
-	t := &tx{btx: btx}
+	t := &tx{btx: btx, genSize: genSize}
 	if err := fn(t); err != nil {
 		return err
 	}
-	return t.flushIndex(nil)
+	if err := t.flushIndex(nil); err != nil {
+		return err
+	}
+	return t.saveGeneration()
 }
 
 // Close finishes the commit in progress, fails the writes still queued, and releases

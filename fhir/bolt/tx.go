@@ -26,6 +26,13 @@ type tx struct {
 	// pages the previous one just walked, instead of a cold path through a tree
 	// of millions of rows.
 	pending []pendingAdd
+	// gens is the index generations' state (generations.go), read on first use;
+	// genSize is the store's GenerationSize (0: never start a generation).
+	gens    *generations
+	genSize int
+	// genBuckets are the buckets of the generations, oldest first, found on first
+	// use (a scan of a commit of many resources runs often).
+	genBuckets []*bbolt.Bucket
 }
 
 // lastBlocks returns the transaction's memory of last blocks, made on first use.
@@ -242,40 +249,34 @@ func (t *tx) count(typ string) uint64 {
 }
 
 // replaceIndex replaces the resource's previous index entries by entries: only those
-// that changed are removed or added (an update usually keeps most of its entries).
+// that changed are removed or added (an update usually keeps most of its entries),
+// when they are in the generation that takes new entries; from an older generation,
+// they all move to it (generations.go).
 func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
-	idx, ridx := t.bucket(bucketPIdx), t.bucket(bucketRIdx)
+	ridx := t.bucket(bucketRIdx)
+	newest, err := t.writeGeneration()
+	if err != nil {
+		return err
+	}
 	rk := resKey(typ, id)
 	var list []byte
 	var ords []ordinalEntry
 	if len(entries) > 0 {
-		var err error
 		if list, ords, err = encodeEntryList(t.btx, typ, entries); err != nil {
 			return err
 		}
 	}
 	kept := map[string]bool{}
-	if old := ridx.Get(rk); old != nil {
-		prev, err := readEntryList(t.btx, typ, old) // copies: the rows change below
+	inNewest := false // the resource's entries are counted in the newest generation
+	if stored := ridx.Get(rk); stored != nil {
+		gen, old, err := splitEntryList(stored)
 		if err != nil {
 			return err
 		}
-		next := make(map[string]bool, len(ords))
-		for _, e := range ords {
-			next[entryID(e)] = true
+		if kept, err = t.removeEntries(typ, id, gen, old, ords, gen == newest); err != nil {
+			return err
 		}
-		for _, e := range prev {
-			if next[entryID(e)] {
-				kept[entryID(e)] = true
-				continue
-			}
-			if err := t.flushIndex(pidxKeyPrefix(e.ord, e.key)); err != nil { // the removal reads the key's blocks
-				return err
-			}
-			if err := indexRemove(idx, t.last, e.ord, e.key, id); err != nil {
-				return err
-			}
-		}
+		inNewest = gen == newest
 	}
 	if len(entries) == 0 {
 		return ridx.Delete(rk)
@@ -285,14 +286,51 @@ func (t *tx) replaceIndex(typ, id string, entries []fhir.IndexEntry) error {
 			t.pending = append(t.pending, newPendingAdd(e.ord, e.key, id))
 		}
 	}
-	return ridx.Put(rk, packList(list))
+	if !inNewest {
+		t.gens.took()
+	}
+	return ridx.Put(rk, storeEntryList(newest, packList(list)))
+}
+
+// removeEntries removes from generation gen the entries of the stored list old that
+// next does not keep (all of them unless keep), and returns those kept.
+func (t *tx) removeEntries(typ, id string, gen uint64, old []byte, next []ordinalEntry, keep bool) (map[string]bool, error) {
+	prev, err := readEntryList(t.btx, typ, old) // copies: the rows change below
+	if err != nil {
+		return nil, err
+	}
+	idx, err := t.indexBucket(gen)
+	if err != nil {
+		return nil, err
+	}
+	wanted := make(map[string]bool, len(next))
+	if keep {
+		for _, e := range next {
+			wanted[entryID(e)] = true
+		}
+	}
+	kept := map[string]bool{}
+	for _, e := range prev {
+		if wanted[entryID(e)] {
+			kept[entryID(e)] = true
+			continue
+		}
+		if err := t.flushIndex(pidxKeyPrefix(e.ord, e.key)); err != nil { // the removal reads the key's blocks
+			return nil, err
+		}
+		if err := indexRemove(idx, t.last, e.ord, e.key, id); err != nil {
+			return nil, err
+		}
+	}
+	return kept, nil
 }
 
 // entryID identifies an entry (ordinal and key) in a map.
 func entryID(e ordinalEntry) string { return string(e.ord) + string(e.key) }
 
-// ScanIndex walks the index rows of param on typ with from <= key < to, in key order
-// (then id order): each block (postings.go) gives its ids in turn.
+// ScanIndex walks the index entries of param on typ with from <= key < to, in key
+// order, then id order, across the index's generations: each block (postings.go)
+// gives its ids in turn.
 func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, id string) bool) error {
 	prefix, ok := paramOrdinal(t.btx, typ, param)
 	if !ok {
@@ -302,33 +340,47 @@ func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, i
 	if err := t.flushIndex(prefix); err != nil {
 		return err
 	}
-	c := t.bucket(bucketPIdx).Cursor()
-	for k, v := c.Seek(storecodec.AppendIndexKey(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		key, id, err := parsePidxMember(k[len(prefix):])
+	buckets, err := t.indexBuckets()
+	if err != nil {
+		return err
+	}
+	var toRow []byte
+	if to != nil {
+		toRow = storecodec.AppendIndexKey(bytes.Clone(prefix), to)
+	}
+	fromRow := storecodec.AppendIndexKey(bytes.Clone(prefix), from)
+	cursors := make([]generationCursor, len(buckets))
+	live := make([]*generationCursor, 0, len(buckets))
+	for i, b := range buckets {
+		gc := &cursors[i]
+		*gc = generationCursor{c: b.Cursor(), prefix: prefix, to: toRow}
+		if err := gc.load(gc.c.Seek(fromRow)); err != nil {
+			return err
+		}
+		if gc.key != nil {
+			live = append(live, gc)
+		}
+	}
+	for len(live) > 0 {
+		first := 0
+		for i := 1; i < len(live); i++ {
+			if live[i].before(live[first]) {
+				first = i
+			}
+		}
+		gc := live[first]
+		id, err := decodeID(gc.enc)
 		if err != nil {
 			return err
 		}
-		if to != nil && bytes.Compare(key, to) >= 0 {
+		if !fn(bytes.Clone(gc.key), id) {
 			return nil
 		}
-		if !fn(key, id) {
-			return nil
-		}
-		if len(v) == 0 {
-			continue
-		}
-		rest, err := blockIDs(v)
-		if err != nil {
+		if err := gc.next(); err != nil {
 			return err
 		}
-		for _, enc := range rest {
-			id, err := decodeID(enc)
-			if err != nil {
-				return err
-			}
-			if !fn(bytes.Clone(key), id) {
-				return nil
-			}
+		if gc.key == nil {
+			live = append(live[:first], live[first+1:]...)
 		}
 	}
 	return nil
@@ -336,9 +388,13 @@ func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, i
 
 // Index returns the current index entries of typ/id, sorted by (param, key).
 func (t *tx) Index(typ, id string) ([]fhir.IndexEntry, error) {
-	v := t.bucket(bucketRIdx).Get(resKey(typ, id))
-	if v == nil {
+	stored := t.bucket(bucketRIdx).Get(resKey(typ, id))
+	if stored == nil {
 		return nil, nil
+	}
+	_, v, err := splitEntryList(stored)
+	if err != nil {
+		return nil, err
 	}
 	if !isCompactList(v) {
 		return storecodec.DecodeEntries(v)

@@ -360,33 +360,51 @@ func sameIDs(got, want []string) bool {
 	return strings.Join(g, ",") == strings.Join(w, ",")
 }
 
-// eachStore runs a search test on the seeded data set twice: on the in-memory
-// transaction, and on the real embedded store (fhir/bolt), so that the engine is
-// checked against the store's own scan semantics too.
+// eachStore runs a search test on the seeded data set three times: on the in-memory
+// transaction, and on the real embedded store (fhir/bolt) with its index in one
+// generation and in many, so that the engine is checked against the store's own scan
+// semantics too.
 func eachStore(t *testing.T, test func(t *testing.T, r *Registry, tx fhir.Tx)) {
 	t.Run("memory", func(t *testing.T) {
 		r, tx := seeded(t)
 		test(t, r, tx)
 	})
-	t.Run("bolt", func(t *testing.T) {
-		r := newTestRegistry(t)
-		r.SetBase("http://gw.test/fhir")
-		st, err := bolt.Open(filepath.Join(t.TempDir(), "search.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		ctx := context.Background()
-		if err := st.Update(ctx, func(tx fhir.Tx) error {
-			for i, body := range fixture {
-				seed(t, r, tx, day0.AddDate(0, 0, i), body)
+	// bolt-generations: one resource per commit into index generations of two
+	// resources, so that every scan merges generations (fhir/bolt generations.go).
+	for _, v := range []struct {
+		name      string
+		opts      []bolt.Option
+		perCommit bool
+	}{{"bolt", nil, false}, {"bolt-generations", []bolt.Option{bolt.WithGenerationSize(2)}, true}} {
+		t.Run(v.name, func(t *testing.T) {
+			r := newTestRegistry(t)
+			r.SetBase("http://gw.test/fhir")
+			st, err := bolt.Open(filepath.Join(t.TempDir(), "search.db"), v.opts...)
+			if err != nil {
+				t.Fatal(err)
 			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.View(ctx, func(tx fhir.Tx) error { test(t, r, tx); return nil }); err != nil {
-			t.Fatal(err)
-		}
-	})
+			defer st.Close()
+			ctx := context.Background()
+			seedRange := func(from, to int) {
+				if err := st.Update(ctx, func(tx fhir.Tx) error {
+					for i := from; i < to; i++ {
+						seed(t, r, tx, day0.AddDate(0, 0, i), fixture[i])
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if v.perCommit {
+				for i := range fixture {
+					seedRange(i, i+1)
+				}
+			} else {
+				seedRange(0, len(fixture))
+			}
+			if err := st.View(ctx, func(tx fhir.Tx) error { test(t, r, tx); return nil }); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

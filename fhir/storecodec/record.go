@@ -5,7 +5,7 @@
 //
 // The encodings are a storage format: data written by an earlier gateway must still
 // read, and a migration tool may copy values between backends byte for byte. Change
-// none of them without a format version (fhir/bolt records "aitgw-bolt/3", and marks records whose body it compresses with FlagBackend); the
+// none of them without a format version (fhir/bolt records "aitgw-bolt/4", and marks records whose body it compresses with FlagBackend); the
 // golden tests of this package pin every byte.
 //
 // Types, ids, search-parameter names and aux namespaces never contain NUL (CheckPut

@@ -4,7 +4,7 @@
 //
 //	go run ./fhir/bolt/internal/gendict "$(sh testdata/fetch-examples.sh | tail -1)" fhir/bolt/fhirjson.s2dict
 //
-// The dictionary is part of the store format (aitgw-bolt/3): a file written with it
+// The dictionary is part of the store format (aitgw-bolt/3 and later): a file written with it
 // reads only with it. It was generated once; generating it again (other examples,
 // another library version) gives another dictionary, which would need a new format
 // and a migration, so this command documents how the committed one was made.
