@@ -34,9 +34,13 @@ func BenchmarkPutParallel(b *testing.B) {
 // BenchmarkRead reads among 10 000 resources.
 func BenchmarkRead(b *testing.B) { storetest.BenchRead(b, benchOpener(), 10000) }
 
-// BenchmarkLookupGenerations: one equality lookup (the key of one resource, as an
-// identifier search probes it) among 100,000 resources whose index is in 1 generation
-// or in 10: what each generation adds to a selective search.
+// lookupsPerView is how many index scans a selective search of two clauses makes
+// (an estimate of each, then a scan of the smaller).
+const lookupsPerView = 3
+
+// BenchmarkLookupGenerations: the lookups of a selective search (lookupsPerView keys
+// of one resource each, in one snapshot) among 100,000 resources whose index is in 1
+// generation or in 10: what each generation adds to a selective search.
 func BenchmarkLookupGenerations(b *testing.B) {
 	for _, gens := range []int{1, 10} {
 		b.Run(fmt.Sprintf("generations=%d", gens), func(b *testing.B) {
@@ -65,12 +69,17 @@ func BenchmarkLookupGenerations(b *testing.B) {
 			}
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				key := fmt.Appendf(nil, "urn:ins|%08d", (i*104729)%n)
 				found := 0
 				if err := s.View(ctx, func(tx fhir.Tx) error {
-					return tx.ScanIndex("Patient", "identifier", key, append(key, 0), func([]byte, string) bool { found++; return true })
-				}); err != nil || found != 1 {
-					b.Fatalf("lookup %s: %d found, %v", key, found, err)
+					for j := range lookupsPerView {
+						key := fmt.Appendf(nil, "urn:ins|%08d", ((i*lookupsPerView+j)*104729)%n)
+						if err := tx.ScanIndex("Patient", "identifier", key, append(key, 0), func([]byte, string) bool { found++; return true }); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil || found != lookupsPerView {
+					b.Fatalf("lookups: %d found, %v", found, err)
 				}
 			}
 		})

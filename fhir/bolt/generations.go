@@ -116,7 +116,7 @@ func (t *tx) writeGeneration() (uint64, error) {
 				return 0, err
 			}
 			g.newest, g.taken, g.changed = g.newest+1, 0, true
-			t.genBuckets = nil // one more
+			t.genBuckets, t.scanSets = nil, nil // one more
 		}
 	}
 	return g.newest, nil
@@ -239,4 +239,79 @@ func (g *generationCursor) before(o *generationCursor) bool {
 		return c < 0
 	}
 	return bytes.Compare(g.enc, o.enc) < 0
+}
+
+// scanSet is a cursor on each generation, for one scan at a time: a scan's fn may
+// scan again (a chain, a check), so a transaction keeps as many as are in use at once
+// and reuses them, rather than opening a bbolt cursor per generation and scan.
+type scanSet struct {
+	cursors []generationCursor
+	live    []*generationCursor
+}
+
+// takeScanSet returns a set of cursors on the generations, unused by any scan.
+func (t *tx) takeScanSet() (*scanSet, error) {
+	if n := len(t.scanSets); n > 0 {
+		s := t.scanSets[n-1]
+		t.scanSets = t.scanSets[:n-1]
+		return s, nil
+	}
+	buckets, err := t.indexBuckets()
+	if err != nil {
+		return nil, err
+	}
+	s := &scanSet{cursors: make([]generationCursor, len(buckets)), live: make([]*generationCursor, 0, len(buckets))}
+	for i, b := range buckets {
+		s.cursors[i].c = b.Cursor()
+	}
+	return s, nil
+}
+
+// scanGenerations walks the index rows of the parameter prefix with from <= key < to
+// in every generation, merged in key, then id, order (ScanIndex).
+func (t *tx) scanGenerations(prefix, from, to []byte, fn func(key []byte, id string) bool) error {
+	set, err := t.takeScanSet()
+	if err != nil {
+		return err
+	}
+	defer func() { t.scanSets = append(t.scanSets, set) }()
+	var toRow []byte
+	if to != nil {
+		toRow = storecodec.AppendIndexKey(bytes.Clone(prefix), to)
+	}
+	fromRow := storecodec.AppendIndexKey(bytes.Clone(prefix), from)
+	live := set.live[:0]
+	for i := range set.cursors {
+		gc := &set.cursors[i]
+		gc.prefix, gc.to = prefix, toRow
+		if err := gc.load(gc.c.Seek(fromRow)); err != nil {
+			return err
+		}
+		if gc.key != nil {
+			live = append(live, gc)
+		}
+	}
+	for len(live) > 0 {
+		first := 0
+		for i := 1; i < len(live); i++ {
+			if live[i].before(live[first]) {
+				first = i
+			}
+		}
+		gc := live[first]
+		id, err := decodeID(gc.enc)
+		if err != nil {
+			return err
+		}
+		if !fn(bytes.Clone(gc.key), id) {
+			return nil
+		}
+		if err := gc.next(); err != nil {
+			return err
+		}
+		if gc.key == nil {
+			live = append(live[:first], live[first+1:]...)
+		}
+	}
+	return nil
 }

@@ -31,8 +31,10 @@ type tx struct {
 	gens    *generations
 	genSize int
 	// genBuckets are the buckets of the generations, oldest first, found on first
-	// use (a scan of a commit of many resources runs often).
+	// use (a scan of a commit of many resources runs often), and scanSets the
+	// cursors on them that no scan is using (generations.go).
 	genBuckets []*bbolt.Bucket
+	scanSets   []*scanSet
 }
 
 // lastBlocks returns the transaction's memory of last blocks, made on first use.
@@ -340,50 +342,7 @@ func (t *tx) ScanIndex(typ, param string, from, to []byte, fn func(key []byte, i
 	if err := t.flushIndex(prefix); err != nil {
 		return err
 	}
-	buckets, err := t.indexBuckets()
-	if err != nil {
-		return err
-	}
-	var toRow []byte
-	if to != nil {
-		toRow = storecodec.AppendIndexKey(bytes.Clone(prefix), to)
-	}
-	fromRow := storecodec.AppendIndexKey(bytes.Clone(prefix), from)
-	cursors := make([]generationCursor, len(buckets))
-	live := make([]*generationCursor, 0, len(buckets))
-	for i, b := range buckets {
-		gc := &cursors[i]
-		*gc = generationCursor{c: b.Cursor(), prefix: prefix, to: toRow}
-		if err := gc.load(gc.c.Seek(fromRow)); err != nil {
-			return err
-		}
-		if gc.key != nil {
-			live = append(live, gc)
-		}
-	}
-	for len(live) > 0 {
-		first := 0
-		for i := 1; i < len(live); i++ {
-			if live[i].before(live[first]) {
-				first = i
-			}
-		}
-		gc := live[first]
-		id, err := decodeID(gc.enc)
-		if err != nil {
-			return err
-		}
-		if !fn(bytes.Clone(gc.key), id) {
-			return nil
-		}
-		if err := gc.next(); err != nil {
-			return err
-		}
-		if gc.key == nil {
-			live = append(live[:first], live[first+1:]...)
-		}
-	}
-	return nil
+	return t.scanGenerations(prefix, from, to, fn)
 }
 
 // Index returns the current index entries of typ/id, sorted by (param, key).

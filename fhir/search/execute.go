@@ -105,12 +105,22 @@ func allIDs(tx fhir.Tx, typ string) (idSet, error) {
 // checked against the resource's whole values, so that a long string is matched
 // exactly.
 func (r *Registry) scanIDs(tx fhir.Tx, typ, param string, scans []scan, into idSet) error {
+	_, _, err := r.scanIDsUpTo(tx, typ, param, scans, into, -1)
+	return err
+}
+
+// scanIDsUpTo is scanIDs reading at most limit index rows (no bound when negative):
+// it returns the rows read and whether that was all of them (into is then complete).
+func (r *Registry) scanIDsUpTo(tx fhir.Tx, typ, param string, scans []scan, into idSet, limit int) (rows int, complete bool, err error) {
 	stored := r.storedAs(typ, param)
 	for _, s := range scans {
 		from, to, widened := capScan(s)
 		var check []string
 		for _, sp := range stored {
 			err := tx.ScanIndex(typ, sp, from, to, func(k []byte, id string) bool {
+				if rows++; limit >= 0 && rows > limit {
+					return false
+				}
 				switch {
 				case widened || isCapped(k):
 					check = append(check, id)
@@ -120,7 +130,10 @@ func (r *Registry) scanIDs(tx fhir.Tx, typ, param string, scans []scan, into idS
 				return true
 			})
 			if err != nil {
-				return err
+				return rows, false, err
+			}
+			if limit >= 0 && rows > limit {
+				return rows, false, nil
 			}
 		}
 		for _, id := range check {
@@ -129,14 +142,14 @@ func (r *Registry) scanIDs(tx fhir.Tx, typ, param string, scans []scan, into idS
 			}
 			ok, err := r.matchesWhole(tx, typ, param, id, s)
 			if err != nil {
-				return err
+				return rows, false, err
 			}
 			if ok {
 				into[id] = struct{}{}
 			}
 		}
 	}
-	return nil
+	return rows, true, nil
 }
 
 // clauseIDs returns the ids of typ matching one clause. see confines the inner

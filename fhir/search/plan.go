@@ -15,7 +15,9 @@ import (
 //
 //  1. estimates each plain clause (a parameter's values: no chain, _has, :missing or
 //     :not) by counting its index rows, a bounded probe of the index itself in
-//     growing rounds (probeRounds): below a round's limit the count is exact;
+//     growing rounds (probeRounds): below a round's limit the count is exact, and
+//     the probe has found the clause's matches, which are kept rather than scanned
+//     again;
 //  2. evaluates the most selective clause first;
 //  3. checks each further plain clause on the candidates' own index entries (one
 //     direct read per candidate: the store's list of a resource's entries) when the
@@ -39,24 +41,19 @@ func plainClause(c *Clause) bool {
 	return c.Has == nil && c.Chain == nil && c.Missing == nil && c.Modifier != "not" && len(c.Values) > 0
 }
 
-// estimate counts the index rows of a plain clause, stopping past limit.
-func (r *Registry) estimate(tx fhir.Tx, typ string, c *Clause, limit int) (int, error) {
-	n := 0
+// estimate counts the index rows of a plain clause, stopping past limit. When it
+// counted them all, ids are the clause's matches, as clauseIDs finds them: the
+// clause is then not scanned again.
+func (r *Registry) estimate(tx fhir.Tx, typ string, c *Clause, limit int) (n int, ids idSet, err error) {
+	ids = idSet{}
 	for _, v := range c.Values {
-		for _, s := range v.scans {
-			from, to, _ := capScan(s)
-			for _, sp := range r.storedAs(typ, c.Param.Code) {
-				err := tx.ScanIndex(typ, sp, from, to, func([]byte, string) bool {
-					n++
-					return n <= limit
-				})
-				if err != nil || n > limit {
-					return n, err
-				}
-			}
+		rows, complete, err := r.scanIDsUpTo(tx, typ, c.Param.Code, v.scans, ids, limit-n)
+		n += rows
+		if err != nil || !complete {
+			return n, nil, err
 		}
 	}
-	return n, nil
+	return n, ids, nil
 }
 
 // probeRounds are the growing limits of the estimates: every clause is counted up to
@@ -70,22 +67,25 @@ func (r *Registry) estimateAll(tx fhir.Tx, typ string, plan []plannedClause) err
 	for _, limit := range probeRounds {
 		done := false
 		for i := range plan {
-			c, on := plan[i].c, typ
+			c, on, own := plan[i].c, typ, true
 			if c.Has != nil && plainClause(c.Has.Clause) {
 				// a _has matches at most as many resources as its inner search
-				c, on = c.Has.Clause, c.Has.Type
+				c, on, own = c.Has.Clause, c.Has.Type, false
 			} else if !plainClause(c) {
 				continue
 			}
 			if plan[i].est <= probeLimit {
 				continue // counted in full in an earlier round
 			}
-			n, err := r.estimate(tx, on, c, limit)
+			n, ids, err := r.estimate(tx, on, c, limit)
 			if err != nil {
 				return err
 			}
 			if n <= limit {
 				plan[i].est, done = n, true
+				if own {
+					plan[i].ids = ids
+				}
 			} else {
 				plan[i].est = probeLimit + 1 // more than limit: larger than those done
 			}
@@ -97,10 +97,12 @@ func (r *Registry) estimateAll(tx fhir.Tx, typ string, plan []plannedClause) err
 	return nil
 }
 
-// plannedClause is a clause with its estimated size (probeLimit+1: large or unknown).
+// plannedClause is a clause with its estimated size (probeLimit+1: large or unknown)
+// and, when the estimate read all of its rows, its matches.
 type plannedClause struct {
 	c   *Clause
 	est int
+	ids idSet
 }
 
 // matchClauses returns the ids of q.Type matching every clause of q (nil when q has
@@ -124,14 +126,17 @@ func (r *Registry) matchClauses(tx fhir.Tx, q *Query) (idSet, error) {
 	})
 	var ids idSet
 	for _, p := range plan {
-		if ids != nil && plainClause(p.c) && len(ids) <= checkLimit && len(ids) < p.est {
+		if ids != nil && p.ids == nil && plainClause(p.c) && len(ids) <= checkLimit && len(ids) < p.est {
 			if err := r.keepMatching(tx, q.Type, p.c, ids); err != nil {
 				return nil, err
 			}
 		} else {
-			m, err := r.clauseIDs(tx, q.Type, p.c, q.Confine)
-			if err != nil {
-				return nil, err
+			m := p.ids // found by the estimate
+			if m == nil {
+				var err error
+				if m, err = r.clauseIDs(tx, q.Type, p.c, q.Confine); err != nil {
+					return nil, err
+				}
 			}
 			if ids == nil {
 				ids = m

@@ -11,13 +11,14 @@ import (
 	"github.com/aitgw/aitgw/fhir/bolt"
 )
 
-// countingTx counts the index rows a search reads.
+// countingTx counts the index rows a search reads, and its index scans.
 type countingTx struct {
 	fhir.Tx
-	rows int
+	rows, scans int
 }
 
 func (c *countingTx) ScanIndex(typ, param string, from, to []byte, fn func([]byte, string) bool) error {
+	c.scans++
 	return c.Tx.ScanIndex(typ, param, from, to, func(k []byte, id string) bool {
 		c.rows++
 		return fn(k, id)
@@ -60,6 +61,22 @@ func planSeed(t *testing.T, r *Registry, tx fhir.Tx, patients int) {
 	}
 	seed(t, r, tx, at, `{"resourceType":"Observation","id":"rare","status":"final","subject":{"reference":"Patient/p7"},`+
 		`"code":{"coding":[{"system":"http://loinc.org","code":"2857-1"}]},"effectiveDateTime":"2024-02-01"}`)
+}
+
+// The probe that counts a clause in full has found its matches: the clause is not
+// scanned again (each index scan seeks once per generation of the store's index).
+// Subject+code: one probe of each clause, the subject's being its answer.
+func TestPlanReusesFullProbe(t *testing.T) {
+	planPopulation(t, 100, func(r *Registry, store fhir.Tx) {
+		tx := &countingTx{Tx: store}
+		got := search(t, r, tx, "Observation", "subject=Patient/p7&code=http://loinc.org|8480-6")
+		if want := "[o7-0 o7-1 o7-2 o7-3]"; fmt.Sprint(got) != want {
+			t.Errorf("subject+code: %v, want %s", got, want)
+		}
+		if tx.scans != 2 {
+			t.Errorf("subject+code: %d index scans, want 2 (one probe of each clause)", tx.scans)
+		}
+	})
 }
 
 // A selective query reads about as many index rows on a store ten times larger: the
