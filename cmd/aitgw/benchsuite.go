@@ -155,6 +155,7 @@ func startSuiteGateway(dir string, withoutAudit bool, opts ...bolt.Option) (benc
 					return m, err
 				}
 				m.File, m.Versions, m.Current, m.IndexRows, m.IndexKeyBytes = sp.File, sp.Versions, sp.Current, sp.IndexRowN, sp.IndexKeyBytes
+				m.IndexGenerations = sp.IndexGenerations
 				wc := st.WriteCost()
 				m.Commits, m.PageWrites = wc.Commits, wc.PageWrites
 				m.ByKind = []bench.Kind{{Name: "resources (current versions)", Bytes: sp.Resources}, {Name: "history (older versions, history rows)", Bytes: sp.History},
