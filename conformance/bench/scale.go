@@ -241,7 +241,7 @@ func (r *ScaleReport) Markdown() string {
 		if s.File > 0 && c.Resources > 0 {
 			fmt.Fprintf(&b, "- main store file: %.1f MB, %.0f bytes per resource (%d versions of %d resources); audit trail file: %.1f MB\n",
 				mb(s.File), float64(s.File)/float64(c.Resources), s.Versions, s.Current, mb(s.AuditFile))
-			fmt.Fprintf(&b, "- search index: %d rows in %d generations, %.1f per resource, keys of %.0f bytes on average\n", s.IndexRows, s.IndexGenerations, float64(s.IndexRows)/float64(c.Resources), float64(s.IndexKeyBytes)/float64(max(s.IndexRows, 1)))
+			fmt.Fprintf(&b, "- search index: %d rows, %.1f per resource, keys of %.0f bytes on average; index generations: %d\n", s.IndexRows, float64(s.IndexRows)/float64(c.Resources), float64(s.IndexKeyBytes)/float64(max(s.IndexRows, 1)), s.IndexGenerations)
 			for _, k := range s.ByKind {
 				fmt.Fprintf(&b, "  - %s: %.1f MB, %.0f bytes per resource\n", k.Name, mb(k.Bytes), float64(k.Bytes)/float64(c.Resources))
 			}

@@ -188,16 +188,6 @@ func appendID(dst []byte, id string) []byte {
 	return append(append(dst, 0), id...)
 }
 
-// parsePidxMember splits a row after its ordinal into key and id.
-func parsePidxMember(m []byte) (key []byte, id string, err error) {
-	key, enc, err := storecodec.ParseIndexMember(m)
-	if err != nil {
-		return nil, "", err
-	}
-	id, err = decodeID([]byte(enc))
-	return key, id, err
-}
-
 // decodeID reads idenc.
 func decodeID(enc []byte) (string, error) {
 	switch {

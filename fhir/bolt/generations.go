@@ -12,8 +12,10 @@ import (
 )
 
 // The search index is kept in generations: bucket pidx is generation 0, and
-// pidx.1, pidx.2, … follow. New entries go to the newest generation only; once it
-// has taken the entries of GenerationSize resources, the next write starts another.
+// pidx.1, pidx.2, … follow. New entries go to the newest generation only. Once it
+// has taken the entries of DefaultGenerationSize resources (WithGenerationSize), or
+// of an eighth of all the resources the generations have taken if that is more, the
+// next write transaction starts another.
 //
 // Why: a commit of a few hundred resources adds thousands of entries at keys spread
 // all over the index (names, dates, references), and bbolt rewrites every page it
@@ -27,12 +29,16 @@ import (
 // store's size past eight generations (about 10 at 1,000,000 resources, 28 at
 // 10,000,000), while the newest stays an eighth of the store at most.
 //
-// What it costs: a lookup seeks once per generation (ScanIndex merges them in key,
-// then id, order), one more B-tree descent for every GenerationSize resources, a
-// few microseconds each. The entries of one resource are always in one generation,
-// the one its entry list names (ridx, below): an update of a resource of an older
+// What it costs: a scan seeks once per generation (ScanIndex merges them in key,
+// then id, order), one more B-tree descent per generation: about 0.4 µs with the
+// pages in memory (BenchmarkLookupGenerations), more on a store larger than the
+// processor's caches. The entries of one resource are always in one generation, the
+// one its entry list names (ridx, below): an update of a resource of an older
 // generation removes its entries there and adds them all to the newest, so that no
-// (key, id) pair is ever in two generations and a merge never meets duplicates.
+// (key, id) pair is ever in two generations and a scan never meets duplicates.
+// Generations are not merged, as an LSM tree compacts its runs: their number grows
+// only with the logarithm of the store's size, and a merge of two would be one long
+// write transaction, holding every writer back for seconds.
 //
 //	meta  "pidx-generation" → newest generation (8B BE), resources it took (8B BE),
 //	                           resources all generations took (8B BE)

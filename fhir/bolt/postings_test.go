@@ -13,6 +13,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/aitgw/aitgw/fhir"
+	"github.com/aitgw/aitgw/fhir/storecodec"
 )
 
 // Ids of one key are grouped in blocks: UUIDs in time order (as the gateway assigns
@@ -198,4 +199,15 @@ func TestLastBlockForgottenOnChange(t *testing.T) {
 	if want := []string{uuid(3), uuid(4), uuid(7), uuid(9), uuid(11)}; !slices.Equal(got, want) {
 		t.Fatalf("ids %q, want %q", got, want)
 	}
+}
+
+// parsePidxMember splits a row after its ordinal into key and id (tests read rows
+// raw).
+func parsePidxMember(m []byte) (key []byte, id string, err error) {
+	key, enc, err := storecodec.ParseIndexMember(m)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err = decodeID([]byte(enc))
+	return key, id, err
 }
