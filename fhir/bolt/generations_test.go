@@ -103,6 +103,9 @@ func TestGenerationsScanLikeOneTree(t *testing.T) {
 	if gens < 5 {
 		t.Errorf("%d index generations, want several (7 resources each)", gens)
 	}
+	if sp, err := split.Space(ctx); err != nil || sp.IndexGenerations != gens || sp.IndexRowN == 0 {
+		t.Errorf("Space: %d generations, %d rows (%v), want %d generations", sp.IndexGenerations, sp.IndexRowN, err, gens)
+	}
 	if n := checkGenerations(t, whole); n != 1 {
 		t.Errorf("a store with generations off has %d of them", n)
 	}

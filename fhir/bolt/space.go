@@ -46,10 +46,7 @@ func (s *Store) Space(ctx context.Context) (Space, error) {
 		sp.File = fi.Size()
 	}
 	err := s.db.View(func(btx *bbolt.Tx) error {
-		used := func(name []byte) int64 {
-			st := btx.Bucket(name).Stats()
-			return int64(st.BranchAlloc + st.LeafAlloc + st.InlineBucketInuse) // a small bucket lives inline in its parent
-		}
+		used := func(name []byte) int64 { return bucketBytes(btx.Bucket(name)) }
 		cur := btx.Bucket(bucketCur)
 		var curBytes, oldBytes int64
 		c := btx.Bucket(bucketVer).Cursor()
@@ -74,17 +71,14 @@ func (s *Store) Space(ctx context.Context) (Space, error) {
 		sp.Resources += used(bucketCur)
 		sp.History += used(bucketHist) + used(bucketTHist)
 		sp.IndexRows, sp.IndexEntryLists = used(bucketPName), used(bucketRIdx)
-		gens, err := (&tx{btx: btx}).generation()
+		gens, err := (&tx{btx: btx}).indexBuckets()
 		if err != nil {
 			return err
 		}
-		for gen := uint64(0); gen <= gens.newest; gen++ {
-			if btx.Bucket(generationBucket(gen)) == nil {
-				continue
-			}
-			sp.IndexGenerations++
-			sp.IndexRows += used(generationBucket(gen))
-			ic := btx.Bucket(generationBucket(gen)).Cursor()
+		sp.IndexGenerations = len(gens)
+		for _, b := range gens {
+			sp.IndexRows += bucketBytes(b)
+			ic := b.Cursor()
 			for k, _ := ic.First(); k != nil; k, _ = ic.Next() {
 				sp.IndexRowN++
 				sp.IndexKeyBytes += int64(len(k))
@@ -97,6 +91,13 @@ func (s *Store) Space(ctx context.Context) (Space, error) {
 		return nil
 	})
 	return sp, err
+}
+
+// bucketBytes is what a bucket's pages take (a small bucket lives inline in its
+// parent).
+func bucketBytes(b *bbolt.Bucket) int64 {
+	st := b.Stats()
+	return int64(st.BranchAlloc + st.LeafAlloc + st.InlineBucketInuse)
 }
 
 // isCurrentVersion tells whether the versions-bucket key k (type 0 id 0 version) is
