@@ -97,8 +97,9 @@ func WithFixedBatchDelay(d time.Duration) Option {
 
 // WithGenerationSize sets how many resources' entries a generation of the search
 // index takes before the next one starts (default DefaultGenerationSize; see
-// generations.go). Fewer make a bulk load's commits cheaper and lookups seek more
-// generations; tests use a handful to exercise the merge of generations.
+// generations.go); 0 keeps the whole index in one generation, as format 3 did. Fewer
+// make a bulk load's commits cheaper, and each index scan seeks more generations;
+// tests use a handful, so that scans merge generations.
 func WithGenerationSize(n int) Option { return func(c *config) { c.genSize = n } }
 
 // WithoutBatching gives every Update its own commit and fsync; for comparison in
