@@ -81,7 +81,8 @@ var (
 )
 
 // generationSpread is the share of all the resources indexed (1/generationSpread)
-// past which the newest generation is full, when that is above GenerationSize.
+// past which the newest generation is full, when that is above the store's
+// generation size (DefaultGenerationSize, WithGenerationSize).
 const generationSpread = 8
 
 // generations is the state of the index's generations as one function (tx) sees it.
